@@ -1,0 +1,3 @@
+from argus_cli.cli.app import main
+
+main()

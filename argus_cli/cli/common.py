@@ -1,0 +1,43 @@
+"""Shared bits of the CLI layer: config loading, JSON output, the error type."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from argus_cli.config import Config, load
+from argus_cli.state.files import atomic_write_bytes, dumps
+
+
+class ArgusError(Exception):
+    """A command failed in a way the operator can act on; the message says how."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def load_config() -> Config:
+    return load()
+
+
+def emit_json(value: Any, out: Path | None = None) -> None:
+    """JSON to ``out`` (atomically) or to stdout; nothing else ever goes to stdout with --json."""
+    data = dumps(value) + b"\n"
+    if out is not None:
+        atomic_write_bytes(out, data)
+        return
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+def wants_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def console() -> Any:
+    """A rich Console for human output (imported here so --json paths never load rich)."""
+    from rich.console import Console
+    return Console(no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=False)

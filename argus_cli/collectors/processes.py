@@ -1,0 +1,50 @@
+"""The memory hog and the five largest processes by RSS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argus_cli.collectors.context import CollectContext, truncate
+from argus_cli.collectors.proctable import total_memory_kb
+
+
+def etime(seconds: float) -> str:
+    """Elapsed time as ``ps -o etime`` prints it: ``[[D-]HH:]MM:SS``."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}-{hours:02d}:{minutes:02d}:{secs:02d}"
+    if hours:
+        return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def collect(ctx: CollectContext) -> dict[str, Any]:
+    table = sorted(ctx.process_table(), key=lambda p: p["rss_kb"], reverse=True)
+    total_kb = total_memory_kb() or 1
+    allow = set(ctx.config["ARGUS_KILL_ALLOWLIST"])
+    top = [_describe(p, ctx.now, total_kb, allow) for p in table[:5]]
+    return {"memory_hog": top[0] if top else None, "top_processes": top}
+
+
+def _describe(proc: dict[str, Any], now: float, total_kb: int, allow: set[str]) -> dict[str, Any]:
+    created = proc["create_time"] or now
+    return {
+        "pid": proc["pid"],
+        "name": truncate(proc["name"], 64),
+        "rss_kb": proc["rss_kb"],
+        "mem_percent": round(100.0 * proc["rss_kb"] / total_kb, 1),
+        "runtime": etime(now - created),
+        "create_time": proc["create_time"],
+        "kill_candidate": bool(process_names(proc["name"], proc["cmdline"]) & allow),
+    }
+
+
+def process_names(comm: str, cmdline: list[str]) -> set[str]:
+    """The names a process answers to: its comm and the basename of its argv[0]."""
+    names = {comm} if comm else set()
+    if cmdline and cmdline[0]:
+        names.add(cmdline[0].rsplit("/", 1)[-1])
+    return names

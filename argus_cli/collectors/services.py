@@ -1,0 +1,81 @@
+"""Service health: ``systemd:UNIT``, ``tcp:HOST:PORT`` or an ``http(s)://`` URL."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from argus_cli.collectors.context import CollectContext, truncate
+from argus_cli.config import ServiceCheck
+
+CHECK_TIMEOUT = 3.0  # below the collector timeout, so one slow check cannot hide the others
+
+
+def collect(ctx: CollectContext) -> dict[str, Any]:
+    checks = ctx.config.services
+    if not checks:
+        return {"services": []}
+    with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
+        return {"services": list(pool.map(check_service, checks))}
+
+
+def check_service(svc: ServiceCheck, timeout: float = CHECK_TIMEOUT) -> dict[str, Any]:
+    if svc.check.startswith("systemd:"):
+        status, detail = check_systemd(svc.check[8:], timeout)
+    elif svc.check.startswith("tcp:"):
+        host, _, port = svc.check[4:].rpartition(":")
+        status, detail = check_tcp(host, int(port), timeout)
+    else:
+        status, detail = check_http(svc.check, timeout)
+    return {"name": svc.name, "check": svc.check, "status": status, "detail": truncate(detail, 200)}
+
+
+def check_systemd(unit: str, timeout: float) -> tuple[str, str]:
+    if shutil.which("systemctl") is None:
+        return "unknown", "systemctl not found"
+    try:
+        proc = subprocess.run(["systemctl", "is-active", "--", unit], capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return "unknown", f"systemctl is-active timed out after {timeout:g}s"
+    state = proc.stdout.strip() or proc.stderr.strip()
+    if state == "active":
+        return "up", "active"
+    if state in ("inactive", "failed", "deactivating"):
+        return "down", state
+    return "unknown", state or f"systemctl exit {proc.returncode}"
+
+
+def check_tcp(host: str, port: int, timeout: float) -> tuple[str, str]:
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=timeout):
+            return "up", f"connected to {host}:{port}"
+    except socket.gaierror as exc:
+        return "unknown", f"cannot resolve {host}: {exc.strerror}"
+    except TimeoutError:
+        return "down", f"connect to {host}:{port} timed out after {timeout:g}s"
+    except OSError as exc:
+        return "down", f"connect to {host}:{port}: {exc.strerror or exc}"
+
+
+def check_http(url: str, timeout: float) -> tuple[str, str]:
+    # The URL comes from the operator's config and was checked to be http(s) when it was loaded.
+    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "argus-healthcheck"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - operator URL
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        code = exc.code
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, socket.gaierror):
+            return "unknown", f"cannot resolve host: {reason.strerror}"
+        return "down", f"GET failed: {getattr(reason, 'strerror', None) or reason}"
+    except (TimeoutError, OSError) as exc:
+        return "down", f"GET failed: {exc}"
+    return ("up" if 200 <= code < 500 else "down"), f"HTTP {code}"

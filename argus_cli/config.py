@@ -1,0 +1,356 @@
+"""Configuration: process environment, then an env file, then defaults (SPEC §2).
+
+Every variable is declared once in ``VARIABLES``; the loader, the validation, ``argus doctor``
+and ``argus.env.example`` are all derived from that table, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SECRET_NAMES = frozenset({"ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN"})
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A variable holds a value Argus cannot use. The message names variable, value and range."""
+
+    def __init__(self, name: str, value: str, allowed: str) -> None:
+        shown = "<hidden>" if name in SECRET_NAMES else repr(value)
+        super().__init__(f"{name}={shown} is invalid: expected {allowed}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    default: str
+    comment: str
+    kind: str = "str"  # str | int | float | bool | list | secret
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+def _pct(name: str, default: int, comment: str) -> Var:
+    return Var(name, str(default), comment, "int", 1, 100)
+
+
+VARIABLES: tuple[Var, ...] = (
+    Var("ARGUS_STATE_DIR", "", "State directory (default $XDG_STATE_HOME/argus or ~/.local/state/argus)"),
+    Var("ARGUS_LOG_DIR", "", "Log directory for argus.log (default <state>/logs)"),
+    Var("ARGUS_PROBLEMS_FILE", "", "Problem registry (default <state>/problems.jsonl)"),
+    Var("ARGUS_DECIDER", "auto", "auto = llm when ANTHROPIC_API_KEY is set, else rules",
+        choices=("auto", "llm", "rules")),
+    Var("ANTHROPIC_API_KEY", "", "Anthropic API key; unset = rules engine decides", "secret"),
+    Var("ANTHROPIC_BASE_URL", "", "Anthropic API base URL, as the SDK reads it"),
+    Var("ARGUS_MODEL", "claude-haiku-4-5", "Model id for the LLM decider"),
+    Var("ARGUS_LLM_TIMEOUT", "60", "Seconds per LLM call", "int", 5, 300),
+    Var("ARGUS_LLM_EVERY_CYCLE", "false", "true = ask the LLM every cycle, as the original did", "bool"),
+    Var("ARGUS_LLM_HEARTBEAT_SECONDS", "21600", "Ask the LLM at least this often even when all is nominal",
+        "int", 1),
+    Var("ARGUS_LLM_BACKOFF_BASE_SECONDS", "300", "First cooldown after an LLM failure (doubles)", "int", 1),
+    Var("ARGUS_LLM_BACKOFF_MAX_SECONDS", "7200", "Longest cooldown after LLM failures", "int", 1),
+    Var("ARGUS_LLM_RATE_LIMIT_MIN_SECONDS", "1800", "Minimum cooldown after an HTTP 429", "int", 1),
+    Var("ARGUS_PROMPT_FILE", "", "System prompt file (default: the packaged prompt.md)"),
+    Var("ARGUS_HISTORY_CYCLES", "6", "Past cycles summarised into the LLM's input", "int", 0, 50),
+    Var("ARGUS_SERVICES", "", "Health checks: name=systemd:UNIT | name=tcp:HOST:PORT | name=http(s)://URL",
+        "list"),
+    Var("ARGUS_ALLOWED_SERVICES", "", "systemd units restart_service may restart", "list"),
+    Var("ARGUS_KILL_ALLOWLIST", "node,claude,codex", "Process names kill_pid may kill", "list"),
+    Var("ARGUS_TMUX_SOCKETS", "default", "tmux servers to inspect: default or socket paths", "list"),
+    Var("ARGUS_ORPHAN_PATTERN", "node.*--test", "Regex for orphaned test processes"),
+    Var("ARGUS_ORPHAN_KILL_THRESHOLD", "3", "Consecutive cycles an orphan is seen before it is killed",
+        "int", 1),
+    Var("ARGUS_DISK_PATHS", "/", "Mount points to watch", "list"),
+    _pct("ARGUS_MEMORY_WARN_PCT", 80, "Memory warning threshold (percent)"),
+    _pct("ARGUS_MEMORY_CRIT_PCT", 90, "Memory critical threshold (percent)"),
+    _pct("ARGUS_DISK_WARN_PCT", 80, "Disk warning threshold (percent)"),
+    _pct("ARGUS_DISK_CRIT_PCT", 90, "Disk critical threshold (percent)"),
+    _pct("ARGUS_SWAP_WARN_PCT", 50, "Swap warning threshold (percent)"),
+    Var("ARGUS_LOAD_FACTOR", "2.0", "Load per core that counts as high", "float", 0.0),
+    Var("ARGUS_MIN_FREE_MB", "100", "Disk guard: below this many MB free, skip the LLM and alert", "int", 1),
+    Var("ARGUS_FRESHNESS", "", "name=PATH:MAX_AGE_SECONDS: warn when nothing under PATH changed for that long",
+        "list"),
+    Var("ARGUS_COLLECT_TIMEOUT", "5", "Seconds each collector may take before it is reported as hung",
+        "int", 1, 300),
+    Var("ARGUS_DEDUP_WINDOW", "3600", "Seconds during which a repeated alert is suppressed", "int", 1),
+    Var("ARGUS_DEDUP_RETENTION_SECONDS", "86400", "Seconds before a dedup key is forgotten", "int", 1),
+    Var("ARGUS_DISK_CLEAN_MAX_AGE_DAYS", "7", "clean_disk removes entries older than this", "int", 1, 365),
+    Var("ARGUS_DISK_CLEAN_DRY_RUN", "false", "true = clean_disk only reports what it would remove", "bool"),
+    Var("ARGUS_HOST_ROOT", "/", "Where the host filesystem is mounted (clean_disk roots resolve under it)"),
+    Var("ARGUS_RESTART_BACKOFF_SECOND_DELAY", "60", "Seconds before a second restart attempt", "int", 1),
+    Var("ARGUS_RESTART_BACKOFF_THIRD_DELAY", "300", "Seconds before a third restart attempt", "int", 1),
+    Var("ARGUS_RESTART_COOLDOWN_SECONDS", "3600", "Cooldown after a restart loop is detected", "int", 1),
+    Var("ARGUS_BOOT_GRACE_SECONDS", "120", "After boot, service-down findings are logged, not escalated",
+        "int", 0),
+    Var("ARGUS_BD_BIN", "bd", "beads CLI"),
+    Var("ARGUS_BEADS_WORKDIR", ".", "Directory bd runs in"),
+    Var("ARGUS_BEAD_PRIORITY", "2", "Priority of created beads", "int", 0, 4),
+    Var("ARGUS_BEAD_REPEAT_THRESHOLD", "3", "Recurrences within the window that create a bead", "int", 1),
+    Var("ARGUS_BEAD_REPEAT_WINDOW_SECONDS", "86400", "Window for counting recurrences", "int", 1),
+    Var("ARGUS_RELAY_ENABLED", "true", "Publish problems to Relay", "bool"),
+    Var("ARGUS_RELAY_BIN", "relay", "Relay CLI"),
+    Var("ARGUS_RELAY_TO", "athena", "Relay recipient"),
+    Var("ARGUS_RELAY_FROM", "argus", "Relay sender"),
+    Var("ARGUS_RELAY_TIMEOUT", "5", "Seconds per relay call", "int", 1, 300),
+    Var("ARGUS_RELAY_FALLBACK_FILE", "", "Where problems go when Relay fails (default <state>/relay-fallback.jsonl)"),
+    Var("ARGUS_RELAY_SUMMARY_ENABLED", "true", "Send the daily summary to Relay", "bool"),
+    Var("ARGUS_RELAY_SUMMARY_FALLBACK_FILE", "",
+        "Where summaries go when Relay fails (default <state>/relay-summary-fallback.jsonl)"),
+    Var("ARGUS_DASHBOARD_URL", "", "Link included in the daily summary"),
+    Var("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; unset = alerts are recorded, not sent", "secret"),
+    Var("TELEGRAM_CHAT_ID", "", "Telegram chat id"),
+    Var("ARGUS_TELEGRAM_API_BASE", "https://api.telegram.org", "Telegram Bot API base URL"),
+    Var("ARGUS_STATS_WINDOW_DAYS", "7", "Window of argus stats", "int", 1, 3650),
+    Var("ARGUS_PATTERN_WINDOW_DAYS", "7", "Window of argus patterns", "int", 1, 3650),
+    Var("ARGUS_CYCLE_TIMEOUT", "240", "Hard limit for one cycle, seconds", "int", 1, 3600),
+)
+VARS_BY_NAME = {v.name: v for v in VARIABLES}
+
+
+@dataclass(frozen=True)
+class ServiceCheck:
+    name: str
+    check: str  # systemd:UNIT | tcp:HOST:PORT | http(s)://...
+
+
+@dataclass(frozen=True)
+class FreshnessCheck:
+    name: str
+    path: str
+    max_age_seconds: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings. Secrets are kept out of repr so a traceback or log never shows them."""
+
+    values: Mapping[str, Any] = field(repr=False)
+    env_file: Path | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.values["ARGUS_STATE_DIR"])
+
+    @property
+    def log_dir(self) -> Path:
+        return Path(self.values["ARGUS_LOG_DIR"])
+
+    @property
+    def problems_file(self) -> Path:
+        return Path(self.values["ARGUS_PROBLEMS_FILE"])
+
+    @property
+    def services(self) -> tuple[ServiceCheck, ...]:
+        return self.values["_services"]
+
+    @property
+    def freshness(self) -> tuple[FreshnessCheck, ...]:
+        return self.values["_freshness"]
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.values["ANTHROPIC_API_KEY"])
+
+    @property
+    def telegram_configured(self) -> bool:
+        return bool(self.values["TELEGRAM_BOT_TOKEN"] and self.values["TELEGRAM_CHAT_ID"])
+
+    def secrets(self) -> tuple[str, ...]:
+        """Secret values in force, for redaction of anything that leaves the process."""
+        return tuple(v for n in SECRET_NAMES if (v := self.values.get(n)))
+
+    def path(self, name: str, default_name: str) -> Path:
+        """A file variable, or ``<state>/default_name`` when it is unset."""
+        value = self.values.get(name) or ""
+        return Path(value) if value else self.state_dir / default_name
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """KEY=VALUE lines; '#' comments, blank lines, an ``export`` prefix and quotes are allowed."""
+    out: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:  # trailing comment on an unquoted value
+            value = value.split(" #", 1)[0].rstrip()
+        out[key.strip()] = value
+    return out
+
+
+def find_env_file(env: Mapping[str, str]) -> Path | None:
+    if env.get("ARGUS_ENV_FILE"):
+        return Path(env["ARGUS_ENV_FILE"])
+    for candidate in (Path("argus.env"), Path("/etc/argus/argus.env")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Config:
+    """Build the Config from ``env`` (default: os.environ) layered over the env file."""
+    env = os.environ if env is None else env
+    env_file = env_file or find_env_file(env)
+    file_values: dict[str, str] = {}
+    if env_file is not None:
+        try:
+            file_values = parse_env_file(env_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError("ARGUS_ENV_FILE", str(env_file), f"a readable file ({exc.strerror})") from None
+    values: dict[str, Any] = {}
+    for var in VARIABLES:
+        raw = env.get(var.name, file_values.get(var.name, var.default))
+        values[var.name] = _convert(var, raw.strip())
+    _fill_paths(values, env)
+    values["_services"] = tuple(_parse_service(s) for s in values["ARGUS_SERVICES"])
+    values["_freshness"] = tuple(_parse_freshness(s) for s in values["ARGUS_FRESHNESS"])
+    _check_pairs(values)
+    return Config(values=values, env_file=env_file)
+
+
+def _convert(var: Var, raw: str) -> Any:
+    converters: dict[str, Callable[[Var, str], Any]] = {
+        "int": _to_int, "float": _to_float, "bool": _to_bool, "list": _to_list,
+    }
+    value = converters.get(var.kind, _to_str)(var, raw)
+    if var.choices and value not in var.choices:
+        raise ConfigError(var.name, raw, "one of " + ", ".join(var.choices))
+    return value
+
+
+def _to_str(var: Var, raw: str) -> str:
+    return raw
+
+
+def _range_text(var: Var) -> str:
+    if var.kind == "float":
+        return f"a number > {var.lo:g}"
+    if var.hi is None:
+        return f"an integer >= {var.lo:g}"
+    return f"an integer from {var.lo:g} to {var.hi:g}"
+
+
+def _to_int(var: Var, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(var.name, raw, _range_text(var)) from None
+    if (var.lo is not None and value < var.lo) or (var.hi is not None and value > var.hi):
+        raise ConfigError(var.name, raw, _range_text(var))
+    return value
+
+
+def _to_float(var: Var, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(var.name, raw, _range_text(var)) from None
+    if not math.isfinite(value) or value <= (var.lo or 0.0):
+        raise ConfigError(var.name, raw, _range_text(var))
+    return value
+
+
+def _to_bool(var: Var, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(var.name, raw, "a boolean: true/false/1/0/yes/no/on/off")
+
+
+def _to_list(var: Var, raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _fill_paths(values: dict[str, Any], env: Mapping[str, str]) -> None:
+    if not values["ARGUS_STATE_DIR"]:
+        xdg = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
+        values["ARGUS_STATE_DIR"] = str(Path(xdg) / "argus")
+    state = Path(values["ARGUS_STATE_DIR"])
+    values["ARGUS_LOG_DIR"] = values["ARGUS_LOG_DIR"] or str(state / "logs")
+    values["ARGUS_PROBLEMS_FILE"] = values["ARGUS_PROBLEMS_FILE"] or str(state / "problems.jsonl")
+    values["ARGUS_RELAY_FALLBACK_FILE"] = values["ARGUS_RELAY_FALLBACK_FILE"] or str(
+        state / "relay-fallback.jsonl")
+    values["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"] = values["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"] or str(
+        state / "relay-summary-fallback.jsonl")
+    if not values["ARGUS_PROMPT_FILE"]:
+        values["ARGUS_PROMPT_FILE"] = str(Path(__file__).parent / "prompt.md")
+
+
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9:._@\\-]{1,128}$")
+
+
+def _parse_service(item: str) -> ServiceCheck:
+    name, sep, check = item.partition("=")
+    allowed = "name=systemd:UNIT, name=tcp:HOST:PORT or name=http(s)://URL"
+    if not sep or not _SERVICE_NAME.match(name.strip()):
+        raise ConfigError("ARGUS_SERVICES", item, allowed)
+    check = check.strip()
+    if check.startswith("systemd:") and _UNIT_NAME.match(check[8:]):
+        return ServiceCheck(name.strip(), check)
+    if check.startswith("tcp:"):
+        host, _, port = check[4:].rpartition(":")
+        if host and port.isdigit() and 0 < int(port) < 65536:
+            return ServiceCheck(name.strip(), check)
+    if re.match(r"^https?://[^\s]+$", check):
+        return ServiceCheck(name.strip(), check)
+    raise ConfigError("ARGUS_SERVICES", item, allowed)
+
+
+def _parse_freshness(item: str) -> FreshnessCheck:
+    name, sep, rest = item.partition("=")
+    path, _, age = rest.rpartition(":")
+    if not sep or not name.strip() or not path or not age.isdigit() or int(age) < 1:
+        raise ConfigError("ARGUS_FRESHNESS", item, "name=PATH:MAX_AGE_SECONDS with seconds >= 1")
+    return FreshnessCheck(name.strip(), path, int(age))
+
+
+def _check_pairs(values: dict[str, Any]) -> None:
+    for warn, crit in (("ARGUS_MEMORY_WARN_PCT", "ARGUS_MEMORY_CRIT_PCT"),
+                       ("ARGUS_DISK_WARN_PCT", "ARGUS_DISK_CRIT_PCT")):
+        if values[warn] > values[crit]:
+            raise ConfigError(warn, str(values[warn]), f"a value <= {crit} ({values[crit]})")
+    for name in ("ARGUS_ALLOWED_SERVICES",):
+        for unit in values[name]:
+            if not _UNIT_NAME.match(unit):
+                raise ConfigError(name, unit, "systemd unit names ([A-Za-z0-9:._@-])")
+    try:
+        re.compile(values["ARGUS_ORPHAN_PATTERN"])
+    except re.error as exc:
+        raise ConfigError("ARGUS_ORPHAN_PATTERN", values["ARGUS_ORPHAN_PATTERN"], f"a regex ({exc})") from None
+
+
+def example_file_text() -> str:
+    """The text of ``argus.env.example``: every variable, its default and a one-line comment."""
+    lines = ["# Argus configuration. Copy to /etc/argus/argus.env (mode 0600) or ./argus.env.",
+             "# Process environment wins over this file; unset lines take the default shown.", ""]
+    for var in VARIABLES:
+        lines.append(f"# {var.comment}{_range_note(var)}")
+        lines.append(f"{var.name}={var.default}")
+    return "\n".join(lines) + "\n"
+
+
+def _range_note(var: Var) -> str:
+    if var.choices:
+        return " [" + "|".join(var.choices) + "]"
+    if var.kind in ("int", "float"):
+        return f" [{_range_text(var)}]"
+    return ""

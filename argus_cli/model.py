@@ -1,0 +1,93 @@
+"""Plain data shared across Argus: decisions, action results, problems. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+ACTION_TYPES = ("restart_service", "kill_pid", "kill_tmux", "clean_disk", "alert", "log")
+DECIDERS = ("llm", "rules", "fallback")
+SEVERITIES = ("critical", "warning", "info")
+PROBLEM_TYPES = ("disk", "memory", "service", "process", "swap")
+RESULTS = ("success", "failure", "skipped", "suppressed", "rejected")
+MAX_ACTIONS = 10
+
+
+def iso_z(epoch: float) -> str:
+    """UTC ISO-8601 with a trailing Z, second precision: 2026-02-20T00:00:00Z."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SPACES = re.compile(r"\s+")
+_HOST_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
+
+
+def normalise(description: str) -> str:
+    """Lower-case, trim, collapse whitespace, drop a leading ``[host] ``, mask numbers as ``#``."""
+    text = _SPACES.sub(" ", description.lower()).strip()
+    text = _HOST_PREFIX.sub("", text)
+    return _NUMBER.sub("#", text)
+
+
+def problem_key(problem_type: str, description: str) -> str:
+    """``<type>:<first 16 hex of sha256(normalised description)>`` (SPEC §5)."""
+    digest = hashlib.sha256(normalise(description).encode("utf-8")).hexdigest()[:16]
+    return f"{problem_type}:{digest}"
+
+
+@dataclass
+class Decision:
+    assessment: str
+    actions: list[dict[str, Any]]
+    observations: list[str] = field(default_factory=list)
+    decider: str = "rules"
+    model: str | None = None
+    usage: dict[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.decider != "llm":
+            data.pop("model")
+            data.pop("usage")
+        return data
+
+
+@dataclass
+class ActionResult:
+    """What happened to one requested action. ``status`` is one of RESULTS."""
+
+    index: int
+    type: str
+    target: str | None
+    status: str
+    detail: str
+    dry_run: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Problem:
+    """One registry line, with exactly the keys SPEC §5 names."""
+
+    ts: str
+    severity: str
+    type: str
+    description: str
+    action_taken: str
+    action_result: str
+    bead_id: str | None
+    host: str
+
+    @property
+    def key(self) -> str:
+        return problem_key(self.type, self.description)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

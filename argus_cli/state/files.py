@@ -1,0 +1,182 @@
+"""Atomic JSON state files and append-only JSONL files (SPEC §5).
+
+JSON state is written to a temp file, fsynced and renamed over the target, so a crash leaves
+either the old or the new file. A file that does not parse is moved aside as
+``NAME.corrupt-<epoch>`` (kept, never deleted), reported once, and read as empty state.
+JSONL files get one whole line per ``write`` on an ``O_APPEND`` descriptor, so concurrent
+writers never interleave inside a line; readers skip a torn or garbage line and count it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+Reporter = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes; non-JSON values (paths, sets) become strings rather than crash."""
+    return orjson.dumps(value, default=str)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_json(path: Path, value: Any, mode: int = 0o644) -> None:
+    atomic_write_bytes(path, orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2) + b"\n", mode)
+
+
+def read_json(path: Path, default: Callable[[], Any], report: Reporter = _stderr,
+              expect: type = dict) -> Any:
+    """The parsed file, or ``default()`` when it is missing or corrupt (then moved aside)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return default()
+    try:
+        value = orjson.loads(data)
+        if not isinstance(value, expect):
+            raise ValueError(f"top level is {type(value).__name__}, expected {expect.__name__}")
+        return value
+    except ValueError as exc:
+        aside = move_aside(path)
+        report(f"argus: {path} is corrupt ({exc}); moved aside to {aside.name}, starting empty")
+        return default()
+
+
+def move_aside(path: Path) -> Path:
+    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}-{n}")
+        n += 1
+    os.replace(path, aside)
+    return aside
+
+
+def append_jsonl(path: Path, record: Any, mode: int = 0o644) -> None:
+    """Append one record as one line with a single write on an O_APPEND descriptor."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = orjson.dumps(record, default=str) + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        _heal_torn_tail(fd)
+        written = os.write(fd, line)
+        if written != len(line):  # a short write would tear the line; say so loudly
+            raise OSError(f"short write to {path}: {written} of {len(line)} bytes")
+    finally:
+        os.close(fd)
+
+
+def _heal_torn_tail(fd: int) -> None:
+    """If a crashed writer left a line without its newline, end it so ours starts clean."""
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
+
+
+class LineStats:
+    """Counts what a JSONL reader had to skip."""
+
+    def __init__(self) -> None:
+        self.malformed = 0
+        self.lines = 0
+
+
+def iter_jsonl(path: Path, stats: LineStats | None = None,
+               start: int = 0) -> Iterator[dict[str, Any]]:
+    """Stream JSON objects from ``path`` (one pass, constant memory); skip bad lines."""
+    stats = stats if stats is not None else LineStats()
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    with handle:
+        if start:
+            handle.seek(start)
+        for line in handle:
+            if not line.strip():
+                continue
+            stats.lines += 1
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                stats.malformed += 1
+                continue
+            if isinstance(record, dict):
+                yield record
+            else:
+                stats.malformed += 1
+
+
+def tail_jsonl(path: Path, max_lines: int, chunk: int = 65536) -> list[dict[str, Any]]:
+    """The last ``max_lines`` parsable records, read backwards from the end of the file.
+
+    Cost depends on ``max_lines``, not on the file's size.
+    """
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return []
+    with handle:
+        end = handle.seek(0, os.SEEK_END)
+        buf = b""
+        pos = end
+        while pos > 0 and buf.count(b"\n") <= max_lines:
+            step = min(chunk, pos)
+            pos -= step
+            handle.seek(pos)
+            buf = handle.read(step) + buf
+    lines = buf.split(b"\n")
+    if pos > 0:
+        lines = lines[1:]  # first piece may be a partial line
+    records: list[dict[str, Any]] = []
+    for line in reversed(lines):
+        if len(records) >= max_lines:
+            break
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    records.reverse()
+    return records
