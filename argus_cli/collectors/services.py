@@ -5,8 +5,6 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -64,6 +62,9 @@ def check_tcp(host: str, port: int, timeout: float) -> tuple[str, str]:
 
 
 def check_http(url: str, timeout: float) -> tuple[str, str]:
+    import urllib.error  # ~9 ms of imports that hosts without HTTP checks never need
+    import urllib.request
+
     # The URL comes from the operator's config and was checked to be http(s) when it was loaded.
     request = urllib.request.Request(url, method="GET", headers={"User-Agent": "argus-healthcheck"})  # noqa: S310
     try:

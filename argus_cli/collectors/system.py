@@ -14,6 +14,7 @@ from argus_cli.collectors.context import CollectContext
 from argus_cli.state.files import atomic_write_json, read_json
 
 _FIRST_SAMPLE_SECONDS = 0.25
+_MIN_BASELINE_AGE = 1.0  # a younger baseline has too few clock ticks to be meaningful
 _MAX_BASELINE_AGE = 3600.0  # an older baseline says little about "now"; sample instead
 
 
@@ -46,7 +47,7 @@ def _cpu_percent(baseline_file: Path, now: float) -> float:
     current = _busy_idle()
     baseline = read_json(baseline_file, dict)
     share = None
-    if 0 < now - float(baseline.get("ts", 0)) <= _MAX_BASELINE_AGE:
+    if _MIN_BASELINE_AGE <= now - float(baseline.get("ts", 0)) <= _MAX_BASELINE_AGE:
         share = _share((baseline.get("busy", 0.0), baseline.get("idle", 0.0)), current)
     if share is None:
         time.sleep(_FIRST_SAMPLE_SECONDS)

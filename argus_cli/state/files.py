@@ -3,13 +3,14 @@
 JSON state is written to a temp file, fsynced and renamed over the target, so a crash leaves
 either the old or the new file. A file that does not parse is moved aside as
 ``NAME.corrupt-<epoch>`` (kept, never deleted), reported once, and read as empty state.
-JSONL files get one whole line per ``write`` on an ``O_APPEND`` descriptor, so concurrent
-writers never interleave inside a line; readers skip a torn or garbage line and count it.
+JSONL files get one whole line per ``write`` on an ``O_APPEND`` descriptor under ``flock``, so
+concurrent writers never interleave inside a line; readers skip a torn or garbage line and count it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sys
 import tempfile
@@ -94,8 +95,9 @@ def append_jsonl(path: Path, record: Any, mode: int = 0o644) -> None:
     """Append one record as one line with a single write on an O_APPEND descriptor."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = orjson.dumps(record, default=str) + b"\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)  # RDWR: to peek at the tail
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # so healing a torn tail cannot race another writer
         _heal_torn_tail(fd)
         written = os.write(fd, line)
         if written != len(line):  # a short write would tear the line; say so loudly

@@ -1,0 +1,96 @@
+"""Configuration: layering, validation and the exit-2 contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from argus_cli.config import VARIABLES, ConfigError, load, parse_env_file
+
+
+def test_defaults_follow_the_spec(argus_env):
+    cfg = load(argus_env)
+    assert cfg["ARGUS_DECIDER"] == "auto" and cfg["ARGUS_MODEL"] == "claude-haiku-4-5"
+    assert cfg["ARGUS_KILL_ALLOWLIST"] == ("node", "claude", "codex")
+    assert cfg["ARGUS_LOAD_FACTOR"] == 2.0 and cfg["ARGUS_LLM_EVERY_CYCLE"] is False
+    assert cfg.problems_file == cfg.state_dir / "problems.jsonl"
+    assert cfg.log_dir == cfg.state_dir / "logs"
+    assert cfg["ARGUS_RELAY_FALLBACK_FILE"] == str(cfg.state_dir / "relay-fallback.jsonl")
+
+
+def test_state_dir_defaults_to_xdg(argus_env, tmp_path):
+    env = {k: v for k, v in argus_env.items() if k != "ARGUS_STATE_DIR"}
+    assert load({**env, "XDG_STATE_HOME": str(tmp_path / "xdg")}).state_dir == tmp_path / "xdg" / "argus"
+    env.pop("XDG_STATE_HOME", None)
+    assert load({**env, "HOME": str(tmp_path)}).state_dir == tmp_path / ".local" / "state" / "argus"
+
+
+def test_environment_wins_over_env_file(argus_env, tmp_path):
+    env_file = tmp_path / "argus.env"
+    env_file.write_text('# comment\nexport ARGUS_DEDUP_WINDOW=120\nARGUS_MODEL="claude-x"\n'
+                        "ARGUS_DISK_PATHS=/, /var  # two mounts\n")
+    env = {**argus_env, "ARGUS_ENV_FILE": str(env_file), "ARGUS_MODEL": "from-env"}
+    cfg = load(env)
+    assert cfg["ARGUS_DEDUP_WINDOW"] == 120
+    assert cfg["ARGUS_MODEL"] == "from-env"
+    assert cfg["ARGUS_DISK_PATHS"] == ("/", "/var")
+    assert cfg.env_file == env_file
+
+
+@pytest.mark.parametrize(("name", "value", "fragment"), [
+    ("ARGUS_DEDUP_WINDOW", "abc", "ARGUS_DEDUP_WINDOW='abc' is invalid: expected an integer >= 1"),
+    ("ARGUS_LLM_TIMEOUT", "301", "expected an integer from 5 to 300"),
+    ("ARGUS_MEMORY_WARN_PCT", "0", "expected an integer from 1 to 100"),
+    ("ARGUS_HISTORY_CYCLES", "51", "expected an integer from 0 to 50"),
+    ("ARGUS_BOOT_GRACE_SECONDS", "-1", "expected an integer >= 0"),
+    ("ARGUS_LOAD_FACTOR", "0", "expected a number > 0"),
+    ("ARGUS_LOAD_FACTOR", "nan", "expected a number > 0"),
+    ("ARGUS_LLM_EVERY_CYCLE", "maybe", "expected a boolean"),
+    ("ARGUS_DECIDER", "oracle", "expected one of auto, llm, rules"),
+    ("ARGUS_SERVICES", "web", "name=systemd:UNIT"),
+    ("ARGUS_SERVICES", "web=tcp:host:99999", "name=systemd:UNIT"),
+    ("ARGUS_FRESHNESS", "x=/tmp:soon", "name=PATH:MAX_AGE_SECONDS"),
+    ("ARGUS_ALLOWED_SERVICES", "nginx;reboot", "systemd unit names"),
+    ("ARGUS_ORPHAN_PATTERN", "node(", "a regex"),
+    ("ARGUS_BEAD_PRIORITY", "5", "expected an integer from 0 to 4"),
+])
+def test_bad_values_name_variable_value_and_range(argus_env, name, value, fragment):
+    with pytest.raises(ConfigError) as err:
+        load({**argus_env, name: value})
+    assert fragment in str(err.value) and name in str(err.value)
+
+
+def test_warn_above_crit_is_refused(argus_env):
+    with pytest.raises(ConfigError, match="ARGUS_MEMORY_WARN_PCT"):
+        load({**argus_env, "ARGUS_MEMORY_WARN_PCT": "95", "ARGUS_MEMORY_CRIT_PCT": "90"})
+
+
+def test_secrets_never_appear_in_errors_or_repr(argus_env):
+    cfg = load({**argus_env, "ANTHROPIC_API_KEY": "sk-ant-secret123", "TELEGRAM_BOT_TOKEN": "123:tok"})
+    assert "sk-ant-secret123" not in repr(cfg) and "123:tok" not in repr(cfg)
+    assert set(cfg.secrets()) == {"sk-ant-secret123", "123:tok"}
+    assert "<hidden>" in str(ConfigError("TELEGRAM_BOT_TOKEN", "123:tok", "x"))
+
+
+def test_every_variable_has_a_comment_and_valid_default(argus_env):
+    load(argus_env)  # every default passes its own validation
+    assert all(var.comment and var.name.isupper() for var in VARIABLES)
+    assert len({var.name for var in VARIABLES}) == len(VARIABLES)
+
+
+def test_unreadable_env_file_is_a_config_error(argus_env, tmp_path):
+    with pytest.raises(ConfigError, match="ARGUS_ENV_FILE"):
+        load({**argus_env, "ARGUS_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_parse_env_file_quotes_and_comments():
+    assert parse_env_file("A='x # y'\nB=\"q\"\n#C=1\n\nD=plain # note\nnot a line\n") == {
+        "A": "x # y", "B": "q", "D": "plain"}
+
+
+def test_cli_exits_2_with_one_clear_line(run_argus, argus_env):
+    result = run_argus("collect", "--json", env={**argus_env, "ARGUS_DEDUP_WINDOW": "abc"})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "ARGUS_DEDUP_WINDOW='abc'" in lines[0] and "integer >= 1" in lines[0]

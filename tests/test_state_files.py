@@ -1,0 +1,84 @@
+"""State primitives: atomic JSON, corrupt files kept aside, whole-line JSONL, the lock."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from argus_cli.state.files import (
+    LineStats, append_jsonl, atomic_write_json, iter_jsonl, read_json, tail_jsonl,
+)
+from argus_cli.state.lock import FileLock, LockBusy
+
+
+def test_atomic_write_then_read(tmp_path):
+    target = tmp_path / "deep" / "state.json"
+    atomic_write_json(target, {"a": 1, "p": Path("/x")})
+    assert read_json(target, dict) == {"a": 1, "p": "/x"}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["state.json"]
+
+
+def test_corrupt_file_is_moved_aside_and_reported(tmp_path):
+    target = tmp_path / "dedup.json"
+    target.write_text('{"keys": {')
+    notes: list[str] = []
+    assert read_json(target, lambda: {"keys": {}}, notes.append) == {"keys": {}}
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("dedup.json.corrupt-")]
+    assert len(aside) == 1 and aside[0].read_text() == '{"keys": {'
+    assert not target.exists() and len(notes) == 1 and "moved aside" in notes[0]
+    target.write_text("[1, 2]")  # valid JSON of the wrong shape is corrupt too
+    assert read_json(target, dict, notes.append) == {}
+    assert len(notes) == 2
+
+
+def test_jsonl_skips_torn_and_garbage_lines(tmp_path):
+    log = tmp_path / "problems.jsonl"
+    append_jsonl(log, {"n": 1})
+    with log.open("ab") as handle:
+        handle.write(b'not json\n[1]\n{"n": 2}\n{"n": 3, "torn')
+    append_jsonl(log, {"n": 4})  # starts on its own line although the previous one was torn
+    stats = LineStats()
+    assert [r["n"] for r in iter_jsonl(log, stats)] == [1, 2, 4]
+    assert stats.malformed == 3
+    assert [r["n"] for r in tail_jsonl(log, 2)] == [2, 4]
+    assert list(iter_jsonl(tmp_path / "missing.jsonl")) == []
+
+
+def test_tail_reads_across_chunks(tmp_path):
+    log = tmp_path / "big.jsonl"
+    for n in range(2000):
+        append_jsonl(log, {"n": n, "pad": "x" * 50})
+    assert [r["n"] for r in tail_jsonl(log, 5, chunk=256)] == [1995, 1996, 1997, 1998, 1999]
+    assert len(tail_jsonl(log, 5000, chunk=1024)) == 2000
+
+
+def _append_many(path: str, worker: int) -> None:
+    for n in range(300):
+        append_jsonl(Path(path), {"worker": worker, "n": n, "text": "y" * (n % 97) * 40})
+
+
+def test_concurrent_appends_never_interleave(tmp_path):
+    log = tmp_path / "problems.jsonl"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_many, args=(str(log), w)) for w in range(8)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+    lines = log.read_bytes().splitlines()
+    assert len(lines) == 8 * 300
+    assert all(isinstance(json.loads(line), dict) for line in lines)
+
+
+def test_lock_is_exclusive_and_released(tmp_path):
+    lock_path = tmp_path / "argus.lock"
+    with FileLock(lock_path):
+        with pytest.raises(LockBusy):
+            FileLock(lock_path).acquire()
+        assert lock_path.read_text().strip() == str(os.getpid())
+    with FileLock(lock_path):
+        pass
