@@ -93,6 +93,7 @@ VARIABLES: tuple[Var, ...] = (
         "int", 0),
     Var("ARGUS_BD_BIN", "bd", "beads CLI"),
     Var("ARGUS_BEADS_WORKDIR", ".", "Directory bd runs in"),
+    Var("ARGUS_BD_TIMEOUT", "10", "Seconds per bd call", "int", 1, 300),
     Var("ARGUS_BEAD_PRIORITY", "2", "Priority of created beads", "int", 0, 4),
     Var("ARGUS_BEAD_REPEAT_THRESHOLD", "3", "Recurrences within the window that create a bead", "int", 1),
     Var("ARGUS_BEAD_REPEAT_WINDOW_SECONDS", "86400", "Window for counting recurrences", "int", 1),

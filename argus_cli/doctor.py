@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 import tempfile
+import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from argus_cli.config import Config, ConfigError, load
+from argus_cli.model import iso_z
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ def run_checks() -> list[Check]:
     checks += [check_binary("tmux", "tmux"), check_binary("systemctl", "systemctl"),
                check_binary("bd", config["ARGUS_BD_BIN"]), check_relay(config),
                check_api_key(config), check_telegram(config)]
+    checks += [check_timer(Path(config["ARGUS_HOST_ROOT"])), check_last_cycle(config.state_dir, time.time())]
     return checks
 
 
@@ -80,3 +87,81 @@ def check_telegram(config: Config) -> Check:
     return Check("telegram", "warn", f"{' and '.join(missing)} unset: alerts are recorded, not sent")
 
 
+
+
+# --- Deployment: is anything scheduled to run `argus cycle`, and did it run lately? ---
+
+STALE_CYCLE_SECONDS = 15 * 60  # three missed 5-minute cycles
+_UNIT_DIRS = ("etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
+
+
+def check_timer(root: Path, *, systemctl: str = "systemctl") -> Check:
+    """argus.timer or /etc/cron.d/argus under ``root`` (ARGUS_HOST_ROOT); a warning when neither."""
+    unit = next((root / d / "argus.timer" for d in _UNIT_DIRS if (root / d / "argus.timer").is_file()), None)
+    if unit is not None:
+        return _timer_enabled(root, unit, systemctl)
+    cron = root / "etc/cron.d/argus"
+    if cron.is_file():
+        return Check("timer", "ok", f"crontab {cron}")
+    return Check("timer", "warn", f"no argus.timer under {root / _UNIT_DIRS[0]} and no {cron}: cycles run only "
+                                  "when started by hand (scripts/install.sh installs the timer)")
+
+
+def _timer_enabled(root: Path, unit: Path, systemctl: str) -> Check:
+    if not (root / "run/systemd/system").is_dir():
+        return Check("timer", "ok", f"{unit} installed (systemd is not running here: enabled state unknown)")
+    argv = [systemctl, "is-enabled", "argus.timer"]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("timer", "warn", f"{unit} installed; {' '.join(argv)} failed: {exc}")
+    answer = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}").splitlines()[0]
+    if proc.returncode == 0:
+        return Check("timer", "ok", f"{unit} {answer}")
+    return Check("timer", "warn", f"{unit} installed but {' '.join(argv)} says {answer!r}: "
+                                  "run `systemctl enable --now argus.timer`")
+
+
+def check_last_cycle(state_dir: Path, now: float) -> Check:
+    """When the last cycle ran and how it ended (``cycle-state.json``), read without changing it."""
+    path = state_dir / "cycle-state.json"
+    try:
+        state = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return Check("last cycle", "warn", f"none recorded ({path} does not exist): is the timer running?")
+    except (OSError, ValueError) as exc:
+        return Check("last cycle", "warn", f"{path} is unreadable: {exc}")
+    when = _epoch(state.get("timestamp")) if isinstance(state, dict) else None
+    if when is None:
+        return Check("last cycle", "warn", f"{path} has no usable timestamp")
+    summary = f"{state.get('status', '?')} at {iso_z(when)} ({_age_text(now - when)} ago)"
+    if now - when > STALE_CYCLE_SECONDS:
+        return Check("last cycle", "warn", f"{summary}: older than 15 min, is the timer running?")
+    if state.get("status") == "failed":
+        failures = state.get("consecutive_failures", "?")
+        return Check("last cycle", "warn", f"{summary}: {state.get('detail', '')} ({failures} in a row)")
+    return Check("last cycle", "ok", summary)
+
+
+def _epoch(value: Any) -> float | None:
+    """An epoch number or an ISO-8601 string (``Z`` or an offset; naive means UTC)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _age_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"

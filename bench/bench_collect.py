@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import interleaved  # noqa: E402
+from measure import interleaved
 
 HERE = Path(__file__).resolve().parent
 

@@ -36,14 +36,14 @@ def argus_env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def config_of() -> Callable[[dict[str, str]], Config]:
     """Build the Config an `argus` process would see with this environment."""
-    return lambda env: load(env)
+    return load
 
 
 @pytest.fixture
 def run_argus() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real CLI in a subprocess: run_argus("collect", "--json", env=env)."""
 
-    def run(*args: str, env: dict[str, str], input: str | None = None,  # noqa: A002
+    def run(*args: str, env: dict[str, str], input: str | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "argus_cli", *args], env=env, input=input,
                               capture_output=True, text=True, timeout=timeout, check=False)

@@ -24,7 +24,7 @@ def test_core_commands_are_registered():
     assert {"collect", "doctor"} <= names
 
 
-@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p))
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
 def test_help_has_an_example(run_argus, argus_env, path):
     result = run_argus(*path, "--help", env=argus_env)
     assert result.returncode == 0, result.stderr

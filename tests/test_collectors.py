@@ -142,7 +142,8 @@ def test_tmux_sessions_on_private_socket(argus_env, tmux_socket, tmp_path):
 
 
 def test_memory_hog_is_the_big_process(argus_env):
-    code = "import time, sys; b = b'x' * (256 * 1024 * 1024); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
+    code = ("import time, sys; b = b'x' * (256 * 1024 * 1024); "
+            "sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)")
     hog = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert hog.stdout is not None and hog.stdout.readline() == "ready\n"

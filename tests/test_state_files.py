@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from argus_cli.state.files import (
-    LineStats, append_jsonl, atomic_write_json, iter_jsonl, read_json, tail_jsonl,
+    LineStats,
+    append_jsonl,
+    atomic_write_json,
+    iter_jsonl,
+    read_json,
+    tail_jsonl,
 )
 from argus_cli.state.lock import FileLock, LockBusy
 

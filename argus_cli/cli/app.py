@@ -6,7 +6,13 @@ import sys
 
 import typer
 
-from argus_cli.cli import collect, doctor
+from argus_cli.cli import act, collect, doctor
+from argus_cli.cli import cycle as cycle_cmd  # decide
+from argus_cli.cli import decide as decide_cmd  # decide
+from argus_cli.cli import last as last_cmd  # decide
+from argus_cli.cli import patterns as patterns_cmd  # reports
+from argus_cli.cli import relay_summary as relay_summary_cmd  # reports
+from argus_cli.cli import stats as stats_cmd  # reports
 from argus_cli.cli.common import ArgusError
 from argus_cli.config import ConfigError
 
@@ -20,6 +26,13 @@ app = typer.Typer(
 )
 app.command("collect")(collect.command)
 app.command("doctor")(doctor.command)
+app.command("act")(act.command)
+app.command("decide")(decide_cmd.command)
+app.command("cycle")(cycle_cmd.command)
+app.command("last")(last_cmd.command)
+app.command("stats")(stats_cmd.command)
+app.add_typer(patterns_cmd.app, name="patterns")
+app.command("relay-summary")(relay_summary_cmd.command)
 
 
 def main() -> None:

@@ -1,0 +1,219 @@
+"""clean_disk: remove old entries from a hard-coded safelist of temp, cache and archive paths.
+
+The walk never trusts a path twice. Each directory is opened relative to its parent's file
+descriptor with O_NOFOLLOW and checked to be the directory that was just lstat'ed (same device
+and inode), and everything inside is removed relative to that descriptor. A directory swapped
+for a symlink mid-walk therefore fails to open (ELOOP/ENOTDIR) instead of being followed, a
+symlink is unlinked as a link, and nothing on another filesystem is entered.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft
+from argus_cli.actions.guardrails import CleanDisk
+
+TMP_ROOTS = ("tmp", "var/tmp")
+CACHE_DIRS = ("pip", "npm", "yarn", "go-build")
+LOG_ARCHIVE_DIR = "var/log"
+LOG_ARCHIVE_GLOB = "*.log.[0-9].gz"
+OWN_ROTATED_LOGS = ("argus.log.1", "argus.log.2", "argus.log.3")
+# Left alone at the top of tmp roots: live sockets and per-service private tmp dirs.
+KEEP_IN_TMP = ("systemd-private-*", "snap-private-tmp", "tmux-*", ".X11-unix", ".ICE-unix",
+               ".XIM-unix", ".font-unix", ".Test-unix")
+MAX_DEPTH = 64
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass
+class Tally:
+    removed: int = 0
+    bytes_reclaimed: int = 0
+    errors: int = 0
+    roots: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Walk:
+    cutoff: float  # entries last modified before this epoch are old
+    dry: bool
+    keep: frozenset[tuple[int, int]]  # (dev, ino) of Argus's own state dirs
+    hook: Callable[[str], None] | None
+    tally: Tally = field(default_factory=Tally)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An open directory of the walk: its fd, the root's device, its path (for the hook), its depth."""
+
+    fd: int
+    dev: int
+    rel: str
+    depth: int
+
+
+def clean(host_root: str, home: str, log_dir: Path, walk: Walk) -> Tally:
+    """Clean every safelist root; a root that is missing or not a plain directory is skipped."""
+    tally = walk.tally
+    rel_roots = [*TMP_ROOTS, *(f"{home.strip('/')}/.cache/{name}" for name in CACHE_DIRS)]
+    for rel in rel_roots:
+        with _opened(host_root, rel, tally) as fd:
+            if fd is not None:
+                _clean_tree(Frame(fd, os.fstat(fd).st_dev, rel, 0), walk, top=rel in TMP_ROOTS)
+    with _opened(host_root, LOG_ARCHIVE_DIR, tally) as fd:
+        if fd is not None:
+            _clean_names(fd, lambda n: fnmatch.fnmatchcase(n, LOG_ARCHIVE_GLOB), walk)
+    with _opened(str(log_dir), "", tally) as fd:
+        if fd is not None:
+            _clean_names(fd, lambda n: n in OWN_ROTATED_LOGS, walk)
+    return tally
+
+
+@contextmanager
+def _opened(base: str, rel: str, tally: Tally) -> Iterator[int | None]:
+    """``base/rel`` opened component by component without following any symlink in ``rel``."""
+    shown = os.path.join(base, rel) if rel else base
+    fd: int | None = None
+    try:
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for part in [p for p in rel.split("/") if p]:
+            if part in (".", ".."):
+                raise NotADirectoryError(shown)
+            parent, fd = fd, os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(parent)
+    except OSError:
+        if fd is not None:
+            os.close(fd)
+        tally.missing.append(shown)
+        yield None
+        return
+    tally.roots.append(shown)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _clean_tree(frame: Frame, walk: Walk, top: bool = False) -> bool:
+    """Remove old entries under ``frame``; True when the directory is (or would be) left empty."""
+    try:
+        with os.scandir(frame.fd) as it:
+            names = [entry.name for entry in it]
+    except OSError:
+        walk.tally.errors += 1
+        return False
+    empty = True
+    for name in names:
+        if top and any(fnmatch.fnmatchcase(name, pat) for pat in KEEP_IN_TMP):
+            empty = False
+            continue
+        empty = _clean_entry(frame, name, walk) and empty
+    return empty
+
+
+def _clean_entry(frame: Frame, name: str, walk: Walk) -> bool:
+    try:
+        st = os.stat(name, dir_fd=frame.fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        walk.tally.errors += 1
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        return _clean_subdir(frame, name, st, walk)
+    if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):  # a link is removed as a link
+        return st.st_mtime < walk.cutoff and _unlink(frame.fd, name, st, walk)
+    return False  # sockets, fifos, devices stay: something may be listening on them
+
+
+def _clean_subdir(frame: Frame, name: str, st: os.stat_result, walk: Walk) -> bool:
+    if st.st_dev != frame.dev or frame.depth >= MAX_DEPTH or (st.st_dev, st.st_ino) in walk.keep:
+        return False  # another filesystem, too deep, or Argus's own state
+    rel = f"{frame.rel}/{name}"
+    if walk.hook is not None:
+        walk.hook(rel)
+    try:
+        sub = os.open(name, _DIR_FLAGS, dir_fd=frame.fd)
+    except OSError:
+        return False  # swapped for a symlink or a file since the lstat: never followed
+    try:
+        now_st = os.fstat(sub)
+        if (now_st.st_dev, now_st.st_ino) != (st.st_dev, st.st_ino):
+            return False  # a different directory took its place
+        empty = _clean_tree(Frame(sub, frame.dev, rel, frame.depth + 1), walk)
+    finally:
+        os.close(sub)
+    if not (empty and st.st_mtime < walk.cutoff):
+        return False
+    if not walk.dry:
+        try:
+            os.rmdir(name, dir_fd=frame.fd)  # only ever removes an empty directory, never a link's target
+        except OSError:
+            return False
+    walk.tally.removed += 1
+    return True
+
+
+def _unlink(dfd: int, name: str, st: os.stat_result, walk: Walk) -> bool:
+    if not walk.dry:
+        try:
+            os.unlink(name, dir_fd=dfd)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            walk.tally.errors += 1
+            return False
+    walk.tally.removed += 1
+    walk.tally.bytes_reclaimed += st.st_blocks * 512 if st.st_nlink <= 1 else 0
+    return True
+
+
+def _clean_names(dfd: int, wanted: Callable[[str], bool], walk: Walk) -> None:
+    """Old files (or links) directly in ``dfd`` whose name ``wanted`` accepts; no recursion."""
+    with os.scandir(dfd) as it:
+        names = [entry.name for entry in it if wanted(entry.name)]
+    for name in names:
+        try:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except OSError:
+            continue
+        if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and st.st_mtime < walk.cutoff:
+            _unlink(dfd, name, st, walk)
+
+
+def _own_dirs(ctx: ActionContext) -> frozenset[tuple[int, int]]:
+    keep = set()
+    for path in (ctx.config.state_dir, ctx.config.log_dir):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        keep.add((st.st_dev, st.st_ino))
+    return frozenset(keep)
+
+
+def run(ctx: ActionContext, request: CleanDisk) -> Outcome:
+    dry = ctx.dry_run or ctx.config["ARGUS_DISK_CLEAN_DRY_RUN"]
+    cutoff = ctx.now - ctx.config["ARGUS_DISK_CLEAN_MAX_AGE_DAYS"] * 86400
+    home = ctx.tuning.home or os.environ.get("HOME") or str(Path.home())
+    walk = Walk(cutoff, dry, _own_dirs(ctx), ctx.tuning.before_descend)
+    tally = clean(ctx.config["ARGUS_HOST_ROOT"] or "/", home, ctx.config.log_dir, walk)
+    verb = "would remove" if dry else "removed"
+    detail = (f"{verb} {tally.removed} entries, {tally.bytes_reclaimed} bytes "
+              f"({tally.bytes_reclaimed / 1048576:.1f} MB) from {len(tally.roots)} safelist roots")
+    if tally.errors:
+        detail += f"; {tally.errors} entries could not be removed"
+    extra = {"removed": tally.removed, "bytes_reclaimed": tally.bytes_reclaimed, "dry_run": dry,
+             "roots": tally.roots, "errors": tally.errors}
+    if ctx.dry_run:
+        return Outcome("skipped", f"dry run: {detail}", None, extra)
+    draft = ProblemDraft("disk", "warning", request.reason, "clean_disk:safelist", "success")
+    return Outcome("success", detail, draft, extra)

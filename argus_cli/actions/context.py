@@ -1,0 +1,82 @@
+"""What every action gets (config, snapshot, clock, tuning) and what it hands back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from argus_cli.config import Config
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Waits and hooks; the defaults are the SPEC's, tests shorten them."""
+
+    kill_grace: float = 5.0  # SIGTERM -> SIGKILL
+    active_timeout: float = 10.0  # restart_service: is-active must say active within this
+    poll_interval: float = 0.5
+    command_timeout: float = 30.0  # any systemctl/tmux call
+    sleep: Callable[[float], None] = time.sleep
+    home: str | None = None  # $HOME for ~/.cache roots; None = the process's
+    before_descend: Callable[[str], None] | None = None  # clean_disk test hook: called with a relative path
+
+
+@dataclass
+class ActionContext:
+    config: Config
+    snapshot: dict[str, Any] | None
+    now: float
+    dry_run: bool
+    tuning: Tuning = field(default_factory=Tuning)
+
+
+@dataclass
+class ProblemDraft:
+    """A registry line to write, minus ts/host/bead (filled in when recorded)."""
+
+    type: str
+    severity: str
+    description: str
+    action_taken: str
+    action_result: str
+    bead: str = "auto"  # auto (failure or recurrence) | always | never
+    bead_key: str | None = None  # a stable key for the bead, when not the problem's own
+    relay: bool = True
+
+
+@dataclass
+class Outcome:
+    status: str  # success | failure | skipped | suppressed | rejected
+    detail: str
+    problem: ProblemDraft | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    after_record: Callable[[str | None], None] | None = None  # gets the bead id, e.g. to close it
+
+
+_CRITICAL = ("critical", "fail", "down", "unreachable", "error")
+_WARNING = ("warn", "high")
+_TYPE_WORDS = (
+    ("disk", ("disk", "space", "tmp", "cache")),
+    ("memory", ("memory", "oom", "rss")),
+    ("swap", ("swap",)),
+    ("service", ("service", "systemctl", "restart", "gateway", "down", "unreachable")),
+)
+
+
+def infer_severity(text: str) -> str:
+    lowered = text.lower()
+    if any(word in lowered for word in _CRITICAL):
+        return "critical"
+    if any(word in lowered for word in _WARNING):
+        return "warning"
+    return "info"
+
+
+def infer_type(text: str) -> str:
+    lowered = text.lower()
+    for kind, words in _TYPE_WORDS:
+        if any(word in lowered for word in words):
+            return kind
+    return "process"

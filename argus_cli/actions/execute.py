@@ -1,0 +1,92 @@
+"""Run a decision's actions: each one parsed, checked, executed and recorded on its own.
+
+A rejected action is recorded and skipped; the others of the same decision still run. Under
+``dry_run`` everything is validated and reported and nothing is changed or recorded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from argus_cli.actions import alert, clean_disk, kill_pid, kill_tmux, log, problems, restart_service
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, Tuning, infer_type
+from argus_cli.actions.guardrails import Rejection, Request, parse, shown
+from argus_cli.config import Config
+from argus_cli.model import MAX_ACTIONS, ActionResult, Decision
+
+_RUNNERS: dict[str, Callable[[ActionContext, Any], Outcome]] = {
+    "restart_service": restart_service.run, "kill_pid": kill_pid.run, "kill_tmux": kill_tmux.run,
+    "clean_disk": clean_disk.run, "alert": alert.run, "log": log.run,
+}
+_TYPE_OF = {"restart_service": "service", "kill_pid": "process", "kill_tmux": "process", "clean_disk": "disk"}
+
+
+def execute_decision(config: Config, decision: Decision, snapshot: dict[str, Any] | None, *, dry_run: bool,
+                     now: float, should_stop: Callable[[], bool] = lambda: False,
+                     tuning: Tuning | None = None) -> list[ActionResult]:
+    """One ActionResult per requested action, in order."""
+    ctx = ActionContext(config, snapshot, now, dry_run, tuning or Tuning())
+    actions = decision.actions if isinstance(decision.actions, list) else []
+    results: list[ActionResult] = []
+    for index, raw in enumerate(actions):
+        if should_stop():
+            results.extend(_interrupted(actions, index, dry_run))
+            break
+        results.append(_one(ctx, index, raw))
+    return results
+
+
+def _one(ctx: ActionContext, index: int, raw: Any) -> ActionResult:
+    request = parse(raw, index, ctx.config)
+    if isinstance(request, Rejection):
+        outcome = _rejected(request, within_limit=index < MAX_ACTIONS)
+        return _finish(ctx, index, request.type, request.target, outcome)
+    try:
+        outcome = _RUNNERS[request.type](ctx, request)
+    except Exception as exc:  # noqa: BLE001 - one broken action must not stop the others
+        outcome = _crashed(request, exc)
+    return _finish(ctx, index, request.type, request.target, outcome)
+
+
+def _finish(ctx: ActionContext, index: int, kind: str, target: str | None, outcome: Outcome) -> ActionResult:
+    extra = dict(outcome.extra)
+    if outcome.problem is not None and not ctx.dry_run:
+        try:
+            problem = problems.record(ctx, outcome.problem)
+            extra["bead_id"] = problem.bead_id
+            if outcome.after_record is not None:
+                outcome.after_record(problem.bead_id)
+        except Exception as exc:  # noqa: BLE001 - recording trouble is reported, the cycle goes on
+            print(f"argus: could not record the result of action {index}: {exc}", file=sys.stderr)
+            extra["record_error"] = type(exc).__name__
+    return ActionResult(index, kind, target, outcome.status, outcome.detail, ctx.dry_run, extra)
+
+
+def _rejected(rejection: Rejection, *, within_limit: bool) -> Outcome:
+    kind = _TYPE_OF.get(rejection.type) or infer_type(f"{rejection.reason}")
+    target = rejection.target if rejection.target is not None else "-"
+    description = f"rejected {rejection.type} action (target {target}): {rejection.reason}"
+    # Beyond-the-limit rejections are recorded, but one decision must not flood bd and Relay.
+    draft = ProblemDraft(kind, "warning", description, f"{shown(rejection.type, 40)}:{shown(target, 64)}",
+                         "rejected", bead="auto" if within_limit else "never", relay=within_limit)
+    return Outcome("rejected", rejection.reason, draft)
+
+
+def _crashed(request: Request, exc: Exception) -> Outcome:
+    detail = f"{request.type} {request.target} failed unexpectedly: {type(exc).__name__}: {str(exc)[:200]}"
+    draft = ProblemDraft(_TYPE_OF.get(request.type, "process"), "critical", detail,
+                         f"{request.type}:{request.target}", "failure")
+    return Outcome("failure", detail, draft)
+
+
+def _interrupted(actions: list[Any], start: int, dry_run: bool) -> list[ActionResult]:
+    out = []
+    for index in range(start, len(actions)):
+        raw = actions[index]
+        kind = shown(raw.get("type"), 40) if isinstance(raw, dict) else "?"
+        target = raw.get("target") if isinstance(raw, dict) else None
+        out.append(ActionResult(index, kind, None if target is None else shown(target), "skipped",
+                                "interrupted", dry_run))
+    return out

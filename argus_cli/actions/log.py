@@ -1,0 +1,71 @@
+"""log: append an observation to ``observations.md``; three identical ones in a row escalate."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, infer_severity, infer_type
+from argus_cli.actions.enrich import hog_suffix
+from argus_cli.actions.guardrails import Log
+from argus_cli.model import iso_z, normalise
+
+ESCALATE_EVERY = 3
+_LINE = re.compile(r"^- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (.*)$")
+_HOG = re.compile(r";\s*hog_process=.*$")
+_TAIL_BYTES = 65536
+
+
+def observations_path(ctx: ActionContext) -> Path:
+    return ctx.config.state_dir / "observations.md"
+
+
+def run(ctx: ActionContext, request: Log) -> Outcome:
+    kind, severity = infer_type(request.observation), infer_severity(request.observation)
+    text = request.observation + hog_suffix(ctx.snapshot, ctx.config)
+    one_line = " ".join(text.split())
+    if ctx.dry_run:
+        return Outcome("skipped", f"dry run: would log observation: {one_line[:200]}")
+    path = observations_path(ctx)
+    streak = _trailing_repeats(path, one_line) + 1
+    _append(path, f"- {iso_z(ctx.now)} {one_line}\n")
+    escalate = streak % ESCALATE_EVERY == 0
+    if escalate:
+        severity = "critical" if severity == "critical" else "warning"
+    draft = ProblemDraft(kind, severity, text, "log:observation", "success",
+                         bead="always" if escalate else "auto")
+    detail = f"observation logged (seen {streak} times in a row" + ("; escalated)" if escalate else ")")
+    return Outcome("success", detail, draft, {"repeats": streak, "escalated": escalate})
+
+
+def _same(a: str, b: str) -> bool:
+    return normalise(_HOG.sub("", a)) == normalise(_HOG.sub("", b))
+
+
+def _trailing_repeats(path: Path, observation: str) -> int:
+    """How many of the last lines of ``observations.md`` are this observation (normalised)."""
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - _TAIL_BYTES))
+            tail = handle.read().decode("utf-8", "replace").splitlines()
+    except FileNotFoundError:
+        return 0
+    count = 0
+    for line in reversed(tail):
+        match = _LINE.match(line)
+        if not match or not _same(match.group(1), observation):
+            break
+        count += 1
+    return count
+
+
+def _append(path: Path, line: str) -> None:
+    """One write on an O_APPEND descriptor, like the JSONL files: concurrent writers never interleave."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)

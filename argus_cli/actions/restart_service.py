@@ -1,0 +1,100 @@
+"""restart_service: ``systemctl restart UNIT`` for allow-listed units, under restart backoff."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft
+from argus_cli.actions.guardrails import UNIT_NAME, RestartService
+from argus_cli.model import iso_z, problem_key
+from argus_cli.state import backoff
+
+
+def service_bead_key(unit: str) -> str:
+    """One bead per service for failed restarts and restart loops, closed by a good restart."""
+    return problem_key("service", f"restart_service {unit} needs attention")
+
+
+def run(ctx: ActionContext, request: RestartService) -> Outcome:
+    unit = request.unit
+    if unit not in ctx.config["ARGUS_ALLOWED_SERVICES"] or not UNIT_NAME.match(unit) or unit.startswith("-"):
+        return _outcome(request, "rejected", f"{unit!r} is not an allowed service", "warning")
+    verdict = backoff.check(ctx.config, unit, ctx.now)
+    if verdict.loop:
+        return _loop(ctx, request, verdict.detail)
+    if not verdict.allowed:
+        return Outcome("skipped", f"{unit}: {verdict.detail}")
+    if ctx.dry_run:
+        return Outcome("skipped", f"dry run: would run systemctl restart {unit} ({verdict.detail})")
+    backoff.record_attempt(ctx.config, unit, ctx.now)
+    error = _restart(ctx, unit)
+    if error:
+        return _outcome(request, "failure", error, "critical", {"attempt": verdict.attempt})
+    backoff.record_success(ctx.config, unit, ctx.now)
+    outcome = _outcome(request, "success", f"{unit} restarted and active ({verdict.detail})", "warning",
+                       {"attempt": verdict.attempt})
+    outcome.after_record = lambda _bead: _close_bead(ctx, unit)
+    return outcome
+
+
+def _restart(ctx: ActionContext, unit: str) -> str | None:
+    """None when the unit is active again within the timeout, else what went wrong."""
+    if shutil.which("systemctl") is None:
+        return "systemctl is not installed"
+    try:
+        proc = subprocess.run(["systemctl", "restart", unit], capture_output=True, text=True,
+                              check=False, timeout=ctx.tuning.command_timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"systemctl restart {unit} failed: {exc}"
+    if proc.returncode != 0:
+        return f"systemctl restart {unit} exited {proc.returncode}: {proc.stderr.strip()[:200]}"
+    return _wait_active(ctx, unit)
+
+
+def _wait_active(ctx: ActionContext, unit: str) -> str | None:
+    deadline = time.monotonic() + ctx.tuning.active_timeout
+    state = "unknown"
+    while True:
+        try:
+            proc = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True,
+                                  check=False, timeout=ctx.tuning.command_timeout)
+            state = proc.stdout.strip() or f"exit {proc.returncode}"
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            state = str(exc)
+        if state == "active":
+            return None
+        if time.monotonic() >= deadline:
+            return f"{unit} not active {ctx.tuning.active_timeout:g}s after restart (is-active: {state[:80]})"
+        ctx.tuning.sleep(ctx.tuning.poll_interval)
+
+
+def _loop(ctx: ActionContext, request: RestartService, detail: str) -> Outcome:
+    if ctx.dry_run:
+        return Outcome("skipped", f"dry run: {request.unit} {detail}; would start the cooldown")
+    until = backoff.start_cooldown(ctx.config, request.unit, ctx.now)
+    why = f"{detail}; not restarting, cooldown until {iso_z(until)}"
+    draft = ProblemDraft("service", "critical", f"{request.unit} restart loop: {request.reason}",
+                         f"restart_service:{request.unit}", "skipped", bead="always",
+                         bead_key=service_bead_key(request.unit))
+    return Outcome("skipped", why, draft, {"restart_loop": True, "cooldown_until": until})
+
+
+def _outcome(request: RestartService, status: str, detail: str, severity: str,
+             extra: dict[str, object] | None = None) -> Outcome:
+    description = request.reason if status == "success" else f"{request.reason} [{_WORD[status]}: {detail}]"
+    bead_key = service_bead_key(request.unit) if status == "failure" else None
+    draft = ProblemDraft("service", severity, description, f"restart_service:{request.unit}", status,
+                         bead_key=bead_key)
+    return Outcome(status, detail, draft, dict(extra or {}))
+
+
+_WORD = {"failure": "failed", "rejected": "rejected"}
+
+
+def _close_bead(ctx: ActionContext, unit: str) -> None:
+    from argus_cli.notify import beads
+    bead_id = beads.find_open_bead(ctx.config, service_bead_key(unit))
+    if bead_id:
+        beads.close_bead(ctx.config, bead_id, f"argus: {unit} restarted successfully and is active")

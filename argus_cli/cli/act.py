@@ -1,0 +1,66 @@
+"""``argus act``: validate and execute a decision, one result per action."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from argus_cli.cli.common import ArgusError, console, emit_json, load_config
+
+_LABEL = {"success": "executed", "failure": "executed (failed)", "skipped": "skipped",
+          "suppressed": "suppressed", "rejected": "rejected"}
+
+
+def command(
+    decision: Annotated[str, typer.Option("--decision", help="Decision JSON file, or - for stdin.",
+                                          metavar="FILE|-")] = "-",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; change nothing.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as a JSON list.")] = False,
+) -> None:
+    """Validate every action of a decision against the guardrails and execute the allowed ones.
+
+    Rejected actions are reported (and recorded) but do not change the exit status.
+
+    Example: argus decide --json | argus act --decision - --dry-run
+    """
+    from argus_cli.actions.decision_file import DecisionFileError, read_decision
+    from argus_cli.actions.execute import execute_decision
+
+    config = load_config()
+    try:
+        parsed, snapshot = read_decision(decision)
+    except DecisionFileError as exc:
+        raise ArgusError(str(exc), 2) from None
+    now = time.time()
+    if snapshot is None and _wants_snapshot(parsed.actions):
+        snapshot = _fresh_snapshot(config, now)
+    results = execute_decision(config, parsed, snapshot, dry_run=dry_run, now=now)
+    if json_out:
+        emit_json([r.to_dict() for r in results])
+        return
+    _render([r.to_dict() for r in results], dry_run)
+
+
+def _wants_snapshot(actions: list[Any]) -> bool:
+    """Alerts and logs need one for memory-hog enrichment."""
+    return any(isinstance(a, dict) and a.get("type") in ("alert", "log") for a in actions[:10])
+
+
+def _fresh_snapshot(config: Any, now: float) -> dict[str, Any]:
+    from argus_cli.collectors import collect_snapshot
+    from argus_cli.collectors.context import CollectContext
+    return collect_snapshot(CollectContext(config, now=now))
+
+
+def _render(results: list[dict[str, Any]], dry_run: bool) -> None:
+    out = console()
+    if not results:
+        out.print("no actions in the decision")
+    for r in results:
+        target = f" {r['target']}" if r["target"] is not None else ""
+        out.print(f"#{r['index']} {r['type']}{target}: {_LABEL.get(r['status'], r['status'])} - {r['detail']}",
+                  markup=False)
+    if dry_run:
+        out.print("dry run: nothing was changed or recorded")

@@ -1,0 +1,74 @@
+"""``argus decide``: decide on a snapshot and print the decision; executes nothing."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import orjson
+import typer
+
+from argus_cli.cli.common import ArgusError, console, emit_json, load_config
+
+DECIDERS = ("auto", "llm", "rules")
+
+
+def check_decider(value: Optional[str]) -> Optional[str]:
+    if value is not None and value not in DECIDERS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(DECIDERS)}")
+    return value
+
+
+def read_snapshot(source: str) -> dict[str, Any]:
+    """A saved snapshot (``argus collect --out``), or a file holding ``{"snapshot": ...}``; ``-`` = stdin."""
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise ArgusError(f"cannot read --metrics {source}: {exc.strerror}", 2) from None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ArgusError(f"--metrics {source} is not JSON: {exc}", 2) from None
+    if isinstance(value, dict) and isinstance(value.get("snapshot"), dict):
+        value = value["snapshot"]
+    if not isinstance(value, dict):
+        raise ArgusError(f"--metrics {source} holds a JSON {type(value).__name__}, expected a snapshot object", 2)
+    return value
+
+
+def command(
+    metrics: Annotated[Optional[str], typer.Option(
+        "--metrics", metavar="FILE|-", help="Decide on this saved snapshot instead of collecting one.")] = None,
+    decider: Annotated[Optional[str], typer.Option(
+        "--decider", metavar="auto|llm|rules", callback=check_decider,
+        help="Who decides (default: ARGUS_DECIDER).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
+) -> None:
+    """Decide what Argus would do for a snapshot; nothing is executed or recorded.
+
+    Replaying a saved snapshot is how to test an edit of prompt.md.
+
+    Example: argus collect --out snap.json && argus decide --metrics snap.json --decider llm --json
+    """
+    from argus_cli.decide.engine import decide
+
+    config = load_config()
+    now = time.time()
+    if metrics is not None:
+        snapshot = read_snapshot(metrics)
+    else:
+        from argus_cli.collectors import collect_snapshot
+        from argus_cli.collectors.context import CollectContext
+        snapshot = collect_snapshot(CollectContext(config, now=now))
+    decided = decide(config, snapshot, now=now, override=decider, screen=False, remember=False)
+    if decided.llm_error:
+        typer.echo(f"argus: the LLM call failed ({decided.llm_error}); the rules engine decided", err=True)
+    elif decided.llm_skip_reason == "no_api_key" and decided.decision.decider == "fallback":
+        typer.echo("argus: --decider llm needs ANTHROPIC_API_KEY; the rules engine decided", err=True)
+    if json_out:
+        emit_json(decided.decision.to_dict())
+    else:
+        from argus_cli.cli.render_decision import render_decision
+        render_decision(console(), decided.decision.to_dict())

@@ -1,0 +1,39 @@
+"""``argus last``: the last cycle's decision, actions and results."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from argus_cli.cli.common import ArgusError, console, emit_json, load_config
+
+
+def command(
+    json_out: Annotated[bool, typer.Option("--json", help="Print {cycle, decision} as JSON.")] = False,
+) -> None:
+    """Show the last cycle (its cycles.jsonl line) and the last decision with each action's result.
+
+    Example: argus last --json | jq '.decision.results[] | {type, status, detail}'
+    """
+    from argus_cli.runtime.records import CYCLES, LAST_DECISION
+    from argus_cli.state.files import read_json, tail_jsonl
+
+    config = load_config()
+    lines = tail_jsonl(config.state_dir / CYCLES, 1)
+    decision = read_json(config.state_dir / LAST_DECISION, dict) or None
+    if not lines and decision is None:
+        raise ArgusError(f"no cycle recorded yet in {config.state_dir} (run `argus cycle`)", 1)
+    cycle = lines[-1] if lines else None
+    if json_out:
+        emit_json({"cycle": cycle, "decision": decision})
+        return
+    from argus_cli.cli.render_decision import cycle_summary, render_decision
+    if cycle is not None:
+        for text in cycle_summary(cycle):
+            typer.echo(text)
+    con = console()
+    if decision is not None:
+        if cycle is not None and decision.get("ts") != cycle.get("ts"):
+            con.print(f"last decision (from the cycle at {decision.get('ts')}):", highlight=False)
+        render_decision(con, decision)

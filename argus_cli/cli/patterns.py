@@ -1,0 +1,73 @@
+"""``argus patterns analyze|detect``: pattern analysis and the daily pattern bead."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from argus_cli.cli.common import console, emit_json, load_config
+from argus_cli.cli.reports_common import io_errors, wants_json, warn_skipped
+
+app = typer.Typer(help="Pattern analysis over the problem registry (SPEC §8).\n\n"
+                       "Example: argus patterns analyze --json", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+@app.command("analyze")
+def analyze(
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", metavar="FILE", help="Write the analysis to FILE [default: <state>/pattern-analysis.json].")] = None,
+    window_days: Annotated[Optional[int], typer.Option(
+        "--window-days", min=1, max=3650, help="Days to look back [default: ARGUS_PATTERN_WINDOW_DAYS].")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON even on a terminal.")] = False,
+) -> None:
+    """Run the four pattern detectors over the last ARGUS_PATTERN_WINDOW_DAYS days.
+
+    The analysis is always written (atomically); stdout gets JSON when it is not a terminal
+    or with --json, a rich view otherwise.
+
+    Example: argus patterns analyze --json | jq '.patterns[].id'
+    """
+    from argus_cli.reports.patterns import compute_patterns
+    from argus_cli.state.files import atomic_write_json
+
+    config = load_config()
+    target = out or config.state_dir / "pattern-analysis.json"
+    with io_errors(f"reading {config.problems_file}"):
+        analysis, scan = compute_patterns(config.problems_file, time.time(),
+                                          window_days or config["ARGUS_PATTERN_WINDOW_DAYS"])
+    warn_skipped(scan)
+    with io_errors("writing the analysis"):
+        atomic_write_json(target, analysis)
+    typer.echo(f"argus: analysis written to {target}", err=True)
+    if wants_json(json_out):
+        emit_json(analysis)
+    else:
+        from argus_cli.cli.render_reports import render_patterns
+        render_patterns(console(), analysis)
+
+
+@app.command("detect")
+def detect() -> None:
+    """Analyse, and create one summary bead per pattern signature per UTC day.
+
+    Each report is appended to <state>/patterns.jsonl; the day's signatures are kept in
+    <state>/pattern-detect-state.json.
+
+    Example: argus patterns detect
+    """
+    from argus_cli.reports.detect import detect as run_detect
+    from argus_cli.state.lock import LockBusy
+
+    config = load_config()
+    try:
+        with io_errors("pattern detection"):
+            outcome = run_detect(config, time.time())
+    except LockBusy:
+        typer.echo("argus: another `argus patterns detect` is running; leaving it to that one", err=True)
+        return
+    warn_skipped(outcome.scan)
+    typer.echo(outcome.message())

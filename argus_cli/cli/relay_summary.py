@@ -1,0 +1,46 @@
+"""``argus relay-summary``: the daily summary to Relay, with file and Telegram fallbacks."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import typer
+
+from argus_cli.cli.common import load_config
+from argus_cli.cli.reports_common import io_errors, warn_skipped
+
+if TYPE_CHECKING:  # the real import waits for the command to run (it pulls in notify)
+    from argus_cli.reports.summary import SummaryOutcome
+
+
+def command() -> None:
+    """Send stats + patterns as an argus.daily_summary event to Relay (SPEC §8).
+
+    When Relay is missing, failing or slow the event is appended to
+    ARGUS_RELAY_SUMMARY_FALLBACK_FILE and, if Telegram is configured, the one-line summary is
+    sent there. Prints the one-line summary.
+
+    Example: argus relay-summary
+    """
+    from argus_cli.reports.summary import relay_summary
+
+    config = load_config()
+    with io_errors(f"reading {config.problems_file}"):
+        outcome = relay_summary(config, time.time())
+    warn_skipped(outcome.scan)
+    for key, count in outcome.omitted.items():
+        typer.echo(f"argus: summary over the Relay size limit; omitted {count} {key} entries", err=True)
+    typer.echo(f"argus: {_delivery(outcome, config['ARGUS_RELAY_SUMMARY_FALLBACK_FILE'])}", err=True)
+    typer.echo(outcome.text)
+
+
+def _delivery(outcome: SummaryOutcome, fallback: str) -> str:
+    if outcome.relay == "disabled":
+        return "relay summary disabled (ARGUS_RELAY_SUMMARY_ENABLED=false); nothing sent"
+    if outcome.relay == "sent":
+        return "summary sent to relay"
+    telegram = outcome.telegram
+    extra = "; telegram not configured" if telegram is None else (
+        "; sent to telegram" if telegram.ok else f"; telegram failed: {telegram.detail}")
+    return f"relay unavailable; summary appended to {fallback}{extra}"

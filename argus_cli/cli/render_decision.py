@@ -1,0 +1,49 @@
+"""The human view of a decision, and of the last cycle (`argus decide`, `argus cycle`, `argus last`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STATUS_STYLE = {"success": "green", "failure": "bold red", "rejected": "bold red",
+                 "suppressed": "yellow", "skipped": "dim"}
+
+
+def _action_text(action: Any) -> str:
+    if not isinstance(action, dict):
+        return repr(action)
+    fields = [f"{k}={action[k]}" for k in ("target", "reason", "message", "observation") if k in action]
+    return f"{action.get('type', '?')}  " + "  ".join(fields)
+
+
+def render_decision(con: Any, decision: dict[str, Any]) -> None:
+    from rich.markup import escape  # host strings may contain [brackets]; they are data, not markup
+
+    con.print(f"[bold]decider[/bold] {decision.get('decider')}"
+              + (f"  model {decision['model']}" if decision.get("model") else ""))
+    con.print(f"[bold]assessment[/bold] {escape(str(decision.get('assessment', '')))}")
+    actions = decision.get("actions") or []
+    con.print(f"[bold]actions[/bold] ({len(actions)})" + ("" if actions else ": none"))
+    results = {r.get("index"): r for r in decision.get("results") or [] if isinstance(r, dict)}
+    for index, action in enumerate(actions):
+        result = results.get(index)
+        suffix = ""
+        if result:
+            style = _STATUS_STYLE.get(result.get("status", ""), "")
+            suffix = f"  -> [{style}]{result.get('status')}[/{style}] {escape(str(result.get('detail', '')))}"
+        con.print(f"  {index + 1}. {escape(_action_text(action))}{suffix}", highlight=False)
+    for note in decision.get("observations") or []:
+        con.print(f"  - {escape(str(note))}", highlight=False)
+
+
+def cycle_summary(line: dict[str, Any]) -> list[str]:
+    """One cycles.jsonl line as plain text lines (no rich: the timer's journal needs no colour)."""
+    llm = "called" if line.get("llm_called") else f"not called ({line.get('llm_skip_reason')})"
+    dry = "  DRY RUN" if line.get("dry_run") else ""
+    out = [f"cycle {line.get('ts')}  status {line.get('status')}  {line.get('duration_ms')} ms  "
+           f"decider {line.get('decider')}  LLM {llm}{dry}"]
+    if line.get("detail"):
+        out.append(f"  detail: {line['detail']}")
+    out.extend(f"  action {a.get('type')} {a.get('target') or ''}: {a.get('status')} {a.get('detail', '')}"
+               for a in line.get("actions") or [] if isinstance(a, dict))
+    out.extend(f"  error: {err}" for err in line.get("errors") or [])
+    return out

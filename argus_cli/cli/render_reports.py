@@ -1,0 +1,74 @@
+"""Rich views of `argus stats` and `argus patterns analyze` (rendering only, no counting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from argus_cli.reports.stats import StatsReport
+
+# Severity order, style and a glyph that still tells them apart under NO_COLOR.
+_SEVERITIES = (("critical", "red", "█"), ("warning", "yellow", "▓"), ("info", "blue", "░"))
+_BAR_WIDTH = 40
+
+
+def render_stats(console: Console, report: StatsReport) -> None:
+    data = report.to_dict()
+    console.print(Text(f"Argus registry, last {data['window_days']} days (generated {data['generated_at']})",
+                       style="bold"))
+    console.print(f"{data['total_problems']} problems, action success rate {data['action_success_rate']:.2f}%")
+    if not data["total_problems"]:
+        return
+    tables = [_counts("type", data["by_type"]), _counts("severity", data["by_severity"]),
+              _counts("result", data["action_results"])]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row(*tables)
+    console.print(grid)
+    console.print(_daily_chart(report.daily_by_severity()))
+
+
+def _counts(title: str, counts: dict[str, int]) -> Table:
+    table = Table(title=f"by {title}", show_edge=False)
+    table.add_column(title)
+    table.add_column("count", justify="right")
+    for key, count in sorted(counts.items(), key=lambda item: -item[1]):
+        table.add_row(key, str(count))
+    return table
+
+
+def _daily_chart(days: dict[str, dict[str, int]]) -> Table:
+    """One bar per day, segmented by severity, scaled to the busiest day."""
+    table = Table(title="problems per day (█ critical ▓ warning ░ info)", show_edge=False, show_header=False)
+    table.add_column("day")
+    table.add_column("bar")
+    table.add_column("count", justify="right")
+    peak = max((sum(c.values()) for c in days.values()), default=0) or 1
+    for day, counts in days.items():
+        bar = Text()
+        for name, style, glyph in _SEVERITIES:
+            count = counts.get(name, 0)
+            bar.append(glyph * (round(count * _BAR_WIDTH / peak) or (1 if count else 0)), style=style)
+        other = sum(v for k, v in counts.items() if k not in {s[0] for s in _SEVERITIES})
+        if other:
+            bar.append("·" * max(1, round(other * _BAR_WIDTH / peak)))
+        table.add_row(day, bar, str(sum(counts.values())))
+    return table
+
+
+def render_patterns(console: Console, analysis: dict[str, Any]) -> None:
+    patterns = analysis["patterns"]
+    console.print(Text(f"Argus patterns, last {analysis['window_days']} days: {analysis['total_problems']} "
+                       f"problems, {len(patterns)} pattern(s)", style="bold"))
+    if not patterns:
+        return
+    table = Table(show_edge=False)
+    for column in ("id", "severity", "summary", "recommendation"):
+        table.add_column(column, overflow="fold")
+    styles = {name: style for name, style, _ in _SEVERITIES}
+    for pattern in patterns:
+        table.add_row(pattern["id"], Text(pattern["severity"], style=styles.get(pattern["severity"], "")),
+                      pattern["summary"], pattern["recommendation"])
+    console.print(table)

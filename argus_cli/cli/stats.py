@@ -1,0 +1,74 @@
+"""``argus stats``: registry statistics as JSON, Prometheus text, or a rich view."""
+
+from __future__ import annotations
+
+import enum
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from argus_cli.cli.common import console, emit_json, load_config
+from argus_cli.cli.reports_common import io_errors, wants_json, warn_skipped
+from argus_cli.config import Config
+from argus_cli.reports.stats import StatsReport, compute_stats
+
+
+class Format(enum.StrEnum):
+    json = "json"
+    prometheus = "prometheus"
+
+
+def command(
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE",
+                                                help="Write the report to FILE atomically.")] = None,
+    window_days: Annotated[Optional[int], typer.Option(
+        "--window-days", min=1, max=3650,
+        help="Days to count back from now [default: ARGUS_STATS_WINDOW_DAYS].")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="json, or prometheus (node_exporter textfile).")]
+        = Format.json,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON even on a terminal.")] = False,
+) -> None:
+    """Statistics of the problem registry over the last N days (SPEC §8).
+
+    JSON on stdout when stdout is not a terminal or with --json; a rich view on a terminal.
+
+    Example: argus stats --format prometheus --out textfile/argus.prom
+    """
+    config = load_config()
+    days = window_days or config["ARGUS_STATS_WINDOW_DAYS"]
+    with io_errors(f"reading {config.problems_file}"):
+        report, scan = compute_stats(config.problems_file, time.time(), days)
+    warn_skipped(scan)
+    if fmt is Format.prometheus:
+        _prometheus(config, report, out)
+        return
+    if out is not None:
+        with io_errors("writing the report"):
+            emit_json(report.to_dict(), out)
+        typer.echo(f"argus: stats written to {out}", err=True)
+    if json_out or (out is None and wants_json(json_out)):
+        emit_json(report.to_dict())
+    elif out is None:
+        from argus_cli.cli.render_reports import render_stats
+        render_stats(console(), report)
+
+
+def _prometheus(config: Config, report: StatsReport, out: Path | None) -> None:
+    from argus_cli.reports.prometheus import cycle_totals, read_cycle_state, render
+    from argus_cli.state.files import atomic_write_bytes
+
+    state_dir = config.state_dir
+    totals = cycle_totals(state_dir / "cycles.jsonl")
+    if totals.skipped_lines:
+        print(f"argus: skipped {totals.skipped_lines} malformed line(s) in {state_dir / 'cycles.jsonl'}",
+              file=sys.stderr)
+    text = render(report, totals, read_cycle_state(state_dir / "cycle-state.json"))
+    with io_errors("writing the Prometheus file"):
+        if out is not None:
+            atomic_write_bytes(out, text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()

@@ -1,0 +1,281 @@
+"""One Argus cycle, the ten steps of SPEC §6:
+
+    lock → log rotation + outbox → self-check → disk guard → orphan sweep → collect
+         → pre-screen → decide → act → record
+
+``run_cycle`` returns the cycles.jsonl line it appended. The clock, the snapshot source and
+the sleep used between delivery retries are parameters, so a test can run a whole simulated
+day in-process against real state files.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from argus_cli.config import Config
+from argus_cli.decide import engine, prescreen
+from argus_cli.decide.prescreen import Gate
+from argus_cli.decide.rules import Finding, findings
+from argus_cli.model import ActionResult, Decision
+from argus_cli.runtime import records
+from argus_cli.runtime.guard import CycleTimeout, Guard, Interrupted
+from argus_cli.runtime.log import cycle_log, redact
+from argus_cli.runtime.records import CycleRecord
+from argus_cli.state.lock import FileLock, LockBusy
+
+Collect = Callable[[float], dict[str, Any]]
+
+
+def run_cycle(config: Config, *, dry_run: bool = False, decider: str | None = None, now: float | None = None,
+              clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+              sleep: Callable[[float], None] = time.sleep, collect: Collect | None = None,
+              install_signals: bool = True) -> dict[str, Any]:
+    """Run one cycle; never raises for a failed step (the record says what failed)."""
+    record = CycleRecord(now=clock() if now is None else now, dry_run=dry_run)
+    started = monotonic()
+    lock = FileLock(config.state_dir / records.LOCK)
+    try:
+        lock.acquire()                                                        # 1. lock
+    except LockBusy:
+        return _skipped(config, record)
+    try:
+        with cycle_log(config) as (log, rotated), \
+                Guard(config["ARGUS_CYCLE_TIMEOUT"], install_signals) as guard:  # 2. rotation (on open)
+            cycle = _Cycle(config, record, log, guard, decider=decider, sleep=sleep, collect=collect)
+            cycle.log_rotated = rotated
+            cycle.run(started, monotonic)
+    finally:
+        lock.release()
+    return record.line()
+
+
+def _skipped(config: Config, record: CycleRecord) -> dict[str, Any]:
+    record.status, record.detail = "skipped", "another argus cycle holds the lock"
+    print(f"argus: {record.detail} ({config.state_dir / records.LOCK}); skipped", file=sys.stderr)
+    try:
+        records.append_cycle(config, record)
+        with cycle_log(config, may_rotate=False) as (log, _):
+            log.info("cycle skipped: %s", record.detail)
+    except OSError as exc:
+        print(f"argus: cannot record the skipped cycle: {exc}", file=sys.stderr)
+    return record.line()
+
+
+class _Cycle:
+    """The steps of one locked cycle; each failure is recorded and the cycle goes on where it can."""
+
+    def __init__(self, config: Config, record: CycleRecord, log: logging.Logger, guard: Guard, *,
+                 decider: str | None, sleep: Callable[[float], None], collect: Collect | None) -> None:
+        self.config, self.record, self.log, self.guard = config, record, log, guard
+        self.decider, self.sleep, self.collect_fn = decider, sleep, collect
+        self.dry_run, self.now = record.dry_run, record.now
+        self.log_rotated = False
+        self.previous: dict[str, Any] = {}
+        self.self_check: dict[str, Any] = {}
+        self.guard_tripped = False
+        self.snapshot: dict[str, Any] | None = None
+        self.found: list[Finding] = []
+        self.decided: engine.Decided | None = None
+        self.results: list[ActionResult] = []
+
+    def run(self, started: float, monotonic: Callable[[], float]) -> None:
+        self.log.info("cycle start%s", " (dry run)" if self.dry_run else "")
+        try:
+            self.deliver_outbox()      # 2. outbox
+            self.check_self()          # 3. self-check
+            self.check_disk()          # 4. disk guard
+            self.sweep_orphans()       # 5. orphan sweep
+            self.collect()             # 6. collect
+            gate = self.prescreen()    # 7. pre-screen
+            self.decide(gate)          # 8. decide
+            self.act()                 # 9. act
+        except Interrupted as exc:
+            self.record.fail("interrupted")
+            self.log.warning("cycle interrupted by %s", exc)
+        except CycleTimeout as exc:
+            self.record.fail("timeout")
+            self.log.error("%s", exc)
+        except Exception as exc:  # a bug in one step must still leave a consistent record
+            self.record.fail(redact(f"unexpected error: {type(exc).__name__}: {exc}", self.config.secrets())[:300])
+            self.log.exception("cycle failed")
+        finally:
+            self.guard.quiet()
+            self.record.duration_ms = int((monotonic() - started) * 1000)
+            self.write_records()       # 10. record
+
+    def _step_failed(self, step: str, exc: Exception) -> None:
+        message = redact(f"{step}: {type(exc).__name__}: {exc}", self.config.secrets())[:300]
+        self.record.errors.append(message)
+        self.record.fail(f"{step} failed")
+        self.log.error("%s", message)
+
+    # 2 ------------------------------------------------------------------------------------------
+    def deliver_outbox(self) -> None:
+        if self.dry_run or not self.config.telegram_configured:
+            return  # a dry run leaves the outbox untouched; without Telegram nothing could be delivered
+        from argus_cli.state.outbox import flush_outbox
+        try:
+            delivered, queued = flush_outbox(self.config, self.now, sleep=self.sleep)
+        except Exception as exc:  # noqa: BLE001 - an outbox problem must not stop the watchdog
+            self._step_failed("outbox", exc)
+            return
+        self.record.extra["outbox"] = {"delivered": delivered, "queued": queued}
+        if delivered or queued:
+            self.log.info("outbox: %d delivered, %d still queued", delivered, queued)
+
+    # 3 ------------------------------------------------------------------------------------------
+    def check_self(self) -> None:
+        self.previous = records.read_state(self.config)
+        failures = self.previous.get("consecutive_failures") or 0
+        self.self_check = {"previous_status": self.previous.get("status"),
+                           "previous_detail": self.previous.get("detail"),
+                           "consecutive_failures": failures, "log_rotated": self.log_rotated,
+                           "outbox": self.record.extra.get("outbox")}
+        due = records.self_alert_due(self.previous)
+        if due is not None:
+            self.self_check["self_alert"] = self._self_alert(due)
+            self.record.extra["self_monitor"] = {"consecutive_failures": due,
+                                                 "alert": self.self_check["self_alert"]}
+
+    def _self_alert(self, failures: int) -> str:
+        text = (f"[{socket.gethostname()}] Argus self-monitor: {failures} consecutive cycles failed; "
+                f"last: {self.previous.get('detail') or 'no detail'}")
+        self.log.warning("self-monitor: %d consecutive failures", failures)
+        if self.dry_run:
+            return "dry run: would alert"
+        from argus_cli.state.outbox import send_alert
+        try:
+            delivery = send_alert(self.config, text, self.now)
+        except Exception as exc:  # noqa: BLE001
+            self._step_failed("self-monitor alert", exc)
+            return "failed"
+        records.mark_self_alerted(self.config, self.previous, failures)
+        return "sent" if delivery.ok else delivery.detail
+
+    # 4 ------------------------------------------------------------------------------------------
+    def check_disk(self) -> None:
+        guard = records.disk_guard(self.config)
+        if not guard.tripped:
+            return
+        self.guard_tripped = True
+        minimum = self.config["ARGUS_MIN_FREE_MB"]
+        message = (f"EMERGENCY: only {guard.free_mb} MB free on {guard.path} (ARGUS_MIN_FREE_MB={minimum}); "
+                   "the LLM is skipped until space is freed")
+        self.record.fail(f"disk guard: {guard.free_mb} MB free on {guard.path}")
+        self.log.error("%s", message)
+        alert = Decision("disk guard", [{"type": "alert", "message": message}], decider="rules")
+        result = self._execute(alert, None)
+        self.record.extra["disk_guard"] = {"path": guard.path, "free_mb": guard.free_mb,
+                                           "alert": result[0].to_dict() if result else None}
+
+    # 5 ------------------------------------------------------------------------------------------
+    def sweep_orphans(self) -> None:
+        from argus_cli.actions.orphan_sweep import sweep_orphans
+        try:
+            sweep = sweep_orphans(self.config, self.now, dry_run=self.dry_run)
+        except Exception as exc:  # noqa: BLE001
+            self._step_failed("orphan sweep", exc)
+            return
+        self.record.extra["orphan_sweep"] = sweep
+        if sweep.get("killed"):
+            self.log.warning("orphan sweep killed %s", sweep["killed"])
+
+    # 6 ------------------------------------------------------------------------------------------
+    def collect(self) -> None:
+        try:
+            if self.collect_fn is not None:
+                self.snapshot = self.collect_fn(self.now)
+            else:
+                from argus_cli.collectors import collect_snapshot
+                from argus_cli.collectors.context import CollectContext
+                self.snapshot = collect_snapshot(CollectContext(self.config, now=self.now))
+        except Exception as exc:  # noqa: BLE001
+            self._step_failed("collect", exc)
+            return
+        self.record.errors.extend(f"collector {e.get('collector')}: {e.get('error')}"
+                                  for e in self.snapshot.get("errors") or [] if isinstance(e, dict))
+
+    # 7 ------------------------------------------------------------------------------------------
+    def prescreen(self) -> Gate | None:
+        if self.snapshot is None:
+            return None
+        self.found = findings(self.snapshot, self.config)
+        if self.guard_tripped:
+            return Gate(False, "disk_guard")
+        return prescreen.gate(self.config, self.snapshot, self.found, now=self.now, override=self.decider)
+
+    # 8 ------------------------------------------------------------------------------------------
+    def decide(self, gate: Gate | None) -> None:
+        if self.snapshot is None or gate is None:
+            return
+        self.decided = engine.decide_gated(self.config, self.snapshot, self.found, gate, now=self.now,
+                                           self_check=self.self_check, remember=not self.dry_run)
+        decided, decision = self.decided, self.decided.decision
+        self.record.decider, self.record.assessment = decision.decider, decision.assessment
+        self.record.llm_called, self.record.llm_skip_reason = decided.llm_called, decided.llm_skip_reason
+        self.record.llm_reason, self.record.llm_error = decided.llm_reason, decided.llm_error
+        self.record.usage, self.record.model = decision.usage, decision.model
+        if decision.decider == "fallback" and self.record.status == "ok":
+            self.record.status = "fallback"
+            self.record.detail = decided.llm_error or f"LLM not asked: {decided.llm_skip_reason}"
+        self.log.info("decided by %s (llm %s): %d action(s)", decision.decider,
+                      "called" if decided.llm_called else f"skipped: {decided.llm_skip_reason}",
+                      len(decision.actions))
+
+    # 9 ------------------------------------------------------------------------------------------
+    def act(self) -> None:
+        if self.decided is None or not self.decided.decision.actions:
+            return  # nothing to run: do not even load the actions layer
+        self._execute(self.decided.decision, self.snapshot, keep=True)
+
+    def _execute(self, decision: Decision, snapshot: dict[str, Any] | None, *,
+                 keep: bool = False) -> list[ActionResult]:
+        """Run actions with signals deferred: SIGTERM stops the cycle between two actions."""
+        from argus_cli.actions.execute import execute_decision
+        results: list[ActionResult] = []
+        with self.guard.deferred():  # raises Interrupted after the block if a signal came in
+            try:
+                results = execute_decision(self.config, decision, snapshot, dry_run=self.dry_run,
+                                           now=self.now, should_stop=self.guard.should_stop)
+            except Exception as exc:  # noqa: BLE001
+                self._step_failed("act", exc)
+            if keep:
+                self.results = results
+            self._log_results(results)
+        return results
+
+    def _log_results(self, results: list[ActionResult]) -> None:
+        for result in results:
+            self.log.info("action %d %s %s: %s %s", result.index, result.type, result.target or "",
+                          result.status, result.detail)
+
+    # 10 -----------------------------------------------------------------------------------------
+    def write_records(self) -> None:
+        decision = self.decided.decision if self.decided else None
+        if decision is not None:
+            self.record.actions = records.action_summaries(decision, self.results)
+        writes: list[tuple[str, Callable[[], Any]]] = [("cycles.jsonl", lambda: records.append_cycle(self.config,
+                                                                                                     self.record))]
+        if decision is not None:
+            writes.insert(0, ("last_decision.json", lambda: records.write_last_decision(
+                self.config, decision, self.results, self.record)))
+        if not self.dry_run:
+            raw = self.decided.raw_response if self.decided else None
+            if raw is not None:
+                writes.insert(0, ("last_response.json", lambda: records.write_last_response(self.config, raw,
+                                                                                            self.now)))
+            writes.append(("cycle-state.json", lambda: records.write_state(self.config, self.previous, self.record)))
+        for name, write in writes:
+            try:
+                write()
+            except OSError as exc:  # e.g. a full disk: say so, keep writing the others
+                print(f"argus: cannot write {name}: {exc}", file=sys.stderr)
+                self.log.error("cannot write %s: %s", name, exc)
+        self.log.info("cycle end: status=%s decider=%s llm_called=%s duration_ms=%d%s", self.record.status,
+                      self.record.decider, self.record.llm_called, self.record.duration_ms,
+                      f" detail={self.record.detail}" if self.record.detail else "")

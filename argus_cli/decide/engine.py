@@ -1,0 +1,81 @@
+"""Choose the decider and decide: pre-screen, then the LLM, or the rules (directly or as fallback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from argus_cli.config import Config
+from argus_cli.decide import prescreen
+from argus_cli.decide.rules import Finding, decide_rules, findings
+from argus_cli.model import Decision
+
+
+@dataclass
+class Decided:
+    decision: Decision
+    llm_called: bool
+    llm_skip_reason: str | None  # why the LLM was not asked (None when it was)
+    llm_reason: str | None = None  # why it was asked
+    llm_error: str | None = None
+    raw_response: dict[str, Any] | None = None
+    found: list[Finding] = field(default_factory=list)
+
+
+def _direct_gate(config: Config, override: str | None) -> prescreen.Gate:
+    """`argus decide`: no pre-screen and no backoff, the operator asked for a decision now."""
+    mode = prescreen.resolve_mode(config, override)
+    if mode == "rules":
+        wanted = override or config["ARGUS_DECIDER"]
+        return prescreen.Gate(False, "decider_rules" if wanted == "rules" else "no_api_key")
+    if not config.has_api_key:
+        return prescreen.Gate(False, "no_api_key", fallback=True)
+    return prescreen.Gate(True, "requested")
+
+
+def decide(config: Config, snapshot: dict[str, Any], *, now: float, override: str | None = None,
+           self_check: dict[str, Any] | None = None, past: list[dict[str, Any]] | None = None,
+           screen: bool = True, remember: bool = True) -> Decided:
+    """One decision for ``snapshot``.
+
+    ``screen`` applies the pre-screen and backoff (as a cycle does); ``remember`` lets the
+    outcome update llm-backoff.json / prescreen.json (off for `argus decide` and dry runs).
+    """
+    found = findings(snapshot, config)
+    if screen:
+        gate = prescreen.gate(config, snapshot, found, now=now, override=override)
+    else:
+        gate = _direct_gate(config, override)
+    return decide_gated(config, snapshot, found, gate, now=now, self_check=self_check, past=past,
+                        remember=remember)
+
+
+def decide_gated(config: Config, snapshot: dict[str, Any], found: list[Finding], gate: prescreen.Gate, *,
+                 now: float, self_check: dict[str, Any] | None = None, past: list[dict[str, Any]] | None = None,
+                 remember: bool = True) -> Decided:
+    """Decide once the pre-screen has spoken: the rules when ``gate`` says no, else the LLM."""
+    if not gate.call:
+        return Decided(_rules(snapshot, config, now, fallback=gate.fallback), False, gate.reason, found=found)
+    return _ask(config, snapshot, found, now=now, reason=gate.reason, self_check=self_check or {},
+                past=past, remember=remember)
+
+
+def _rules(snapshot: dict[str, Any], config: Config, now: float, *, fallback: bool) -> Decision:
+    decision = decide_rules(snapshot, config, now=now)
+    decision.decider = "fallback" if fallback else "rules"
+    return decision
+
+
+def _ask(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now: float, reason: str,
+         self_check: dict[str, Any], past: list[dict[str, Any]] | None, remember: bool) -> Decided:
+    from argus_cli.decide import llm, message  # llm.py pulls in the SDK lazily; keep even this off the rules path
+
+    outcome = llm.ask_llm(config, snapshot, message.history(config) if past is None else past, self_check)
+    if outcome.decision is not None:
+        if remember:
+            prescreen.record_success(config, snapshot, found, now)
+        return Decided(outcome.decision, True, None, reason, raw_response=outcome.raw, found=found)
+    if remember:
+        prescreen.record_failure(config, outcome.error or "unknown error", outcome.rate_limited, now)
+    return Decided(_rules(snapshot, config, now, fallback=True), True, None, reason,
+                   llm_error=outcome.error, raw_response=outcome.raw, found=found)

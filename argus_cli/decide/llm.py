@@ -1,0 +1,111 @@
+"""The LLM decider: one Messages API call with one forced tool whose input is the decision.
+
+``anthropic`` is imported inside ``_call`` only: it costs ~2 s and ~75 MiB, and most cycles
+never ask the LLM. Every exception of the call is caught (the SDK raises a plain
+``JSONDecodeError`` on a malformed 200 body, not one of its own errors): any failure becomes an
+``LlmOutcome`` with ``error`` set and no decision, and the caller lets the rules decide.
+The SDK's own retries are off (``max_retries=0``): Argus backs off across cycles instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from argus_cli.config import Config
+from argus_cli.decide import message, schema
+from argus_cli.decide.rules import findings
+from argus_cli.model import Decision
+
+MAX_TOKENS = 2048
+
+
+@dataclass
+class LlmOutcome:
+    decision: Decision | None
+    error: str | None = None
+    status_code: int | None = None
+    raw: dict[str, Any] | None = None  # the reply as received, for last_response.json
+    usage: dict[str, int] | None = None
+    duration_s: float = 0.0
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status_code == 429
+
+
+def redact(text: str, config: Config) -> str:
+    for secret in config.secrets():
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
+                  self_check: dict[str, Any], hostname: str | None = None) -> dict[str, Any]:
+    """The keyword arguments of ``messages.create`` (also what tests inspect)."""
+    ctx = message.context(config, findings(snapshot, config), self_check)
+    return {
+        "model": config["ARGUS_MODEL"],
+        "max_tokens": MAX_TOKENS,
+        "system": message.system_prompt(config, hostname or snapshot.get("host")),
+        "messages": [{"role": "user", "content": message.user_message(snapshot, history, ctx)}],
+        "tools": [{"name": schema.TOOL_NAME, "description": schema.TOOL_DESCRIPTION,
+                   "input_schema": schema.DECISION_SCHEMA}],
+        "tool_choice": {"type": "tool", "name": schema.TOOL_NAME},
+    }
+
+
+def ask_llm(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
+            self_check: dict[str, Any], *, hostname: str | None = None) -> LlmOutcome:
+    """Ask the model for a decision. Never raises an ``Exception``; failures are in the outcome."""
+    started = time.monotonic()
+    try:
+        request = build_request(config, snapshot, history, self_check, hostname)
+        outcome = _call(config, request)
+    except Exception as exc:  # noqa: BLE001 - SDK errors, timeouts, bad bodies, unreadable prompt: all fall back
+        outcome = LlmOutcome(None, error=redact(f"{type(exc).__name__}: {exc}", config)[:500],
+                             status_code=getattr(exc, "status_code", None))
+        outcome.raw = {"error": outcome.error, "status_code": outcome.status_code}
+    outcome.duration_s = round(time.monotonic() - started, 3)
+    return outcome
+
+
+def _call(config: Config, request: dict[str, Any]) -> LlmOutcome:
+    import anthropic  # heavy: only on the path that really calls the LLM
+
+    client = anthropic.Anthropic(
+        api_key=config["ANTHROPIC_API_KEY"] or None,
+        base_url=config["ANTHROPIC_BASE_URL"] or None,
+        timeout=float(config["ARGUS_LLM_TIMEOUT"]),
+        max_retries=0,
+    )
+    try:
+        response = client.messages.create(**request)
+    finally:
+        client.close()
+    return parse_response(response.model_dump(mode="json"), config["ARGUS_MODEL"])
+
+
+def _usage(raw: dict[str, Any]) -> dict[str, int] | None:
+    usage = raw.get("usage") or {}
+    counts = {k: int(v) for k, v in usage.items()
+              if k.endswith("_tokens") and isinstance(v, int) and not isinstance(v, bool)}
+    return counts or None
+
+
+def parse_response(raw: dict[str, Any], model: str) -> LlmOutcome:
+    """A Messages API reply (as a dict) -> outcome: the tool input, else a JSON text answer."""
+    usage = _usage(raw)
+    used_model = raw.get("model") or model
+    if raw.get("stop_reason") == "refusal":
+        return LlmOutcome(None, error="the model refused to answer (stop_reason refusal)", raw=raw, usage=usage)
+    blocks = [b for b in raw.get("content") or [] if isinstance(b, dict)]
+    tool_inputs = [b.get("input") for b in blocks if b.get("type") == "tool_use" and b.get("name") == schema.TOOL_NAME]
+    text = "".join(b.get("text") or "" for b in blocks if b.get("type") == "text")
+    try:
+        value = tool_inputs[0] if tool_inputs else schema.parse_text(text)
+        decision = schema.to_decision(value, decider="llm", model=used_model, usage=usage)
+    except schema.UnusableDecision as exc:
+        return LlmOutcome(None, error=f"unusable answer: {exc}", raw=raw, usage=usage)
+    return LlmOutcome(decision, raw=raw, usage=usage)

@@ -1,0 +1,91 @@
+"""The decision's shape: the forced tool's input schema, and parsing an answer as a whole.
+
+Only a decision unusable *as a whole* is refused here (not an object, no ``actions`` list).
+Individual actions are passed on untouched: the actions layer validates and rejects them one
+by one, so one bad action never discards the good ones next to it (SPEC §4).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from argus_cli.model import ACTION_TYPES, MAX_ACTIONS, Decision
+
+TOOL_NAME = "decide"
+TOOL_DESCRIPTION = "Record Argus's decision for this cycle: an assessment, the actions to take, observations."
+
+DECISION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "assessment": {"type": "string", "description": "One or two sentences on the host's state."},
+        "actions": {
+            "type": "array",
+            "maxItems": MAX_ACTIONS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": list(ACTION_TYPES)},
+                    "target": {"type": ["string", "integer"],
+                               "description": "restart_service: unit; kill_pid: PID; kill_tmux: session name"},
+                    "reason": {"type": "string",
+                               "description": "Required for restart_service, kill_pid, kill_tmux, clean_disk"},
+                    "message": {"type": "string", "description": "alert: the text sent to the operator"},
+                    "observation": {"type": "string", "description": "log: the note to record"},
+                },
+                "required": ["type"],
+            },
+        },
+        "observations": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["assessment", "actions"],
+}
+
+
+class UnusableDecision(ValueError):
+    """The answer cannot be used as a decision at all; the rules engine decides instead."""
+
+
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+def strip_fences(text: str) -> str:
+    match = _FENCE.match(text)
+    return match.group(1) if match else text.strip()
+
+
+def parse_text(text: str) -> dict[str, Any]:
+    """A plain-text answer: a JSON object, possibly inside ``` fences or after a short preface."""
+    body = strip_fences(text)
+    try:
+        value = json.loads(body)
+    except ValueError:
+        start, end = body.find("{"), body.rfind("}")
+        if start < 0 or end <= start:
+            raise UnusableDecision("the text answer holds no JSON object") from None
+        try:
+            value = json.loads(body[start:end + 1])
+        except ValueError as exc:
+            raise UnusableDecision(f"the text answer is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UnusableDecision(f"the answer is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def to_decision(value: Any, *, decider: str, model: str | None = None,
+                usage: dict[str, int] | None = None) -> Decision:
+    """Build a Decision from a parsed answer; raise UnusableDecision when it is unusable as a whole."""
+    if not isinstance(value, dict):
+        raise UnusableDecision(f"the decision is a {type(value).__name__}, not an object")
+    actions = value.get("actions")
+    if not isinstance(actions, list):
+        raise UnusableDecision("the decision has no 'actions' list")
+    assessment = value.get("assessment")
+    observations = value.get("observations")
+    return Decision(
+        assessment=assessment if isinstance(assessment, str) else "",
+        actions=list(actions),  # each item is validated later by the actions layer
+        observations=[str(o) for o in observations] if isinstance(observations, list) else [],
+        decider=decider, model=model, usage=usage,
+    )

@@ -1,0 +1,146 @@
+"""Telegram alerts through the Bot API (SPEC §7), with retries and no token leaks.
+
+The request URL embeds the bot token, so nothing produced here ever mentions the URL: details
+are built from status codes and Telegram's own ``description``, then redacted again anyway.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from argus_cli.config import Config
+from argus_cli.notify.common import one_line, redact
+
+MAX_TEXT = 4096  # Telegram's limit, counted in UTF-16 code units
+REQUEST_TIMEOUT = 10.0
+RETRY_AFTER_CAP = 10.0  # a longer 429 wait is left to the outbox and the next cycle
+_BACKOFF = (1.0, 2.0, 4.0)
+_MAX_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Outcome of one alert. ``detail`` is safe to log: never the URL, never the token."""
+
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    ok: bool
+    detail: str
+    retry: bool
+    wait: float | None = None  # server-requested delay (429 retry_after)
+
+
+def cap_text(text: str) -> str:
+    """Valid UTF-8 text of at most MAX_TEXT UTF-16 units, with an ellipsis when cut."""
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
+    if _utf16_len(text) <= MAX_TEXT:
+        return text
+    cut = text[: MAX_TEXT - 1]
+    while _utf16_len(cut) > MAX_TEXT - 1:
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def send_message(config: Config, text: str, *, attempts: int = 3,
+                 sleep: Callable[[float], None] = time.sleep,
+                 timeout: float = REQUEST_TIMEOUT) -> Delivery:
+    """POST ``text`` to the configured chat; retry network errors, 5xx and 429."""
+    if not config.telegram_configured:
+        return Delivery(False, "telegram not configured")
+    body = json.dumps({"chat_id": config["TELEGRAM_CHAT_ID"], "text": cap_text(text),
+                       "disable_web_page_preview": True}).encode("utf-8")
+    url = f"{str(config['ARGUS_TELEGRAM_API_BASE']).rstrip('/')}/bot{config['TELEGRAM_BOT_TOKEN']}/sendMessage"
+    result, number = _Attempt(False, "not attempted", False), 0
+    for number in range(1, max(1, attempts) + 1):
+        result = _post(url, body, timeout)
+        if result.ok or not result.retry or number >= attempts:
+            break
+        delay = result.wait if result.wait is not None else _BACKOFF[min(number, len(_BACKOFF)) - 1]
+        sleep(delay)
+    detail = result.detail if result.ok else f"{result.detail} (after {number} attempt(s))"
+    return Delivery(result.ok, _scrub(detail, url, config))
+
+
+def _scrub(detail: str, url: str, config: Config) -> str:
+    return one_line(redact(detail.replace(url, "<telegram-api>"), config.secrets()), 500)
+
+
+def _post(url: str, body: bytes, timeout: float) -> _Attempt:
+    try:
+        request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310 - https or a test base
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return _judge(response.status, response.read(_MAX_BODY))
+    except urllib.error.HTTPError as exc:
+        return _judge(exc.code, _read_error_body(exc), exc.headers.get("Retry-After"))
+    except urllib.error.URLError as exc:
+        return _Attempt(False, f"network error: {_reason(exc.reason)}", True)
+    except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, dropped connections
+        return _Attempt(False, f"network error: {_reason(exc)}", True)
+    except ValueError as exc:  # a malformed API base; the message could quote the URL
+        return _Attempt(False, f"invalid ARGUS_TELEGRAM_API_BASE ({type(exc).__name__})", False)
+
+
+def _read_error_body(exc: urllib.error.HTTPError) -> bytes:
+    try:
+        return exc.read(_MAX_BODY)
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _reason(reason: object) -> str:
+    text = str(reason) or type(reason).__name__
+    return f"{type(reason).__name__}: {text}" if isinstance(reason, BaseException) else text
+
+
+def _judge(status: int, raw: bytes, retry_after_header: str | None = None) -> _Attempt:
+    """Classify one HTTP answer: success, retryable (5xx, 429, odd 200) or final (other 4xx)."""
+    reply = _parse(raw)
+    described = str(reply.get("description") or "").strip()
+    if status == 200 and reply.get("ok") is True:
+        return _Attempt(True, "delivered", False)
+    summary = f"telegram HTTP {status}" + (f": {described}" if described else "")
+    if status == 429:
+        wait = _retry_after(reply, retry_after_header)
+        if wait is not None and wait > RETRY_AFTER_CAP:
+            return _Attempt(False, f"{summary} (retry after {wait:g}s)", False)
+        return _Attempt(False, summary, True, wait)
+    if status == 200:
+        return _Attempt(False, f"{summary}: answer without \"ok\": true", True)
+    return _Attempt(False, summary, status >= 500)
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw.decode("utf-8", errors="replace")) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _retry_after(reply: dict[str, Any], header: str | None) -> float | None:
+    params = reply.get("parameters")
+    candidates = [params.get("retry_after") if isinstance(params, dict) else None, header]
+    for value in candidates:
+        try:
+            seconds = float(value) if value is not None else None
+        except (TypeError, ValueError):
+            continue
+        if seconds is not None and seconds >= 0:
+            return seconds
+    return None

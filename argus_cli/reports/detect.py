@@ -1,0 +1,87 @@
+"""``argus patterns detect``: one summary bead per pattern signature per UTC day (SPEC §8).
+
+The signature is the sha256 of the canonical JSON (sorted keys, compact, UTF-8) of the patterns
+list, so the same findings give the same signature whatever the key order. Every signature
+reported today is remembered in ``pattern-detect-state.json``, so findings that flip back and
+forth within a day still produce one bead each, not one per run. A lock keeps two concurrent
+runs from both creating the bead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from argus_cli.config import Config
+from argus_cli.model import iso_z
+from argus_cli.notify.beads import create_summary_bead
+from argus_cli.reports.patterns import compute_patterns
+from argus_cli.reports.scan import ScanResult
+from argus_cli.state.files import append_jsonl, atomic_write_json, read_json
+from argus_cli.state.lock import FileLock
+
+BEAD_TITLE = "[argus] pattern-analysis: recurring operational patterns"
+
+
+@dataclass(frozen=True)
+class DetectOutcome:
+    status: str  # "none" | "already-reported" | "reported"
+    pattern_count: int
+    signature: str | None
+    bead_id: str | None
+    scan: ScanResult
+
+    def message(self) -> str:
+        if self.status == "none":
+            return "No patterns detected"
+        if self.status == "already-reported":
+            return f"Patterns already reported today ({self.pattern_count} patterns)"
+        bead = f", bead {self.bead_id}" if self.bead_id else ", no bead (bd unavailable or failed)"
+        return f"Pattern detection reported ({self.pattern_count} patterns{bead})"
+
+
+def signature_of(patterns: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(orjson.dumps(patterns, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def run_analysis(config: Config, now: float) -> tuple[dict[str, Any], ScanResult]:
+    """``patterns analyze`` as detect runs it: analysis written to pattern-analysis.json."""
+    analysis, scan = compute_patterns(config.problems_file, now, config["ARGUS_PATTERN_WINDOW_DAYS"])
+    atomic_write_json(config.state_dir / "pattern-analysis.json", analysis)
+    return analysis, scan
+
+
+def detect(config: Config, now: float) -> DetectOutcome:
+    """Analyse, and report the patterns once per signature per UTC day. Raises LockBusy."""
+    analysis, scan = run_analysis(config, now)
+    patterns = analysis["patterns"]
+    if not patterns:
+        return DetectOutcome("none", 0, None, None, scan)
+    signature = signature_of(patterns)
+    today = iso_z(now)[:10]
+    state_file = config.state_dir / "pattern-detect-state.json"
+    with FileLock(config.state_dir / "pattern-detect.lock"):
+        state = read_json(state_file, dict)
+        reported = list(state.get("signatures") or []) if state.get("date") == today else []
+        if signature in reported:
+            return DetectOutcome("already-reported", len(patterns), signature, state.get("last_bead_id"), scan)
+        bead_id = create_summary_bead(config, BEAD_TITLE, bead_body(analysis, signature, now))
+        append_jsonl(config.state_dir / "patterns.jsonl", {
+            "ts": iso_z(now), "signature": signature, "pattern_count": len(patterns), "bead_id": bead_id})
+        atomic_write_json(state_file, {"date": today, "signatures": [*reported, signature],
+                                       "last_signature": signature, "last_bead_id": bead_id})
+    return DetectOutcome("reported", len(patterns), signature, bead_id, scan)
+
+
+def bead_body(analysis: dict[str, Any], signature: str, now: float) -> str:
+    lines = [f"Argus pattern detection summary ({iso_z(now)})", "",
+             f"Window days: {analysis['window_days']}",
+             f"Total problems analyzed: {analysis['total_problems']}",
+             f"Pattern count: {len(analysis['patterns'])}", ""]
+    lines += [f"- [{p['severity']}] {p['summary']} Recommendation: {p['recommendation']}"
+              for p in analysis["patterns"]]
+    lines += ["", f"Signature: {signature}"]
+    return "\n".join(lines)

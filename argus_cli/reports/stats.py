@@ -1,0 +1,97 @@
+"""Registry statistics (SPEC §8): counts over the last ``window_days``, pure aggregation.
+
+``action_success_rate`` is the percentage of in-window problems whose ``action_result`` is
+``success``, rounded to 2 decimals (0.0 for an empty window). Buckets are UTC and sorted
+ascending. The window edge is inclusive (see ``reports.window``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argus_cli.model import iso_z
+from argus_cli.reports.scan import Digest, ScanResult, scan_registry
+
+
+class StatsAccumulator:
+    """Counters by (type, severity, result) and by (hour, severity): all the report needs."""
+
+    wants_tags = False
+
+    def __init__(self, now: float, days: int) -> None:
+        self.now, self.days = now, days
+        self.combos: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        self.hour_severity: defaultdict[tuple[str, str], int] = defaultdict(int)
+
+    def fold(self, digests: Iterable[tuple[Digest, int]]) -> None:
+        for (hour, kind, severity, result, _tag), count in digests:
+            self.combos[kind, severity, result] += count
+            self.hour_severity[hour, severity] += count
+
+    def report(self) -> StatsReport:
+        return StatsReport(generated_at=iso_z(self.now), window_days=self.days,
+                           combos=dict(self.combos), hour_severity=dict(self.hour_severity))
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    generated_at: str
+    window_days: int
+    combos: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    hour_severity: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.combos.values())
+
+    def count_by(self, position: int) -> dict[str, int]:
+        """Totals per type (0), severity (1) or action result (2), keys sorted."""
+        out: defaultdict[str, int] = defaultdict(int)
+        for key, count in self.combos.items():
+            out[key[position]] += count
+        return dict(sorted(out.items()))
+
+    def success_rate(self) -> float:
+        total = self.total
+        return round(self.count_by(2).get("success", 0) * 100 / total, 2) if total else 0.0
+
+    def buckets(self, width: int) -> list[dict[str, Any]]:
+        """Hourly (width 13) or daily (width 10) buckets, ascending."""
+        out: defaultdict[str, int] = defaultdict(int)
+        for (hour, _severity), count in self.hour_severity.items():
+            out[hour[:width]] += count
+        suffix = ":00Z" if width == 13 else ""
+        return [{"bucket": key + suffix, "count": out[key]} for key in sorted(out)]
+
+    def daily_by_severity(self) -> dict[str, dict[str, int]]:
+        """{day: {severity: count}} for the human view's bar chart."""
+        out: dict[str, dict[str, int]] = {}
+        for (hour, severity), count in sorted(self.hour_severity.items()):
+            day = out.setdefault(hour[:10], {})
+            day[severity] = day.get(severity, 0) + count
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the SPEC §8 schema."""
+        return {
+            "generated_at": self.generated_at,
+            "window_days": self.window_days,
+            "total_problems": self.total,
+            "by_type": self.count_by(0),
+            "by_severity": self.count_by(1),
+            "action_results": self.count_by(2),
+            "action_success_rate": self.success_rate(),
+            "hourly": self.buckets(13),
+            "daily": self.buckets(10),
+        }
+
+
+def compute_stats(problems_file: Path, now: float, window_days: int) -> tuple[StatsReport, ScanResult]:
+    """Stream the registry once and count what falls in the window."""
+    accumulator = StatsAccumulator(now, window_days)
+    scan = scan_registry(problems_file, [accumulator])
+    return accumulator.report(), scan

@@ -1,0 +1,118 @@
+"""``argus relay-summary``: stats + patterns as one ``argus.daily_summary`` event (SPEC §8).
+
+The payload keeps the original's shape (``problems_url`` carries ``ARGUS_DASHBOARD_URL``) so its
+consumers keep working. Relay rejects bodies over 64 KiB, so a payload that would be larger
+loses whole elements, never bytes: the pattern list is cut from its end (info-level time
+clusters go first), then the oldest hourly and daily buckets; each cut is counted in an
+``*_omitted`` field. On any Relay failure the event goes to the summary fallback file (inside
+``send_relay``) and, when Telegram is configured, the one-line summary goes there too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from argus_cli.config import Config
+from argus_cli.model import iso_z
+from argus_cli.notify.relay import SUMMARY_TAGS, send_relay
+from argus_cli.notify.telegram import Delivery, send_message
+from argus_cli.reports.patterns import PatternAccumulator
+from argus_cli.reports.scan import ScanResult, scan_registry
+from argus_cli.reports.stats import StatsAccumulator
+
+MAX_BODY = 64 * 1024 - 1024  # Relay's 64 KiB limit, with room for its own envelope
+
+
+@dataclass(frozen=True)
+class SummaryOutcome:
+    text: str
+    relay: str  # "sent" | "fallback" | "disabled"
+    telegram: Delivery | None
+    payload_bytes: int
+    omitted: dict[str, int]
+    scan: ScanResult
+
+
+def collect(config: Config, now: float) -> tuple[dict[str, Any], dict[str, Any], ScanResult]:
+    """Stats and patterns from ONE pass over the registry, each with its own window."""
+    stats = StatsAccumulator(now, config["ARGUS_STATS_WINDOW_DAYS"])
+    patterns = PatternAccumulator(now, config["ARGUS_PATTERN_WINDOW_DAYS"])
+    scan = scan_registry(config.problems_file, [stats, patterns])
+    return stats.report().to_dict(), patterns.report(), scan
+
+
+def summary_text(stats: dict[str, Any], analysis: dict[str, Any], dashboard_url: str) -> str:
+    text = (f"Argus daily summary: problems={stats['total_problems']}, "
+            f"success_rate={stats['action_success_rate']:.1f}%, patterns={len(analysis['patterns'])}")
+    return f"{text}, dashboard={dashboard_url}" if dashboard_url else text
+
+
+def build_payload(stats: dict[str, Any], analysis: dict[str, Any], now: float,
+                  dashboard_url: str) -> dict[str, Any]:
+    return {"type": "summary", "source": "argus", "event": "argus.daily_summary",
+            "timestamp": iso_z(now), "summary": summary_text(stats, analysis, dashboard_url),
+            "problems_url": dashboard_url or None, "stats": stats, "patterns": analysis}
+
+
+def body_size(payload: dict[str, Any]) -> int:
+    return len(orjson.dumps(payload))
+
+
+def fit(payload: dict[str, Any], limit: int = MAX_BODY) -> tuple[dict[str, Any], dict[str, int]]:
+    """``payload`` with whole list elements dropped until its JSON is at most ``limit`` bytes."""
+    omitted: dict[str, int] = {}
+    steps: tuple[tuple[str, str, bool], ...] = (
+        ("patterns", "patterns", True), ("stats", "hourly", False), ("stats", "daily", False))
+    for section, key, keep_head in steps:
+        if body_size(payload) <= limit:
+            break
+        payload, dropped = _trim(payload, section, key, keep_head, limit)
+        if dropped:
+            omitted[key] = dropped
+    if body_size(payload) > limit:  # only absurd values (megabyte type names) get here
+        payload = {**payload, "stats": _headline(payload["stats"]), "patterns": _headline(payload["patterns"])}
+        omitted["detail"] = 1
+    return payload, omitted
+
+
+def _trim(payload: dict[str, Any], section: str, key: str, keep_head: bool,
+          limit: int) -> tuple[dict[str, Any], int]:
+    """Binary search for the most elements of payload[section][key] that still fit."""
+    items = payload[section][key]
+
+    def with_count(n: int) -> dict[str, Any]:
+        kept = items[:n] if keep_head else items[len(items) - n:] if n else []
+        return {**payload, section: {**payload[section], key: kept, f"{key}_omitted": len(items) - n}}
+
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if body_size(with_count(mid)) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return with_count(lo), len(items) - lo
+
+
+def _headline(section: dict[str, Any]) -> dict[str, Any]:
+    keep = ("generated_at", "window_days", "total_problems", "action_success_rate")
+    return {k: section[k] for k in keep if k in section}
+
+
+def relay_summary(config: Config, now: float) -> SummaryOutcome:
+    """Build, fit and deliver the daily summary; never raises for a delivery failure."""
+    stats, analysis, scan = collect(config, now)
+    payload, omitted = fit(build_payload(stats, analysis, now, config["ARGUS_DASHBOARD_URL"]))
+    text = payload["summary"]
+    size = body_size(payload)
+    if not config["ARGUS_RELAY_SUMMARY_ENABLED"]:
+        return SummaryOutcome(text, "disabled", None, size, omitted, scan)
+    fallback = Path(config["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"])
+    if send_relay(config, payload, tags=SUMMARY_TAGS, fallback_file=fallback, priority="medium"):
+        return SummaryOutcome(text, "sent", None, size, omitted, scan)
+    delivery = send_message(config, text) if config.telegram_configured else None
+    return SummaryOutcome(text, "fallback", delivery, size, omitted, scan)

@@ -1,0 +1,53 @@
+"""Alert suppression (``dedup.json``): a key alerted within ``ARGUS_DEDUP_WINDOW`` is not re-sent.
+
+``last_seen`` is when the key was last let through, so a problem that persists is alerted again
+once per window instead of being silenced for ever; ``count`` counts every sighting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from argus_cli.config import Config
+from argus_cli.state.files import atomic_write_json, read_json
+
+
+def dedup_path(config: Config) -> Path:
+    return config.state_dir / "dedup.json"
+
+
+def _load(config: Config) -> dict[str, Any]:
+    data = read_json(dedup_path(config), lambda: {"keys": {}})
+    if not isinstance(data.get("keys"), dict):
+        data["keys"] = {}
+    return data
+
+
+def is_suppressed(config: Config, key: str, now: float) -> bool:
+    """True when ``key`` was let through less than ``ARGUS_DEDUP_WINDOW`` seconds ago (read-only)."""
+    entry = _load(config)["keys"].get(key)
+    if not isinstance(entry, dict):
+        return False
+    last = entry.get("last_seen")
+    return isinstance(last, int | float) and 0 <= now - last < config["ARGUS_DEDUP_WINDOW"]
+
+
+def note(config: Config, key: str, now: float, *, sent: bool) -> None:
+    """Count a sighting of ``key``; ``sent`` moves its window start. Old keys are compacted away."""
+    data = _load(config)
+    keys: dict[str, Any] = data["keys"]
+    entry = keys.get(key) if isinstance(keys.get(key), dict) else None
+    entry = entry or {"last_seen": now, "count": 0}
+    entry["count"] = int(entry.get("count") or 0) + 1
+    if sent:
+        entry["last_seen"] = now
+    keys[key] = entry
+    data["keys"] = _compact(keys, now, config["ARGUS_DEDUP_RETENTION_SECONDS"])
+    atomic_write_json(dedup_path(config), data)
+
+
+def _compact(keys: dict[str, Any], now: float, retention: float) -> dict[str, Any]:
+    return {k: v for k, v in keys.items()
+            if isinstance(v, dict) and isinstance(v.get("last_seen"), int | float)
+            and now - v["last_seen"] <= retention}

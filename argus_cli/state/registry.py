@@ -1,0 +1,103 @@
+"""The problem registry (``problems.jsonl``): append one problem, count recent recurrences.
+
+``recent_count`` must not re-read the whole registry on every problem: it scans backwards from
+the end of the file in chunks and stops at the first record older than the window. Problems
+are appended in time order, so the cost depends on how many problems fall inside the window,
+never on how large the file has grown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from argus_cli.config import Config
+from argus_cli.model import Problem, iso_z, problem_key
+from argus_cli.state.files import append_jsonl
+
+_CHUNK = 16384
+_HOG_SUFFIX = re.compile(r";\s*hog_process=.*$", re.DOTALL)
+_ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def key_for(problem_type: str, description: str) -> str:
+    """The problem key, ignoring the memory-hog enrichment (it names a process, not a problem)."""
+    return problem_key(problem_type, _HOG_SUFFIX.sub("", description))
+
+
+def record_problem(config: Config, problem: Problem) -> None:
+    """Append one problem as one whole line (safe with concurrent writers)."""
+    append_jsonl(config.problems_file, problem.to_dict())
+
+
+def recent_count(config: Config, key: str, window_seconds: float, now: float) -> int:
+    """How many registry problems with ``key`` have a ``ts`` within ``window_seconds`` of ``now``."""
+    cutoff, upper = iso_z(now - window_seconds), iso_z(now)
+    count = 0
+    for record in _records_backwards(config.problems_file):
+        ts = _comparable_ts(record.get("ts"))
+        if ts is None:
+            continue
+        if ts < cutoff:
+            break  # everything before this line is older still
+        if ts <= upper and _record_key(record) == key:
+            count += 1
+    return count
+
+
+def _record_key(record: dict[str, Any]) -> str | None:
+    kind, description = record.get("type"), record.get("description")
+    if not isinstance(kind, str) or not isinstance(description, str):
+        return None
+    return key_for(kind, description)
+
+
+def _comparable_ts(value: Any) -> str | None:
+    """``ts`` as a fixed-width ``...Z`` string (compares lexically), or None if unusable."""
+    if not isinstance(value, str):
+        return None
+    if _ISO_Z.match(value):
+        return value
+    try:
+        return iso_z(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def _records_backwards(path: Path) -> Iterator[dict[str, Any]]:
+    """Parsable JSON objects from the last line to the first; malformed lines are skipped."""
+    for line in _lines_backwards(path):
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
+def _lines_backwards(path: Path) -> Iterator[bytes]:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        pos = os.fstat(fd).st_size
+        partial = b""
+        while pos > 0:
+            step = min(_CHUNK, pos)
+            pos -= step
+            lines = (os.pread(fd, step, pos) + partial).split(b"\n")
+            partial = lines[0]  # may continue in the previous chunk
+            for line in reversed(lines[1:]):
+                if line.strip():
+                    yield line
+        if partial.strip():
+            yield partial
+    finally:
+        os.close(fd)

@@ -1,0 +1,108 @@
+"""Parsing and rejection of requested actions; how a decision runs as a whole."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from helpers_actions import actions_env, registry, use_env
+
+from argus_cli.actions.execute import execute_decision
+from argus_cli.actions.guardrails import Alert, CleanDisk, KillPid, KillTmux, Log, Rejection, RestartService, parse
+from argus_cli.model import Decision
+
+
+@pytest.fixture
+def config(argus_env, tmp_path, monkeypatch):
+    return use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_ALLOWED_SERVICES="web.service"))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({"type": "restart_service", "target": "web.service", "reason": " down ", "extra": "$(x)"},
+     RestartService("web.service", "down")),
+    ({"type": "kill_pid", "target": "4242", "reason": "hog"}, KillPid(4242, "hog")),
+    ({"type": "kill_pid", "target": 4242, "reason": "hog"}, KillPid(4242, "hog")),
+    ({"type": "kill_tmux", "target": "web-2.x_y", "reason": "stuck"}, KillTmux("web-2.x_y", "stuck")),
+    ({"type": "clean_disk", "reason": "disk 95%", "target": "/etc"}, CleanDisk("disk 95%")),
+    ({"type": "alert", "message": "hi"}, Alert("hi")),
+    ({"type": "log", "observation": "load high"}, Log("load high")),
+])
+def test_valid_actions_are_rebuilt_from_checked_fields(config, raw, expected):
+    assert parse(raw, 0, config) == expected
+
+
+@pytest.mark.parametrize(("raw", "why"), [
+    ("kill everything", "must be an object"),
+    ({"type": "shell", "target": "rm -rf /"}, "unknown action type"),
+    ({"type": ["alert"]}, "unknown action type"),
+    ({"target": "web"}, "unknown action type"),
+    ({"type": "restart_service", "target": "web.service"}, "reason is required"),
+    ({"type": "restart_service", "target": "web.service", "reason": "   "}, "non-empty"),
+    ({"type": "restart_service", "target": "ssh.service", "reason": "x"}, "ARGUS_ALLOWED_SERVICES"),
+    ({"type": "kill_pid", "target": 1, "reason": "x"}, "out of range"),
+    ({"type": "kill_pid", "target": "1e3", "reason": "x"}, "not an integer"),
+    ({"type": "kill_pid", "target": 12.0, "reason": "x"}, "not an integer"),
+    ({"type": "kill_pid", "target": False, "reason": "x"}, "not an integer"),
+    ({"type": "kill_pid", "target": 99, "reason": 5}, "non-empty string"),
+    ({"type": "kill_tmux", "target": "a;touch x", "reason": "x"}, "not a tmux session name"),
+    ({"type": "kill_tmux", "target": "web"}, "reason is required"),
+    ({"type": "clean_disk"}, "reason is required"),
+    ({"type": "alert", "message": ""}, "non-empty"),
+    ({"type": "alert"}, "non-empty"),
+    ({"type": "log", "observation": {"a": 1}}, "non-empty"),
+])
+def test_invalid_actions_are_rejected_with_a_reason(config, raw, why):
+    rejection = parse(raw, 0, config)
+    assert isinstance(rejection, Rejection)
+    assert why in rejection.reason
+
+
+def test_only_the_first_ten_actions_may_run(config):
+    actions = [{"type": "log", "observation": f"note {i}"} for i in range(13)]
+    results = execute_decision(config, Decision("t", actions), None, dry_run=False, now=time.time())
+    assert [r.status for r in results] == ["success"] * 10 + ["rejected"] * 3
+    assert "beyond the first 10" in results[12].detail
+    assert [p["action_result"] for p in registry(config)].count("rejected") == 3
+
+
+def test_valid_actions_of_a_decision_still_run_beside_rejected_ones(config):
+    actions = [{"type": "reboot"}, {"type": "log", "observation": "disk at 85%"},
+               {"type": "kill_pid", "target": "abc", "reason": "x"}]
+    results = execute_decision(config, Decision("t", actions), None, dry_run=False, now=time.time())
+    assert [r.status for r in results] == ["rejected", "success", "rejected"]
+    lines = registry(config)
+    assert [p["action_result"] for p in lines] == ["rejected", "success", "rejected"]
+    assert lines[0]["action_taken"] == "reboot:-" and lines[2]["action_taken"] == "kill_pid:abc"
+    assert lines[2]["type"] == "process" and lines[2]["severity"] == "warning"
+
+
+def test_should_stop_skips_the_rest_as_interrupted(config):
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 1
+    actions = [{"type": "log", "observation": f"n{i}"} for i in range(3)]
+    results = execute_decision(config, Decision("t", actions), None, dry_run=False, now=time.time(),
+                               should_stop=stop)
+    assert [(r.status, r.detail) for r in results][1:] == [("skipped", "interrupted")] * 2
+    assert len(registry(config)) == 1
+
+
+def test_dry_run_validates_everything_and_writes_nothing(config):
+    actions = [{"type": "log", "observation": "x"}, {"type": "nope"}, {"type": "alert", "message": "down"},
+               {"type": "clean_disk", "reason": "disk"}, {"type": "restart_service", "target": "web.service",
+                                                         "reason": "down"}]
+    results = execute_decision(config, Decision("t", actions), None, dry_run=True, now=time.time())
+    assert [r.status for r in results] == ["skipped", "rejected", "skipped", "skipped", "skipped"]
+    assert all(r.dry_run for r in results)
+    assert not config.state_dir.exists() or list(config.state_dir.iterdir()) == []
+
+
+def test_problem_types_and_severities_are_inferred_from_alert_text(config):
+    texts = {"Disk space low on /": ("disk", "info"), "OOM killer fired, rss high": ("memory", "warning"),
+             "swap usage": ("swap", "info"), "gateway unreachable": ("service", "critical"),
+             "something odd": ("process", "info")}
+    actions = [{"type": "log", "observation": text} for text in texts]
+    execute_decision(config, Decision("t", actions), None, dry_run=False, now=time.time())
+    assert [(p["type"], p["severity"]) for p in registry(config)] == list(texts.values())

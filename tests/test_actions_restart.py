@@ -1,0 +1,105 @@
+"""restart_service through a recording systemctl stand-in; restart backoff over attempts 1-4+."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers_actions import actions_env, beads, install_bd, install_systemctl, recorded, registry, use_env
+
+from argus_cli.actions.context import Tuning
+from argus_cli.actions.execute import execute_decision
+from argus_cli.model import Decision
+
+FAST = Tuning(active_timeout=0.3, poll_interval=0.05)
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def bin_dir(tmp_path) -> Path:
+    return tmp_path / "bin"
+
+
+@pytest.fixture
+def config(argus_env, tmp_path, monkeypatch, bin_dir):
+    install_systemctl(bin_dir)
+    install_bd(bin_dir)
+    env = actions_env(argus_env, tmp_path, ARGUS_ALLOWED_SERVICES="web.service,worker@1.service",
+                      ARGUS_BD_BIN="bd", ARGUS_RESTART_BACKOFF_SECOND_DELAY="60",
+                      ARGUS_RESTART_BACKOFF_THIRD_DELAY="300", ARGUS_RESTART_COOLDOWN_SECONDS="3600")
+    return use_env(monkeypatch, env)
+
+
+def _restart(config, now, target="web.service", dry_run=False):
+    decision = Decision("t", [{"type": "restart_service", "target": target, "reason": "web is down"}])
+    return execute_decision(config, decision, None, dry_run=dry_run, now=now, tuning=FAST)[0]
+
+
+def _backoff(config) -> dict:
+    return json.loads((config.state_dir / "restart-backoff.json").read_text())["services"]["web.service"]
+
+
+def test_success_runs_restart_then_is_active(config, bin_dir):
+    result = _restart(config, T0)
+    assert result.status == "success", result.detail
+    assert recorded(bin_dir, "systemctl") == [["restart", "web.service"], ["is-active", "web.service"]]
+    state = _backoff(config)
+    assert (state["attempts"], state["last_success"], state["cooldown_until"]) == (0, T0, None)
+    assert registry(config)[0]["action_taken"] == "restart_service:web.service"
+
+
+@pytest.mark.parametrize("target", ["ssh.service", "web", "web.service; reboot", "-H", "../web.service", 7, None,
+                                    "web.service\n"])
+def test_units_outside_the_allowlist_are_rejected(config, bin_dir, target):
+    assert _restart(config, T0, target).status == "rejected"
+    assert recorded(bin_dir, "systemctl") == []
+    assert registry(config)[0]["action_result"] == "rejected"
+
+
+def test_backoff_over_attempts_one_to_four_then_cooldown(config, bin_dir):
+    (bin_dir / "systemctl.state").write_text("failed")  # the unit never comes back
+    first = _restart(config, T0)
+    assert first.status == "failure" and first.extra["attempt"] == 1
+    assert _restart(config, T0 + 30).status == "skipped"  # attempt 2 needs SECOND_DELAY
+    assert _restart(config, T0 + 60).extra["attempt"] == 2
+    assert _restart(config, T0 + 200).status == "skipped"  # attempt 3 needs THIRD_DELAY
+    assert _restart(config, T0 + 360).extra["attempt"] == 3
+    loop = _restart(config, T0 + 10_000)
+    assert loop.status == "skipped" and loop.extra["restart_loop"] is True
+    assert _backoff(config)["cooldown_until"] == T0 + 10_000 + 3600
+    assert _restart(config, T0 + 11_000).status == "skipped"  # cooling down
+    restarts = [argv for argv in recorded(bin_dir, "systemctl") if argv[0] == "restart"]
+    assert len(restarts) == 3
+    critical = [p for p in registry(config) if "restart loop" in p["description"]]
+    assert critical and critical[0]["severity"] == "critical" and critical[0]["bead_id"]
+    (bin_dir / "systemctl.state").write_text("active")
+    after = _restart(config, T0 + 10_000 + 3600)
+    assert after.status == "success" and after.extra["attempt"] == 1  # a new sequence after the cooldown
+
+
+def test_a_failure_creates_a_bead_and_success_closes_it(config, bin_dir):
+    (bin_dir / "systemctl.state").write_text("restart-fails")
+    failed = _restart(config, T0)
+    assert failed.status == "failure"
+    [bead] = beads(bin_dir)
+    assert bead["status"] == "open" and failed.extra["bead_id"] == bead["id"]
+    (bin_dir / "systemctl.state").write_text("active")
+    assert _restart(config, T0 + 60).status == "success"
+    assert beads(bin_dir)[0]["status"] == "closed"
+    assert _backoff(config)["attempts"] == 0
+
+
+def test_dry_run_changes_nothing(config, bin_dir):
+    result = _restart(config, T0, dry_run=True)
+    assert result.status == "skipped" and "would run systemctl restart web.service" in result.detail
+    assert recorded(bin_dir, "systemctl") == []
+    assert not (config.state_dir / "restart-backoff.json").exists()
+    assert not config.problems_file.exists()
+
+
+def test_missing_systemctl_is_a_failure_not_a_crash(config, bin_dir, monkeypatch):
+    (bin_dir / "systemctl").unlink()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = _restart(config, T0)
+    assert result.status == "failure" and "not installed" in result.detail

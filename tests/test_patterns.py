@@ -1,0 +1,190 @@
+"""`argus patterns analyze|detect`: the four detectors, the daily bead, patterns.jsonl."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from conftest import write_executable
+from helpers_reports import expected_patterns, iso, load_records, problem, real_registry, write_registry
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from argus_cli.config import load
+from argus_cli.reports.detect import detect
+from argus_cli.reports.patterns import compute_patterns
+
+DAY = 86400
+NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
+HOG = "Memory usage at 95% (60000MB/64302MB); hog_process={},hog_pid=17165,hog_rss_kb=491140,hog_mem_pct=0.7"
+
+
+def _shape(analysis: dict) -> list[tuple[str, str, str, dict]]:
+    return [(p["id"], p["type"], p["severity"], p["data"]) for p in analysis["patterns"]]
+
+
+def test_real_registry_matches_independent_detectors(run_argus, argus_env):
+    registry = real_registry()
+    argus_env.update({"ARGUS_PROBLEMS_FILE": str(registry), "ARGUS_PATTERN_WINDOW_DAYS": "3650"})
+    result = run_argus("patterns", "analyze", "--json", env=argus_env)
+    assert result.returncode == 0, result.stderr
+    analysis = json.loads(result.stdout)
+    records = load_records(registry)
+    expected = expected_patterns(records, time.time(), 3650)
+    assert {p[1] for p in expected} >= {"disk_pressure_trend", "memory_hog_recurring", "time_correlation"}
+    assert _shape(analysis) == expected
+    assert analysis["total_problems"] == len(records)
+    assert list(analysis) == ["generated_at", "window_days", "total_problems", "patterns"]
+    for pattern in analysis["patterns"]:
+        assert list(pattern) == ["id", "type", "severity", "summary", "recommendation", "data"]
+        for sentence in (pattern["summary"], pattern["recommendation"]):
+            assert sentence.endswith(".") and sentence.count(". ") == 0
+    on_disk = json.loads((Path(argus_env["ARGUS_STATE_DIR"]) / "pattern-analysis.json").read_text())
+    assert on_disk == analysis
+
+
+def test_detectors_fire_at_three_and_not_at_two(tmp_path):
+    base = NOW - 2 * DAY
+    day1, day2 = iso(base)[:10], iso(base + DAY)[:10]
+    records = (
+        [problem(iso(base + i * 60), "service", action="restart_service:gw") for i in range(3)]      # spike day1
+        + [problem(iso(base + DAY + i * 60), "service", action="restart_service:gw") for i in range(2)]  # 2: none
+        + [problem(iso(base + 120 + i), "service", action="alert:telegram") for i in range(5)]  # not restarts
+        + [problem(iso(base + DAY + 7200 + i), "process", action="restart_service:x") for i in range(3)]  # wrong type
+        + [problem(iso(base + 3 * 3600 + i), "memory", description=HOG.format("node")) for i in range(3)]
+        + [problem(iso(base + 5 * 3600 + i), "memory", description=HOG.format("java")) for i in range(2)]
+        + [problem(iso(base + 9 * 3600), "disk"), problem(iso(base + 9 * 3600 + 1), "disk"),
+           problem(iso(base + DAY + 9 * 3600), "disk")]
+    )
+    registry = write_registry(tmp_path / "p.jsonl", records)
+    analysis, scan = compute_patterns(registry, NOW, 7)
+    assert scan.skipped == 0
+    assert _shape(analysis) == expected_patterns(records, NOW, 7)
+    ids = [p["id"] for p in analysis["patterns"]]
+    assert f"service-restarts-{day1}" in ids and f"service-restarts-{day2}" not in ids
+    assert "disk-pressure-trend" in ids and "memory-hog-node" in ids and "memory-hog-java" not in ids
+    assert analysis["total_problems"] == len(records)
+
+
+def test_disk_on_one_day_is_not_a_trend_and_hours_are_utc(tmp_path):
+    records = [problem("2026-03-30T10:00:00Z", "disk"), problem("2026-03-30T11:00:00Z", "disk"),
+               problem("2026-03-30T12:00:00+02:00", "disk")]  # 10:00Z: hour 10 gets two
+    analysis, _ = compute_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, 7)
+    assert _shape(analysis) == []
+    records.append(problem("2026-03-30T13:30:00+03:00", "swap"))  # 10:30Z: the third in hour 10
+    analysis, _ = compute_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, 7)
+    assert _shape(analysis) == [("time-correlation-10", "time_correlation", "info", {"hour_utc": "10", "count": 3})]
+
+
+def test_analyze_out_and_malformed_lines(run_argus, argus_env, tmp_path):
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(write_registry(
+        tmp_path / "p.jsonl", [problem(iso(time.time() - 60))], extra_lines=("{garbage",), tail='{"ts":'))
+    out = tmp_path / "elsewhere" / "analysis.json"
+    result = run_argus("patterns", "analyze", "--out", str(out), "--json", env=argus_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text()) == json.loads(result.stdout)
+    assert json.loads(result.stdout)["total_problems"] == 1
+    assert "skipped 2 malformed line(s)" in result.stderr
+    assert not (Path(argus_env["ARGUS_STATE_DIR"]) / "pattern-analysis.json").exists()
+
+
+def _bd(tmp_path: Path) -> Path:
+    """A bd stand-in: logs its argv as one JSON line and prints a new id."""
+    log = tmp_path / "bd-calls.jsonl"
+    write_executable(tmp_path / "bin" / "bd", f"""#!{sys.executable}
+import json, sys
+with open({str(log)!r}, "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+n = sum(1 for _ in open({str(log)!r}))
+print(f"pol-{{n:04d}}")
+""")
+    return log
+
+
+def _last_hour() -> float:
+    """Start of the previous UTC hour: a few minutes from there stay in one hour and one day."""
+    return (time.time() // 3600 - 1) * 3600
+
+
+def _spike(n: int, base: float) -> list[dict]:
+    return [problem(iso(base + i * 60), "service", action="restart_service:gw") for i in range(n)]
+
+
+def test_detect_reports_once_per_signature_per_day(run_argus, argus_env, tmp_path):
+    log = _bd(tmp_path)
+    registry = write_registry(tmp_path / "p.jsonl", _spike(3, _last_hour()))
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    first = run_argus("patterns", "detect", env=argus_env)
+    assert first.returncode == 0, first.stderr
+    assert "reported" in first.stdout and "pol-0001" in first.stdout
+    second = run_argus("patterns", "detect", env=argus_env)
+    assert "already reported" in second.stdout
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(calls) == 1
+    args = calls[0]
+    assert args[0] == "create" and "--silent" in args
+    assert args[args.index("--title") + 1] == "[argus] pattern-analysis: recurring operational patterns"
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    analysis = json.loads((state / "pattern-analysis.json").read_text())
+    canonical = json.dumps(analysis["patterns"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    signature = hashlib.sha256(canonical.encode()).hexdigest()
+    assert signature in args[args.index("--description") + 1]
+    lines = [json.loads(line) for line in (state / "patterns.jsonl").read_text().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["signature"] == signature and lines[0]["pattern_count"] == 2  # spike + time cluster
+    assert lines[0]["bead_id"] == "pol-0001" and list(lines[0]) == ["ts", "signature", "pattern_count", "bead_id"]
+
+
+def test_detect_new_signature_or_new_day_reports_again(argus_env, tmp_path):
+    log = _bd(tmp_path)
+    registry = write_registry(tmp_path / "p.jsonl", _spike(3, NOW - 3600))
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    argus_env["ARGUS_BD_BIN"] = str(tmp_path / "bin" / "bd")  # in-process: PATH is not argus_env's
+    config = load(argus_env)
+    assert detect(config, NOW).status == "reported"
+    assert detect(config, NOW + 60).status == "already-reported"
+    write_registry(registry, _spike(4, NOW - 3600))  # the count changes, so does the signature
+    assert detect(config, NOW + 120).status == "reported"
+    write_registry(registry, _spike(3, NOW - 3600))  # back to the first findings: already done today
+    assert detect(config, NOW + 180).status == "already-reported"
+    assert detect(config, NOW + DAY).status == "reported"  # a new UTC day
+    assert len(log.read_text().splitlines()) == 3
+    assert len((config.state_dir / "patterns.jsonl").read_text().splitlines()) == 3
+
+
+def test_detect_without_patterns_or_without_bd(run_argus, argus_env, tmp_path):
+    log = _bd(tmp_path)
+    registry = write_registry(tmp_path / "p.jsonl", [problem(iso(time.time() - 60))])
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    result = run_argus("patterns", "detect", env=argus_env)
+    assert result.stdout.strip() == "No patterns detected"
+    assert not log.exists()
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    assert not (state / "patterns.jsonl").exists()
+    write_registry(registry, _spike(3, _last_hour()))
+    argus_env["ARGUS_BD_BIN"] = str(tmp_path / "no-such-bd")
+    result = run_argus("patterns", "detect", env=argus_env)
+    assert result.returncode == 0
+    assert "no bead" in result.stdout and "not found" in result.stderr
+    line = json.loads((state / "patterns.jsonl").read_text())
+    assert line["bead_id"] is None and line["pattern_count"] == 2
+
+
+_KINDS = st.sampled_from([("service", "restart_service:gw", "down"), ("service", "alert:telegram", "down"),
+                          ("disk", "clean_disk:safelist", "disk full"), ("memory", "alert:telegram", "hog"),
+                          ("process", "log:observation", "load")])
+_RECORD = st.builds(
+    lambda ts, kind, hog, offset: problem(
+        iso(ts) if not offset else iso(ts)[:-1] + "+00:00", kind[0], action=kind[1],
+        description=HOG.format(hog) if kind[2] == "hog" else kind[2]),
+    st.integers(int(NOW) - 12 * DAY, int(NOW)), _KINDS, st.sampled_from(["node", "java", "claude"]), st.booleans())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(_RECORD, max_size=80), days=st.integers(1, 10))
+def test_any_registry_matches_the_reference(tmp_path, records, days):
+    analysis, _ = compute_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, days)
+    assert _shape(analysis) == expected_patterns(records, NOW, days)

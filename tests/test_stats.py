@@ -1,0 +1,268 @@
+"""`argus stats`: SPEC §8 schema, real registry numbers, edge cases, Prometheus text, views."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers_reports import (
+    expected_stats,
+    iso,
+    load_records,
+    problem,
+    real_registry,
+    to_utc,
+    write_registry,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from argus_cli.reports.stats import compute_stats
+
+KEYS = ["generated_at", "window_days", "total_problems", "by_type", "by_severity", "action_results",
+        "action_success_rate", "hourly", "daily"]
+NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z, an injected clock
+
+
+def _stats_json(run_argus, env, *args: str) -> tuple[dict, str]:
+    result = run_argus("stats", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+def _without_generated(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k != "generated_at"}
+
+
+def test_real_registry_matches_independent_count(run_argus, argus_env):
+    registry = real_registry()
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    report, stderr = _stats_json(run_argus, argus_env, "--window-days", "3650")
+    assert list(report) == KEYS
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["generated_at"])
+    expected = expected_stats(load_records(registry), time.time(), 3650)
+    assert _without_generated(report) == expected
+    assert report["total_problems"] == len(load_records(registry)) > 100
+    assert "malformed" not in stderr
+
+
+def test_real_registry_window_with_injected_now():
+    registry = real_registry()
+    records = load_records(registry)
+    last = max(to_utc(r["ts"]).timestamp() for r in records)
+    now = last + 2 * 86400
+    report, scan = compute_stats(registry, now, 7)
+    expected = expected_stats(records, now, 7)
+    assert 0 < expected["total_problems"] < len(records)  # the window really cuts
+    assert _without_generated(report.to_dict()) == expected
+    assert scan.skipped == 0
+
+
+@pytest.mark.parametrize("content", [None, "", "\n\n"])
+def test_empty_or_missing_registry_is_a_zero_report(run_argus, argus_env, tmp_path, content):
+    registry = tmp_path / "problems.jsonl"
+    if content is not None:
+        registry.write_text(content)
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    report, _ = _stats_json(run_argus, argus_env)
+    assert list(report) == KEYS
+    assert _without_generated(report) == {
+        "window_days": 7, "total_problems": 0, "by_type": {}, "by_severity": {}, "action_results": {},
+        "action_success_rate": 0, "hourly": [], "daily": []}
+
+
+def test_torn_and_garbage_lines_are_skipped_and_counted(run_argus, argus_env, tmp_path):
+    now = time.time()
+    good = [problem(iso(now - 3600), "disk", "warning"), problem(iso(now - 7200), "memory", "critical", "failure")]
+    registry = write_registry(tmp_path / "p.jsonl", good, extra_lines=(
+        "not json at all", "[1, 2, 3]", json.dumps({**good[0], "type": ["disk"]}),
+        json.dumps({**good[0], "ts": "yesterday-ish"})), tail='{"ts": "2026-03-01T00:0')
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    report, stderr = _stats_json(run_argus, argus_env)
+    assert report["total_problems"] == 2
+    assert report["by_type"] == {"disk": 1, "memory": 1}
+    assert report["action_results"] == {"failure": 1, "success": 1}
+    assert report["action_success_rate"] == 50.0
+    assert f"skipped 5 malformed line(s) of 7 in {registry}" in stderr
+
+
+def test_offsets_fractions_and_dateutil_only_forms_land_in_utc_buckets(tmp_path):
+    registry = write_registry(tmp_path / "p.jsonl", [
+        problem("2026-03-01T10:30:00+02:00"),        # 08:30Z
+        problem("2026-03-01T23:59:59.999Z"),         # fraction
+        problem("2026-03-02T00:30:00-01:00"),        # 01:30Z next... same day 2026-03-02
+        problem("2026-03-01T24:00:00Z"),             # only dateutil reads 24:00 -> 2026-03-02T00Z
+        problem("2026-03-01T05:00:00,5"),            # comma fraction, naive = UTC
+        problem("2026-03-01T06:15:00Z"),             # canonical
+    ])
+    report, scan = compute_stats(registry, NOW, 60)
+    data = report.to_dict()
+    assert scan.skipped == 0
+    assert data["hourly"] == [{"bucket": b, "count": 1} for b in (
+        "2026-03-01T05:00Z", "2026-03-01T06:00Z", "2026-03-01T08:00Z", "2026-03-01T23:00Z",
+        "2026-03-02T00:00Z", "2026-03-02T01:00Z")]
+    assert data["daily"] == [{"bucket": "2026-03-01", "count": 4}, {"bucket": "2026-03-02", "count": 2}]
+
+
+def test_window_edge_is_inclusive(tmp_path):
+    edge = NOW - 7 * 86400
+    registry = write_registry(tmp_path / "p.jsonl", [
+        problem(iso(edge), "disk"),                              # exactly on the edge: counted
+        problem(iso(edge - 1), "memory"),                        # one second before: not counted
+        problem(iso(edge)[:-1] + ".000+00:00", "service"),       # edge again, slow path: counted
+        problem(iso(edge - 1)[:-1] + ".999Z", "swap"),           # 1 ms before the edge: not counted
+        problem(iso(edge + 60), "process"),                      # later in the straddling hour
+        problem(iso(edge - 3600), "swap"),                       # an hour wholly outside
+    ])
+    report, _ = compute_stats(registry, NOW, 7)
+    assert report.to_dict()["by_type"] == {"disk": 1, "process": 1, "service": 1}
+
+
+def test_unreadable_registry_is_a_clear_error(run_argus, argus_env, tmp_path):
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(tmp_path)  # a directory
+    result = run_argus("stats", env=argus_env)
+    assert result.returncode == 1
+    assert f"reading {tmp_path} failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_window_days_is_a_usage_error(run_argus, argus_env):
+    result = run_argus("stats", "--window-days", "0", env=argus_env)
+    assert result.returncode == 2
+    assert "--window-days" in result.stderr
+
+
+def test_json_out_file_is_written_and_stdout_stays_empty(run_argus, argus_env, tmp_path):
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(write_registry(tmp_path / "p.jsonl", [problem(iso(time.time()))]))
+    out = tmp_path / "out" / "stats.json"
+    result = run_argus("stats", "--out", str(out), env=argus_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert json.loads(out.read_text())["total_problems"] == 1
+    assert not [p for p in out.parent.iterdir() if p.name != "stats.json"]  # no temp file left behind
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
+
+
+def _parse_prometheus(text: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, dict[str, str], float]]]:
+    """Families {name: (help, type)} and samples, checking HELP/TYPE precede every sample."""
+    families: dict[str, list[str]] = {}
+    samples = []
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name, _, help_text = line[7:].partition(" ")
+            families[name] = [help_text]
+        elif line.startswith("# TYPE "):
+            name, _, kind = line[7:].partition(" ")
+            assert name in families, f"TYPE before HELP for {name}"
+            families[name].append(kind)
+        else:
+            match = _SAMPLE.match(line)
+            assert match, f"not a sample line: {line!r}"
+            name, _, raw_labels, value = match.groups()
+            assert name in families and len(families[name]) == 2, f"sample before HELP/TYPE: {line!r}"
+            labels = {}
+            for key, raw, _sep in _LABEL.findall(raw_labels or ""):
+                labels[key] = re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m[1], m[1]), raw)
+            samples.append((name, labels, float(value)))
+    return {k: (v[0], v[1]) for k, v in families.items()}, samples
+
+
+def test_prometheus_text_parses_back(run_argus, argus_env, tmp_path):
+    now = time.time()
+    weird = 'we"ird\\type\nx'
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(write_registry(tmp_path / "p.jsonl", [
+        problem(iso(now - 60), "disk", "warning"), problem(iso(now - 120), "disk", "warning"),
+        problem(iso(now - 180), weird, "critical", "failure"), problem(iso(now - 30 * 86400), "disk")]))
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    write_registry(state / "cycles.jsonl", [
+        {"ts": iso(now - 900), "status": "ok", "llm_called": True,
+         "usage": {"input_tokens": 1200, "output_tokens": 80}},
+        {"ts": iso(now - 600), "status": "failed", "llm_called": False, "usage": None},
+        {"ts": iso(now - 300), "status": "ok", "llm_called": True,
+         "usage": {"input_tokens": 1000, "output_tokens": 20}},
+        {"ts": iso(now - 10), "status": "skipped", "llm_called": False}], tail='{"ts": "torn')
+    (state / "cycle-state.json").write_text(json.dumps(
+        {"status": "ok", "timestamp": iso(now - 300), "detail": "", "consecutive_failures": 2}))
+    result = run_argus("stats", "--format", "prometheus", env=argus_env)
+    assert result.returncode == 0, result.stderr
+    families, samples = _parse_prometheus(result.stdout)
+    assert {k: v[1] for k, v in families.items()} == {
+        "argus_problems": "gauge", "argus_cycles_total": "counter", "argus_llm_calls_total": "counter",
+        "argus_llm_tokens_total": "counter", "argus_last_cycle_timestamp_seconds": "gauge",
+        "argus_last_cycle_status": "gauge", "argus_consecutive_failures": "gauge"}
+    values = {(name, tuple(sorted(labels.items()))): value for name, labels, value in samples}
+    assert values[("argus_problems", (("result", "success"), ("severity", "warning"), ("type", "disk")))] == 2
+    assert values[("argus_problems", (("result", "failure"), ("severity", "critical"), ("type", weird)))] == 1
+    assert sum(v for (name, _), v in values.items() if name == "argus_problems") == 3  # 30-day-old one is out
+    assert values[("argus_cycles_total", (("status", "ok"),))] == 2
+    assert values[("argus_cycles_total", (("status", "skipped"),))] == 1
+    assert values[("argus_llm_calls_total", ())] == 2
+    assert values[("argus_llm_tokens_total", (("direction", "input"),))] == 2200
+    assert values[("argus_llm_tokens_total", (("direction", "output"),))] == 100
+    assert values[("argus_last_cycle_timestamp_seconds", ())] == int(now - 10)
+    assert values[("argus_last_cycle_status", (("status", "skipped"),))] == 1
+    assert values[("argus_consecutive_failures", ())] == 2
+    assert "cycles.jsonl" in result.stderr  # the torn cycles line was reported
+
+
+def test_prometheus_out_is_written_atomically(run_argus, argus_env, tmp_path):
+    out = tmp_path / "textfile" / "argus.prom"
+    result = run_argus("stats", "--format", "prometheus", "--out", str(out), env=argus_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    families, samples = _parse_prometheus(out.read_text())
+    assert "argus_problems" in families
+    assert ("argus_consecutive_failures", {}, 0.0) in samples
+
+
+def test_terminal_view_has_tables_and_a_daily_chart(argus_env, tmp_path):
+    now = time.time()
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(write_registry(tmp_path / "p.jsonl", [
+        problem(iso(now - 100), "disk", "critical"), problem(iso(now - 86400), "memory", "warning"),
+        problem(iso(now - 86400), "memory", "info")]))
+    argus_env["COLUMNS"] = "120"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "argus_cli", "stats"], env=argus_env, stdout=slave,
+                            stderr=subprocess.PIPE)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO once the child closed the pty
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    text = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert not text.lstrip().startswith("{")
+    for expected in ("3 problems", "by type", "by severity", "by result", "problems per day", "█", "▓", "░"):
+        assert expected in text
+    assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", text)  # NO_COLOR: no colours (bold may stay)
+
+
+_TS = st.integers(min_value=int(NOW) - 20 * 86400, max_value=int(NOW) + 3600)
+_RECORD = st.builds(lambda ts, kind, sev, res, form: problem(
+    iso(ts) if form == 0 else iso(ts)[:-1] + "+00:00", kind, sev, res), _TS,
+    st.sampled_from(["disk", "memory", "service", "process", "swap"]), st.sampled_from(["critical", "warning", "info"]),
+    st.sampled_from(["success", "failure", "skipped", "suppressed", "rejected"]), st.integers(0, 1))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(_RECORD, max_size=60), days=st.integers(1, 15))
+def test_any_registry_matches_the_reference(tmp_path, records, days):
+    registry = write_registry(tmp_path / "p.jsonl", records)
+    report, _ = compute_stats(registry, NOW, days)
+    assert _without_generated(report.to_dict()) == expected_stats(records, NOW, days)
