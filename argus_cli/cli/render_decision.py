@@ -43,6 +43,8 @@ def cycle_summary(line: dict[str, Any]) -> list[str]:
            f"decider {line.get('decider')}  LLM {llm}{dry}"]
     if line.get("detail"):
         out.append(f"  detail: {line['detail']}")
+    if line.get("assessment"):
+        out.append(f"  assessment: {line['assessment']}")
     out.extend(f"  action {a.get('type')} {a.get('target') or ''}: {a.get('status')} {a.get('detail', '')}"
                for a in line.get("actions") or [] if isinstance(a, dict))
     out.extend(f"  error: {err}" for err in line.get("errors") or [])
