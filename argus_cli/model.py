@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +34,8 @@ def normalise(description: str) -> str:
 
 def problem_key(problem_type: str, description: str) -> str:
     """``<type>:<first 16 hex of sha256(normalised description)>`` (SPEC §5)."""
+    import hashlib  # only the paths that record problems pay for it
+
     digest = hashlib.sha256(normalise(description).encode("utf-8")).hexdigest()[:16]
     return f"{problem_type}:{digest}"
 

@@ -3,6 +3,9 @@
 Floors: `python -c "import psutil"` (the interpreter's limit) and bench/floor_typer.py
 (the framework's limit). Bar: collect's median wall <= 1.3x the Typer floor, peak RSS <= 45 MiB.
 
+Each run is a fresh process on a persistent state dir with the CPU baseline dated five minutes
+back, as the timer leaves it.
+
 Usage: python bench/bench_collect.py [--runs 21]
 """
 
@@ -15,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import interleaved
+from measure import age_baseline, compile_bytecode, interleaved
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,7 +35,8 @@ def main() -> int:
         "floor_typer.py": ([py, str(HERE / "floor_typer.py")], env),
         "argus collect --json": ([py, "-m", "argus_cli", "collect", "--json"], env),
     }
-    results = interleaved(cases, args.runs)
+    compile_bytecode()
+    results = interleaved(cases, args.runs, before_each=lambda: age_baseline(Path(state)))
     for m in results.values():
         print(m.line())
     collect, typer_floor, psutil_floor = (results["argus collect --json"], results["floor_typer.py"],

@@ -13,16 +13,14 @@ Usage: python bench/bench_cycle.py [--runs 21]
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import Measurement, run_once
+from measure import age_baseline, compile_bytecode, interleaved
 
 HERE = Path(__file__).resolve().parent
 WALL_BAR, RSS_BAR = 1.6, 55.0
@@ -37,28 +35,6 @@ print("anthropic imported:", "anthropic" in sys.modules)
 """
 
 
-def age_baseline(path: Path, seconds: float = 300.0) -> None:
-    try:
-        baseline = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    baseline["ts"] = float(baseline.get("ts", 0)) - seconds
-    path.write_text(json.dumps(baseline))
-
-
-def alternate(cases: dict[str, tuple[list[str], dict[str, str]]], runs: int, baseline: Path) -> dict[str, Measurement]:
-    """Like measure.interleaved, with the CPU baseline aged before every run."""
-    samples: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
-    for argv, env in cases.values():
-        run_once(argv, env)  # warm the page cache and create the state
-    for _ in range(runs):
-        for label, (argv, env) in cases.items():
-            age_baseline(baseline)
-            samples[label].append(run_once(argv, env))
-    return {label: Measurement(label, statistics.median(s[0] for s in got), statistics.median(s[1] for s in got),
-                               max(s[1] for s in got), len(got)) for label, got in samples.items()}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
@@ -71,7 +47,8 @@ def main() -> int:
         "floor_typer.py": ([py, str(HERE / "floor_typer.py")], env),
         "argus cycle --decider rules": ([py, "-m", "argus_cli", "cycle", "--decider", "rules"], env),
     }
-    results = alternate(cases, args.runs, Path(state) / "cpu-times.json")
+    compile_bytecode()
+    results = interleaved(cases, args.runs, before_each=lambda: age_baseline(Path(state)))
     for m in results.values():
         print(m.line())
     cycle, floor = results["argus cycle --decider rules"], results["floor_typer.py"]

@@ -6,12 +6,15 @@ so each run is measured on its own, not mixed with other children.
 
 from __future__ import annotations
 
+import compileall
+import json
 import os
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -25,6 +28,13 @@ class Measurement:
     def line(self) -> str:
         return (f"{self.label:<34} median wall {self.wall_median_s * 1000:8.1f} ms   "
                 f"peak RSS median {self.rss_median_mib:6.1f} MiB (max {self.rss_max_mib:6.1f})")
+
+
+def compile_bytecode() -> None:
+    """Byte-compile argus_cli first, as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on
+    this machine) an editable checkout would otherwise recompile every module in every run."""
+    package = Path(__file__).resolve().parent.parent / "argus_cli"
+    compileall.compile_dir(str(package), quiet=1)
 
 
 def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -48,14 +58,31 @@ def measure(label: str, argv: Sequence[str], runs: int, env: dict[str, str] | No
     return Measurement(label, statistics.median(walls), statistics.median(rss), max(rss), runs)
 
 
-def interleaved(cases: dict[str, tuple[Sequence[str], dict[str, str] | None]], runs: int) -> dict[str, Measurement]:
+def age_baseline(state_dir: Path, seconds: float = 300.0) -> None:
+    """Date the CPU baseline back as a five-minute timer leaves it; without this, back-to-back
+    runs would each pay the 0.25 s first sample that only a host's very first collect pays."""
+    path = state_dir / "cpu-times.json"
+    try:
+        baseline = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    baseline["ts"] = float(baseline.get("ts", 0)) - seconds
+    path.write_text(json.dumps(baseline))
+
+
+Case = tuple[Sequence[str], "dict[str, str] | None"]
+
+
+def interleaved(cases: dict[str, Case], runs: int,
+                before_each: Callable[[], None] | None = None) -> dict[str, Measurement]:
     """Measure several commands in alternation so machine noise hits them alike."""
     samples: dict[str, list[tuple[float, float]]] = {label: [] for label in cases}
     for argv, env in cases.values():
-        run_once(argv, env)  # warm the page cache
+        run_once(argv, env)  # warm the page cache and create the state
     for _ in range(runs):
         for label, (argv, env) in cases.items():
+            if before_each is not None:
+                before_each()
             samples[label].append(run_once(argv, env))
-    return {label: Measurement(label, statistics.median(s[0] for s in runs_),
-                               statistics.median(s[1] for s in runs_), max(s[1] for s in runs_), len(runs_))
-            for label, runs_ in samples.items()}
+    return {label: Measurement(label, statistics.median(s[0] for s in got), statistics.median(s[1] for s in got),
+                               max(s[1] for s in got), len(got)) for label, got in samples.items()}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from argus_cli.cli.common import ArgusError
-from argus_cli.reports.scan import ScanResult
+
+if TYPE_CHECKING:
+    from argus_cli.reports.scan import ScanResult
 
 
 def warn_skipped(scan: ScanResult) -> None:

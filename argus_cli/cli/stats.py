@@ -6,14 +6,16 @@ import enum
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from argus_cli.cli.common import console, emit_json, load_config
 from argus_cli.cli.reports_common import io_errors, wants_json, warn_skipped
-from argus_cli.config import Config
-from argus_cli.reports.stats import StatsReport, compute_stats
+
+if TYPE_CHECKING:  # the reports load only when this command runs, not on every `argus` start
+    from argus_cli.config import Config
+    from argus_cli.reports.stats import StatsReport
 
 
 class Format(enum.StrEnum):
@@ -40,6 +42,8 @@ def command(
     config = load_config()
     days = window_days or config["ARGUS_STATS_WINDOW_DAYS"]
     with io_errors(f"reading {config.problems_file}"):
+        from argus_cli.reports.stats import compute_stats
+
         report, scan = compute_stats(config.problems_file, time.time(), days)
     warn_skipped(scan)
     if fmt is Format.prometheus:

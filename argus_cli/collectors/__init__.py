@@ -7,7 +7,7 @@ and never holds up the others or the process exit.
 
 from __future__ import annotations
 
-import socket
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +57,7 @@ def collect_snapshot(ctx: CollectContext, collectors: Sequence[CollectorSpec] | 
     """Run every collector concurrently, each bounded by ``timeout`` seconds."""
     collectors = default_collectors() if collectors is None else collectors
     timeout = float(ctx.config["ARGUS_COLLECT_TIMEOUT"]) if timeout is None else timeout
-    snapshot: dict[str, Any] = {"ts": iso_z(ctx.now), "host": socket.gethostname(),
+    snapshot: dict[str, Any] = {"ts": iso_z(ctx.now), "host": os.uname().nodename,
                                 "argus_version": __version__}
     runs = [_Run(spec, ctx) for spec in collectors]
     for run in runs:

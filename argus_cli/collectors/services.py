@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from argus_cli.collectors.context import CollectContext, truncate
@@ -18,6 +17,8 @@ def collect(ctx: CollectContext) -> dict[str, Any]:
     checks = ctx.config.services
     if not checks:
         return {"services": []}
+    from concurrent.futures import ThreadPoolExecutor  # hosts without checks never load it
+
     with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
         return {"services": list(pool.map(check_service, checks))}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,13 +23,20 @@ def collect(ctx: CollectContext) -> dict[str, Any]:
     return {"tmux": [list_sessions(sock) for sock in ctx.config["ARGUS_TMUX_SOCKETS"]]}
 
 
+def socket_path(socket: str) -> Path:
+    """Where the server listens: a path as given, or tmux's own default location."""
+    if socket != "default":
+        return Path(socket)
+    return Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / "default"  # noqa: S108
+
+
 def list_sessions(socket: str) -> dict[str, Any]:
     """Sessions on one server; no server, no socket or no tmux is an empty list, not an error."""
     entry: dict[str, Any] = {"socket": socket, "sessions": []}
     if shutil.which("tmux") is None:
         return {**entry, "detail": "tmux not installed"}
-    if socket != "default" and not Path(socket).exists():
-        return {**entry, "detail": "socket does not exist"}
+    if not socket_path(socket).exists():  # no server: skip spawning tmux just to hear that
+        return {**entry, "detail": "socket does not exist" if socket != "default" else "no server running"}
     proc = subprocess.run([*tmux_argv(socket), "list-sessions", "-F", _FORMAT], capture_output=True,
                           text=True, timeout=TMUX_TIMEOUT, check=False)
     if proc.returncode != 0:
