@@ -22,9 +22,10 @@ from argus_cli.decide import engine, prescreen
 from argus_cli.decide.prescreen import Gate
 from argus_cli.decide.rules import Finding, findings
 from argus_cli.model import ActionResult, Decision
+from argus_cli.redaction import redact
 from argus_cli.runtime import records
 from argus_cli.runtime.guard import CycleTimeout, Guard, Interrupted
-from argus_cli.runtime.log import cycle_log, redact
+from argus_cli.runtime.log import cycle_log
 from argus_cli.runtime.records import CycleRecord
 from argus_cli.state.lock import FileLock, LockBusy
 
@@ -238,15 +239,16 @@ class _Cycle:
         """Run actions with signals deferred: SIGTERM stops the cycle between two actions."""
         from argus_cli.actions.execute import execute_decision
         results: list[ActionResult] = []
+        if keep:
+            self.results = results  # filled as each action ends, so a CycleTimeout keeps what ran
         with self.guard.deferred():  # raises Interrupted after the block if a signal came in
             try:
-                results = execute_decision(self.config, decision, snapshot, dry_run=self.dry_run,
-                                           now=self.now, should_stop=self.guard.should_stop)
+                execute_decision(self.config, decision, snapshot, dry_run=self.dry_run, now=self.now,
+                                 should_stop=self.guard.should_stop, results=results)
             except Exception as exc:  # noqa: BLE001
                 self._step_failed("act", exc)
-            if keep:
-                self.results = results
-            self._log_results(results)
+            finally:
+                self._log_results(results)
         return results
 
     def _log_results(self, results: list[ActionResult]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from argus_cli.config import Config, ConfigError, load
 from argus_cli.model import iso_z
+from argus_cli.redaction import child_env
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _timer_enabled(root: Path, unit: Path, systemctl: str) -> Check:
         return Check("timer", "ok", f"{unit} installed (systemd is not running here: enabled state unknown)")
     argv = [systemctl, "is-enabled", "argus.timer"]
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False, env=child_env())
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check("timer", "warn", f"{unit} installed; {' '.join(argv)} failed: {exc}")
     answer = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}").splitlines()[0]

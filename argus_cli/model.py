@@ -25,6 +25,21 @@ _SPACES = re.compile(r"\s+")
 _HOST_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
 
 
+def scrub_surrogates(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate in its strings replaced by "?".
+
+    JSON from outside (an LLM answer) may encode half an emoji pair; such a string cannot be
+    printed or written as UTF-8, so it is cleaned where it enters.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_surrogates(v) for v in value]
+    return value
+
+
 def normalise(description: str) -> str:
     """Lower-case, trim, collapse whitespace, drop a leading ``[host] ``, mask numbers as ``#``."""
     text = _SPACES.sub(" ", description.lower()).strip()

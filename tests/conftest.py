@@ -53,6 +53,7 @@ def run_argus() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 def write_executable(path: Path, body: str) -> Path:
     """A small stand-in program (for tools that cannot be installed here: bd, relay, systemctl)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body)
     path.chmod(0o755)
     return path

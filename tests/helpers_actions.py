@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from conftest import write_executable
 
 from argus_cli.config import Config, load
 
 NODE_IDLE = "setInterval(()=>{},1000)"
 
 
-def write_executable(path: Path, body: str) -> Path:
-    path.write_text(body)
-    path.chmod(0o755)
-    return path
 
 
 def actions_env(argus_env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -12,14 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from conftest import write_executable
+
 TOKEN = "123456789:AAH-test_SECRET-token_x9Yz"  # noqa: S105 - fake, shaped like a real bot token
 CHAT_ID = "-100424242"
 
 
-def write_executable(path: Path, body: str) -> Path:
-    path.write_text(body)
-    path.chmod(0o755)
-    return path
 
 
 class FakeTelegram:

@@ -59,7 +59,7 @@ def expected_stats(records: list[dict[str, Any]], now: float, days: int) -> dict
         "by_type": dict(Counter(r["type"] for r in chosen)),
         "by_severity": dict(Counter(r["severity"] for r in chosen)),
         "action_results": dict(Counter(r["action_result"] for r in chosen)),
-        "action_success_rate": round(successes / len(chosen) * 100, 2) if chosen else 0,
+        "action_success_rate": (successes / len(chosen)) * 100 if chosen else 0,
         "hourly": [{"bucket": b, "count": hours[b]} for b in sorted(hours)],
         "daily": [{"bucket": b, "count": days_[b]} for b in sorted(days_)],
     }

@@ -70,10 +70,36 @@ def test_the_same_alert_with_other_numbers_is_suppressed(config, telegram):
     first = _run(config, [{"type": "alert", "message": "memory at 91%"}])[0]
     second = _run(config, [{"type": "alert", "message": "memory at 92%"}], now=T0 + 60)[0]
     assert (first.status, second.status) == ("success", "suppressed")
+    assert second.detail == "the same alert went out less than 3600s ago"  # not "suppressed suppressed: ..."
     assert len(telegram.order) == 1
     assert [p["action_result"] for p in registry(config)] == ["success", "suppressed"]
     later = _run(config, [{"type": "alert", "message": "memory at 95%"}], now=T0 + 3600)[0]
     assert later.status == "success"  # the window is over
+
+
+def test_an_alert_never_sent_starts_no_suppression_window(argus_env, tmp_path, monkeypatch, telegram):
+    unconfigured = use_env(monkeypatch, actions_env(argus_env, tmp_path))
+    first = _run(unconfigured, [{"type": "alert", "message": "memory at 91%"}])[0]
+    second = _run(unconfigured, [{"type": "alert", "message": "memory at 92%"}], now=T0 + 60)[0]
+    assert (first.status, second.status) == ("skipped", "skipped"), second.detail
+    configured = use_env(monkeypatch, telegram_env(actions_env(argus_env, tmp_path), telegram))
+    third = _run(configured, [{"type": "alert", "message": "memory at 93%"}], now=T0 + 120)[0]
+    assert third.status == "success" and len(telegram.order) == 1  # configured mid-window: it goes out
+    fourth = _run(configured, [{"type": "alert", "message": "memory at 94%"}], now=T0 + 180)[0]
+    assert fourth.status == "suppressed"  # from the alert that went out, not from the skipped ones
+    import json
+    [entry] = json.loads((configured.state_dir / "dedup.json").read_text())["keys"].values()
+    assert entry["count"] == 4 and entry["last_seen"] == T0 + 120
+
+
+def test_a_queued_alert_starts_the_suppression_window(config, telegram):
+    telegram.default = "500"
+    first = _run(config, [{"type": "alert", "message": "gateway down"}])[0]
+    assert first.status == "failure" and "queued in outbox" in first.detail
+    telegram.default = "ok"
+    second = _run(config, [{"type": "alert", "message": "gateway down"}], now=T0 + 60)[0]
+    assert second.status == "suppressed"  # the queued copy goes out; no second copy
+    assert len(telegram.order) == 0
 
 
 def test_dedup_compacts_keys_older_than_the_retention(config):

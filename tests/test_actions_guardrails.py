@@ -106,3 +106,19 @@ def test_problem_types_and_severities_are_inferred_from_alert_text(config):
     actions = [{"type": "log", "observation": text} for text in texts]
     execute_decision(config, Decision("t", actions), None, dry_run=False, now=time.time())
     assert [(p["type"], p["severity"]) for p in registry(config)] == list(texts.values())
+
+
+def test_a_rejected_action_is_typed_from_its_own_fields_never_from_the_reason(config):
+    # The reason for an unknown type lists "clean_disk"; a hostile decider must not be able to
+    # file garbage as disk problems (and so feed the disk-pressure pattern).
+    typed = [({"type": "bogus"}, "process"), ({"type": "shell", "target": "rm -rf /tmp"}, "process"),
+             ({"type": "bogus", "message": "disk full"}, "process"), ({"type": ["alert"]}, "process"),
+             ("kill everything", "process"), ({"type": "log", "observation": {"a": 1}}, "process"),
+             ({"type": "alert", "message": "   "}, "process"), ({"type": "clean_disk"}, "disk"),
+             ({"type": "restart_service", "target": "ssh.service", "reason": "x"}, "service"),
+             ({"type": "kill_tmux", "target": "a;b", "reason": "cache"}, "process"),
+             ({"type": "alert", "message": "swap nearly full"}, "swap")]  # the 11th: beyond the limit
+    results = execute_decision(config, Decision("t", [raw for raw, _ in typed]), None, dry_run=False,
+                               now=time.time())
+    assert [r.status for r in results] == ["rejected"] * len(typed)
+    assert [p["type"] for p in registry(config)] == [kind for _, kind in typed]

@@ -14,16 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import write_executable
 from helpers_anthropic import FakeAnthropic, llm_env, slow, tool_use
 from helpers_notify import FakeTelegram, running, stop, telegram_env
 
 from argus_cli.state.files import iter_jsonl
-
-
-def write_executable(path: Path, body: str) -> Path:
-    path.write_text(body)
-    path.chmod(0o755)
-    return path
 
 
 @pytest.fixture
@@ -178,6 +173,35 @@ def test_cycle_timeout_bounds_the_cycle(env: dict[str, str]) -> None:
     assert proc.returncode == 1 and time.monotonic() - started < 10
     assert json.loads(out)["detail"] == "timeout"
     assert read(env, "cycle-state.json")["status"] == "failed"
+
+
+def test_cycle_timeout_during_actions_keeps_the_results_of_those_that_ran(env: dict[str, str],
+                                                                           tmp_path: Path) -> None:
+    bin_dir = Path(env["PATH"].split(os.pathsep)[0])
+    write_executable(bin_dir / "systemctl", """#!/bin/sh
+case "$1" in
+  restart) exec sleep 60 ;;
+  is-active) echo active ;;
+esac
+""")
+    decision = {"assessment": "web is down", "actions": [
+        {"type": "log", "observation": "web looks down"},
+        {"type": "restart_service", "target": "web.service", "reason": "down"},
+        {"type": "alert", "message": "web was restarted"}]}
+    with FakeAnthropic() as fake:
+        fake.queue(tool_use(decision))
+        env = llm_env(env, fake, ARGUS_ALLOWED_SERVICES="web.service", ARGUS_LLM_EVERY_CYCLE="true",
+                      ARGUS_CYCLE_TIMEOUT="4")
+        started = time.monotonic()
+        proc = start_cycle(env, "--json")
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and time.monotonic() - started < 15  # the hung restart was cut off
+    line = cycles(env)[-1]
+    assert json.loads(out)["detail"] == line["detail"] == "timeout"
+    assert [a["status"] for a in line["actions"]] == ["success", "failure", "not_run"]
+    assert line["actions"][1]["detail"] == "cut off before it finished"
+    assert [r["status"] for r in read(env, "last_decision.json")["results"]] == ["success", "failure"]
+    assert "web looks down" in (state(env) / "observations.md").read_text()
 
 
 def test_dry_run_decides_and_records_but_changes_nothing(env: dict[str, str], run_argus: Any) -> None:

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import write_executable
 from helpers_deploy import (
     CRON,
     INSTALL,
@@ -41,11 +42,6 @@ needs_systemd_analyze = pytest.mark.skipif(
 UNIT_DIR = "etc/systemd/system"
 
 
-def write_executable(path: Path, body: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body)
-    path.chmod(0o755)
-    return path
 
 
 def staged(tmp_path: Path, *args: str) -> Path:

@@ -187,3 +187,20 @@ def test_argus_decide_cli_with_the_llm(fake: FakeAnthropic, argus_env: dict[str,
     assert proc.returncode == 0 and json.loads(proc.stdout)["decider"] == "fallback"
     assert "LLM call failed" in proc.stderr and DUMMY_KEY not in proc.stderr
     assert not (Path(argus_env["ARGUS_STATE_DIR"]) / "llm-backoff.json").exists()  # decide changes nothing
+
+
+def test_half_an_emoji_pair_from_the_llm_is_printed_and_recorded(
+        fake: FakeAnthropic, argus_env: dict[str, str], run_argus: Any) -> None:
+    # json.dumps escapes the lone surrogate as \ud83d; the SDK's json.loads turns it back into one.
+    odd = {"assessment": "Disk \ud83d critical", "actions": [{"type": "log", "observation": "disk \udc00 92%"}],
+           "observations": ["\ud83d"]}
+    env = {**llm_env(argus_env, fake), "ARGUS_HOST_ROOT": argus_env["ARGUS_STATE_DIR"]}
+    fake.queue(tool_use(odd))
+    proc = run_argus("decide", "--metrics", str(SCENARIOS / "disk_92.json"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Disk ? critical" in proc.stdout
+    fake.queue(tool_use(odd))
+    proc = run_argus("cycle", "--decider", "llm", env=env)
+    assert proc.returncode == 0, proc.stderr
+    decision = read_json(Path(argus_env["ARGUS_STATE_DIR"]) / "last_decision.json", dict)
+    assert decision["decider"] == "llm" and decision["assessment"] == "Disk ? critical"

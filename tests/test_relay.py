@@ -78,10 +78,22 @@ def test_hanging_relay_is_killed_with_its_children(relay: Path, argus_env: dict[
     assert wait_dead([int(pid) for pid in pids])  # the wrapper and its `sleep 30` grandchild
 
 
-def test_missing_relay_falls_back(argus_env: dict[str, str], tmp_path: Path) -> None:
-    cfg = config(argus_env, ARGUS_RELAY_BIN=str(tmp_path / "bin" / "no-such-relay"))
+@pytest.mark.parametrize("binary", ["no-such-relay", "/nowhere/relay"])
+def test_missing_relay_falls_back_silently(argus_env: dict[str, str], binary: str,
+                                           capfd: pytest.CaptureFixture[str]) -> None:
+    cfg = config(argus_env, ARGUS_RELAY_BIN=binary)
     assert publish_problem(cfg, PROBLEM) == "fallback"
     assert fallback_lines(cfg)[0]["event"] == "argus.problem"
+    assert capfd.readouterr().err == ""  # not installed is doctor's news, not a line every cycle
+
+
+def test_relay_that_exists_but_cannot_run_is_noted(relay: Path, argus_env: dict[str, str],
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    relay.chmod(0o644)
+    cfg = config(argus_env)
+    assert publish_problem(cfg, PROBLEM) == "fallback"
+    assert len(fallback_lines(cfg)) == 1
+    assert "relay send failed (relay could not start" in capfd.readouterr().err
 
 
 def test_disabled_relay_writes_fallback_without_calling(relay: Path, argus_env: dict[str, str]) -> None:

@@ -87,3 +87,12 @@ def test_lock_is_exclusive_and_released(tmp_path):
         assert lock_path.read_text().strip() == str(os.getpid())
     with FileLock(lock_path):
         pass
+
+
+def test_lone_surrogates_are_written_readably(tmp_path):
+    """An LLM answer can carry half an emoji pair; the record must still be written and read back."""
+    log, state = tmp_path / "cycles.jsonl", tmp_path / "last_decision.json"
+    append_jsonl(log, {"assessment": "disk \ud83d full"})
+    atomic_write_json(state, {"observations": ["\udc00 odd", "fine \U0001F600"]})
+    assert [r["assessment"] for r in iter_jsonl(log)] == ["disk ? full"]
+    assert read_json(state, dict) == {"observations": ["? odd", "fine \U0001F600"]}

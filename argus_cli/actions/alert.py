@@ -29,28 +29,30 @@ def run(ctx: ActionContext, request: Alert) -> Outcome:
         return _suppressed(ctx, kind, severity, text, key)
     if ctx.dry_run:
         return Outcome("skipped", f"dry run: would send alert: {text[:200]}", extra={"key": key})
-    dedup.note(ctx.config, key, ctx.now, sent=True)
-    status, detail = _deliver(ctx, text)
+    status, detail, went_out = _deliver(ctx, text)
+    # only an alert that went out (or will, from the outbox) starts the suppression window
+    dedup.note(ctx.config, key, ctx.now, sent=went_out)
     draft = ProblemDraft(kind, severity, text, "alert:telegram", status, bead="always")
     return Outcome(status, detail, draft, {"key": key})
 
 
-def _deliver(ctx: ActionContext, text: str) -> tuple[str, str]:
-    """Never raises: an alert that cannot go out is queued or reported, the cycle goes on."""
+def _deliver(ctx: ActionContext, text: str) -> tuple[str, str, bool]:
+    """(status, detail, delivered or queued). Never raises: an alert that cannot go out is
+    queued or reported, the cycle goes on."""
     from argus_cli.state.outbox import send_alert
     try:
         delivery = send_alert(ctx.config, text, ctx.now)
     except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
-        return "failure", f"alert delivery failed: {type(exc).__name__}"
+        return "failure", f"alert delivery failed: {type(exc).__name__}", False
     if delivery.ok:
-        return "success", "alert sent"
+        return "success", "alert sent", True
     if "not configured" in delivery.detail:
-        return "skipped", f"alert recorded, not sent: {delivery.detail}"
-    return "failure", f"alert not delivered now: {delivery.detail}"
+        return "skipped", f"alert recorded, not sent: {delivery.detail}", False
+    return "failure", f"alert not delivered now: {delivery.detail}", delivery.detail.startswith("queued")
 
 
 def _suppressed(ctx: ActionContext, kind: str, severity: str, text: str, key: str) -> Outcome:
-    detail = f"suppressed: the same alert went out less than {ctx.config['ARGUS_DEDUP_WINDOW']}s ago"
+    detail = f"the same alert went out less than {ctx.config['ARGUS_DEDUP_WINDOW']}s ago"
     if ctx.dry_run:
         return Outcome("suppressed", f"dry run: {detail}", extra={"key": key})
     dedup.note(ctx.config, key, ctx.now, sent=False)

@@ -52,12 +52,14 @@ class Walk:
 
 @dataclass(frozen=True)
 class Frame:
-    """An open directory of the walk: its fd, the root's device, its path (for the hook), its depth."""
+    """An open directory of the walk: its fd, the root's device, its path (for the hook), its depth,
+    and the root's mount id (a bind mount of the same filesystem has the same device, not mount)."""
 
     fd: int
     dev: int
     rel: str
     depth: int
+    mnt: int | None = None
 
 
 def clean(host_root: str, home: str, log_dir: Path, walk: Walk) -> Tally:
@@ -67,7 +69,7 @@ def clean(host_root: str, home: str, log_dir: Path, walk: Walk) -> Tally:
     for rel in rel_roots:
         with _opened(host_root, rel, tally) as fd:
             if fd is not None:
-                _clean_tree(Frame(fd, os.fstat(fd).st_dev, rel, 0), walk, top=rel in TMP_ROOTS)
+                _clean_tree(Frame(fd, os.fstat(fd).st_dev, rel, 0, _mount_id(fd)), walk, top=rel in TMP_ROOTS)
     with _opened(host_root, LOG_ARCHIVE_DIR, tally) as fd:
         if fd is not None:
             _clean_names(fd, lambda n: fnmatch.fnmatchcase(n, LOG_ARCHIVE_GLOB), walk)
@@ -145,10 +147,9 @@ def _clean_subdir(frame: Frame, name: str, st: os.stat_result, walk: Walk) -> bo
     except OSError:
         return False  # swapped for a symlink or a file since the lstat: never followed
     try:
-        now_st = os.fstat(sub)
-        if (now_st.st_dev, now_st.st_ino) != (st.st_dev, st.st_ino):
-            return False  # a different directory took its place
-        empty = _clean_tree(Frame(sub, frame.dev, rel, frame.depth + 1), walk)
+        if not _same_dir(sub, st, frame.mnt):
+            return False  # a different directory took its place, or a mount point: never entered
+        empty = _clean_tree(Frame(sub, frame.dev, rel, frame.depth + 1, frame.mnt), walk)
     finally:
         os.close(sub)
     if not (empty and st.st_mtime < walk.cutoff):
@@ -160,6 +161,25 @@ def _clean_subdir(frame: Frame, name: str, st: os.stat_result, walk: Walk) -> bo
             return False
     walk.tally.removed += 1
     return True
+
+
+def _same_dir(fd: int, st: os.stat_result, mnt: int | None) -> bool:
+    """``fd`` is the directory lstat'ed as ``st`` and on the walk's mount (a bind mount of the
+    same filesystem has the same st_dev; only its mount id tells it apart)."""
+    now_st = os.fstat(fd)
+    return (now_st.st_dev, now_st.st_ino) == (st.st_dev, st.st_ino) and _mount_id(fd) == mnt
+
+
+def _mount_id(fd: int) -> int | None:
+    """The mount an open directory is on, from /proc (None without /proc: st_dev is all we have)."""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}", "rb") as info:
+            for line in info:
+                if line.startswith(b"mnt_id:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _unlink(dfd: int, name: str, st: os.stat_result, walk: Walk) -> bool:

@@ -21,27 +21,33 @@ _RUNNERS: dict[str, Callable[[ActionContext, Any], Outcome]] = {
     "clean_disk": clean_disk.run, "alert": alert.run, "log": log.run,
 }
 _TYPE_OF = {"restart_service": "service", "kill_pid": "process", "kill_tmux": "process", "clean_disk": "disk"}
+_TEXT_FIELD = {"alert": "message", "log": "observation"}
 
 
 def execute_decision(config: Config, decision: Decision, snapshot: dict[str, Any] | None, *, dry_run: bool,
                      now: float, should_stop: Callable[[], bool] = lambda: False,
-                     tuning: Tuning | None = None) -> list[ActionResult]:
-    """One ActionResult per requested action, in order."""
+                     tuning: Tuning | None = None, results: list[ActionResult] | None = None) -> list[ActionResult]:
+    """One ActionResult per requested action, in order, appended to ``results`` as each ends: a
+    caller that owns the list keeps what already ran when its time limit cuts the run short."""
     ctx = ActionContext(config, snapshot, now, dry_run, tuning or Tuning())
     actions = decision.actions if isinstance(decision.actions, list) else []
-    results: list[ActionResult] = []
+    out = [] if results is None else results
     for index, raw in enumerate(actions):
         if should_stop():
-            results.extend(_interrupted(actions, index, dry_run))
+            out.extend(_interrupted(actions, index, dry_run))
             break
-        results.append(_one(ctx, index, raw))
-    return results
+        try:
+            out.append(_one(ctx, index, raw))
+        except BaseException:  # the cycle's time limit (or Ctrl-C) cut this action off: say so, stop
+            out.append(_unfinished(index, raw, "failure", "cut off before it finished", dry_run))
+            raise
+    return out
 
 
 def _one(ctx: ActionContext, index: int, raw: Any) -> ActionResult:
     request = parse(raw, index, ctx.config)
     if isinstance(request, Rejection):
-        outcome = _rejected(request, within_limit=index < MAX_ACTIONS)
+        outcome = _rejected(request, raw, within_limit=index < MAX_ACTIONS)
         return _finish(ctx, index, request.type, request.target, outcome)
     try:
         outcome = _RUNNERS[request.type](ctx, request)
@@ -64,14 +70,26 @@ def _finish(ctx: ActionContext, index: int, kind: str, target: str | None, outco
     return ActionResult(index, kind, target, outcome.status, outcome.detail, ctx.dry_run, extra)
 
 
-def _rejected(rejection: Rejection, *, within_limit: bool) -> Outcome:
-    kind = _TYPE_OF.get(rejection.type) or infer_type(f"{rejection.reason}")
+def _rejected(rejection: Rejection, raw: Any, *, within_limit: bool) -> Outcome:
+    kind = _rejected_problem_type(raw)
     target = rejection.target if rejection.target is not None else "-"
     description = f"rejected {rejection.type} action (target {target}): {rejection.reason}"
     # Beyond-the-limit rejections are recorded, but one decision must not flood bd and Relay.
     draft = ProblemDraft(kind, "warning", description, f"{shown(rejection.type, 40)}:{shown(target, 64)}",
                          "rejected", bead="auto" if within_limit else "never", relay=within_limit)
     return Outcome("rejected", rejection.reason, draft)
+
+
+def _rejected_problem_type(raw: Any) -> str:
+    """From the action's own fields (SPEC §4), never from our reason text: that names every
+    action type, so inferring from it would file an unknown action as a disk problem."""
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if not isinstance(kind, str):
+        return "process"
+    if kind in _TYPE_OF:
+        return _TYPE_OF[kind]
+    text = raw.get(_TEXT_FIELD[kind]) if kind in _TEXT_FIELD else None
+    return infer_type(text) if isinstance(text, str) else "process"
 
 
 def _crashed(request: Request, exc: Exception) -> Outcome:
@@ -82,11 +100,11 @@ def _crashed(request: Request, exc: Exception) -> Outcome:
 
 
 def _interrupted(actions: list[Any], start: int, dry_run: bool) -> list[ActionResult]:
-    out = []
-    for index in range(start, len(actions)):
-        raw = actions[index]
-        kind = shown(raw.get("type"), 40) if isinstance(raw, dict) else "?"
-        target = raw.get("target") if isinstance(raw, dict) else None
-        out.append(ActionResult(index, kind, None if target is None else shown(target), "skipped",
-                                "interrupted", dry_run))
-    return out
+    return [_unfinished(index, actions[index], "skipped", "interrupted", dry_run)
+            for index in range(start, len(actions))]
+
+
+def _unfinished(index: int, raw: Any, status: str, detail: str, dry_run: bool) -> ActionResult:
+    kind = shown(raw.get("type"), 40) if isinstance(raw, dict) else "?"
+    target = raw.get("target") if isinstance(raw, dict) else None
+    return ActionResult(index, kind, None if target is None else shown(target), status, detail, dry_run)

@@ -131,7 +131,8 @@ def _text(raw: dict[str, Any], field: str, limit: int) -> str:
     value = raw.get(field)
     if not isinstance(value, str) or not value.strip():
         raise _Invalid(f"{field} must be a non-empty string, got {quoted(value)}")
-    value = value.strip()
+    # json.loads (the SDK's parser) yields lone surrogates for "\ud83d"; UTF-8 cannot store them
+    value = value.strip().encode("utf-8", "replace").decode("utf-8")
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 

@@ -8,11 +8,12 @@ import subprocess
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft
 from argus_cli.actions.guardrails import TMUX_NAME, KillTmux
 from argus_cli.collectors.tmux import tmux_argv
+from argus_cli.redaction import child_env
 
 
 def _tmux(ctx: ActionContext, socket: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*tmux_argv(socket), *args], capture_output=True, text=True, check=False,
-                          timeout=ctx.tuning.command_timeout)
+                          timeout=ctx.tuning.command_timeout, env=child_env())
 
 
 def has_session(ctx: ActionContext, socket: str, name: str) -> bool:
@@ -24,6 +25,8 @@ def run(ctx: ActionContext, request: KillTmux) -> Outcome:
     name = request.session
     if not TMUX_NAME.match(name):  # re-checked here: this module must be safe on its own
         return _refused(request, f"{name!r} is not a valid session name")
+    if "." in name:  # tmux reads "=a.b" as window "=a", pane "b" and can resolve that to another session
+        return _refused(request, f"{name!r}: tmux session names never contain '.' (tmux reads it as window.pane)")
     if shutil.which("tmux") is None:
         return _refused(request, "tmux is not installed")
     socket = _find(ctx, request)

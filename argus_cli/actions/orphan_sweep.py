@@ -19,7 +19,7 @@ from argus_cli.collectors.orphans import find_orphans
 from argus_cli.collectors.proctable import read_process_table
 from argus_cli.config import Config
 from argus_cli.model import Problem, iso_z
-from argus_cli.state.files import atomic_write_json, read_json
+from argus_cli.state.files import atomic_write_json, read_json, stored_number
 
 KILL_GRACE = 5.0
 
@@ -35,7 +35,7 @@ def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = K
     found = find_orphans(list(table.values()), pattern, now)["pids"]
     state = read_json(orphans_path(config), dict)
     seen = _seen_counts(state.get("pids"), found, table)
-    seen_cycles = int(state.get("seen_cycles") or 0) + 1 if found else 0
+    seen_cycles = int(stored_number(state.get("seen_cycles")) or 0) + 1 if found else 0
     due = sorted(pid for pid, entry in seen.items() if entry["seen"] >= config["ARGUS_ORPHAN_KILL_THRESHOLD"])
     report: dict[str, Any] = {"pattern": pattern, "count": len(found), "seen_cycles": seen_cycles,
                               "due": due, "killed": [], "dry_run": dry_run}
@@ -59,7 +59,7 @@ def _seen_counts(previous: Any, found: list[int], table: dict[int, dict[str, Any
         created = table[pid]["create_time"]
         before = previous.get(str(pid))
         same = isinstance(before, dict) and before.get("create_time") == created
-        out[pid] = {"create_time": created, "seen": (int(before.get("seen") or 0) if same else 0) + 1}
+        out[pid] = {"create_time": created, "seen": (int(stored_number(before.get("seen")) or 0) if same else 0) + 1}
     return out
 
 

@@ -9,6 +9,7 @@ import time
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft
 from argus_cli.actions.guardrails import UNIT_NAME, RestartService
 from argus_cli.model import iso_z, problem_key
+from argus_cli.redaction import child_env
 from argus_cli.state import backoff
 
 
@@ -45,7 +46,7 @@ def _restart(ctx: ActionContext, unit: str) -> str | None:
         return "systemctl is not installed"
     try:
         proc = subprocess.run(["systemctl", "restart", unit], capture_output=True, text=True,
-                              check=False, timeout=ctx.tuning.command_timeout)
+                              check=False, timeout=ctx.tuning.command_timeout, env=child_env())
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"systemctl restart {unit} failed: {exc}"
     if proc.returncode != 0:
@@ -59,7 +60,7 @@ def _wait_active(ctx: ActionContext, unit: str) -> str | None:
     while True:
         try:
             proc = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True,
-                                  check=False, timeout=ctx.tuning.command_timeout)
+                                  check=False, timeout=ctx.tuning.command_timeout, env=child_env())
             state = proc.stdout.strip() or f"exit {proc.returncode}"
         except (OSError, subprocess.TimeoutExpired) as exc:
             state = str(exc)

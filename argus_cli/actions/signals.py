@@ -84,11 +84,25 @@ def _identify(pid: int, pidfd: int | None, expected: float | None, allowed: Iter
         raise Refused(f"PID {pid} does not exist") from None
     if status == psutil.STATUS_ZOMBIE:
         raise Refused(f"PID {pid} ({comm}) has already exited (zombie)")
+    if (leader := _thread_group(pid)) not in (pid, None):  # kill() on a thread id hits its whole process
+        raise Refused(f"PID {pid} is a thread of process {leader}, not a process")
     if allowed is not None and not (names := process_names(comm, cmdline)) & set(allowed):
         raise Refused(f"PID {pid} is {'/'.join(sorted(names))}, not in ARGUS_KILL_ALLOWLIST")
     if expected is not None and abs(created - expected) > CREATE_TIME_TOLERANCE:
         raise Refused(f"PID {pid} was reused: started at {created:.2f}, the snapshot saw {expected:.2f}")
     return Handle(pid, comm, created, pidfd)
+
+
+def _thread_group(pid: int) -> int | None:
+    """The process (Tgid) that ``pid`` belongs to; /proc answers for thread ids too."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _alive(handle: Handle) -> bool:

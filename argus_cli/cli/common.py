@@ -40,4 +40,6 @@ def wants_color() -> bool:
 def console() -> Any:
     """A rich Console for human output (imported here so --json paths never load rich)."""
     from rich.console import Console
-    return Console(no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=False)
+    # Piped or in the journal there is no terminal width: rich would hard-wrap at 80 columns and
+    # split one result over several lines; keep each printed line whole there.
+    return Console(no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=not sys.stdout.isatty())

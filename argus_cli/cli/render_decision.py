@@ -18,8 +18,8 @@ def _action_text(action: Any) -> str:
 def render_decision(con: Any, decision: dict[str, Any]) -> None:
     from rich.markup import escape  # host strings may contain [brackets]; they are data, not markup
 
-    con.print(f"[bold]decider[/bold] {decision.get('decider')}"
-              + (f"  model {decision['model']}" if decision.get("model") else ""))
+    model = f"  model {escape(str(decision['model']))}" if decision.get("model") else ""  # as the API named it
+    con.print(f"[bold]decider[/bold] {escape(str(decision.get('decider')))}{model}")
     con.print(f"[bold]assessment[/bold] {escape(str(decision.get('assessment', '')))}")
     actions = decision.get("actions") or []
     con.print(f"[bold]actions[/bold] ({len(actions)})" + ("" if actions else ": none"))
@@ -37,10 +37,12 @@ def render_decision(con: Any, decision: dict[str, Any]) -> None:
 
 def cycle_summary(line: dict[str, Any]) -> list[str]:
     """One cycles.jsonl line as plain text lines (no rich: the timer's journal needs no colour)."""
-    llm = "called" if line.get("llm_called") else f"not called ({line.get('llm_skip_reason')})"
-    dry = "  DRY RUN" if line.get("dry_run") else ""
-    out = [f"cycle {line.get('ts')}  status {line.get('status')}  {line.get('duration_ms')} ms  "
-           f"decider {line.get('decider')}  LLM {llm}{dry}"]
+    head = f"cycle {line.get('ts')}  status {line.get('status')}  {line.get('duration_ms')} ms"
+    if line.get("decider"):  # a skipped or interrupted cycle never got to decide: say nothing about it
+        reason = line.get("llm_skip_reason")
+        llm = "called" if line.get("llm_called") else f"not called ({reason})" if reason else "not called"
+        head += f"  decider {line['decider']}  LLM {llm}"
+    out = [head + ("  DRY RUN" if line.get("dry_run") else "")]
     if line.get("detail"):
         out.append(f"  detail: {line['detail']}")
     if line.get("assessment"):

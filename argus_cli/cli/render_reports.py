@@ -35,7 +35,7 @@ def _counts(title: str, counts: dict[str, int]) -> Table:
     table.add_column(title)
     table.add_column("count", justify="right")
     for key, count in sorted(counts.items(), key=lambda item: -item[1]):
-        table.add_row(key, str(count))
+        table.add_row(Text(key), str(count))  # registry strings are data, not markup
     return table
 
 
@@ -69,6 +69,7 @@ def render_patterns(console: Console, analysis: dict[str, Any]) -> None:
         table.add_column(column, overflow="fold")
     styles = {name: style for name, style, _ in _SEVERITIES}
     for pattern in patterns:
-        table.add_row(pattern["id"], Text(pattern["severity"], style=styles.get(pattern["severity"], "")),
-                      pattern["summary"], pattern["recommendation"])
+        # ids and summaries carry process names from the registry: Text, so they are never markup
+        table.add_row(Text(pattern["id"]), Text(pattern["severity"], style=styles.get(pattern["severity"], "")),
+                      Text(pattern["summary"]), Text(pattern["recommendation"]))
     console.print(table)

@@ -63,8 +63,8 @@ def render(console: Any, snapshot: dict[str, Any], config: Config) -> None:
     hog = snapshot.get("memory_hog")
     if hog:
         flag = " (kill candidate)" if hog["kill_candidate"] else ""
-        table.add_row("top rss", f"{hog['name']} pid {hog['pid']}  {hog['rss_kb'] // 1024} MB "
-                      f"{hog['mem_percent']}%  up {hog['runtime']}{flag}")
+        table.add_row("top rss", Text(f"{hog['name']} pid {hog['pid']}  {hog['rss_kb'] // 1024} MB "
+                                      f"{hog['mem_percent']}%  up {hog['runtime']}{flag}"))
     console.print(table)
     _render_lists(console, snapshot, Text)
 
@@ -79,7 +79,7 @@ def _render_lists(console: Any, snapshot: dict[str, Any], text: Any) -> None:
                            f"{_duration(orphans['oldest_age_seconds'])}: pids {orphans['pids'][:10]}", "yellow"))
     for server in snapshot.get("tmux") or []:
         names = ", ".join(f"{s['name']}({s['windows']})" for s in server["sessions"]) or "no sessions"
-        console.print(f"tmux {server['socket']}: {names}")
+        console.print(f"tmux {server['socket']}: {names}", markup=False)  # session names are host data
     for item in snapshot.get("freshness") or []:
         style = "bold red" if item["stale"] else "green"
         console.print(text.assemble("fresh ", (f"{item['name']} {'STALE' if item['stale'] else 'ok'}", style),
@@ -88,6 +88,6 @@ def _render_lists(console: Any, snapshot: dict[str, Any], text: Any) -> None:
     if prev:
         failures = prev.get("consecutive_failures")
         streak = f" ({failures} failures in a row)" if failures else ""
-        console.print(f"last cycle: {prev['status']} at {prev['timestamp']}{streak}")
+        console.print(f"last cycle: {prev['status']} at {prev['timestamp']}{streak}", markup=False)
     for err in snapshot.get("errors") or []:
         console.print(text(f"collector {err['collector']} failed: {err['error']}", "bold red"))

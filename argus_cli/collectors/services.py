@@ -9,6 +9,7 @@ from typing import Any
 
 from argus_cli.collectors.context import CollectContext, truncate
 from argus_cli.config import ServiceCheck
+from argus_cli.redaction import child_env
 
 CHECK_TIMEOUT = 3.0  # below the collector timeout, so one slow check cannot hide the others
 
@@ -39,7 +40,7 @@ def check_systemd(unit: str, timeout: float) -> tuple[str, str]:
         return "unknown", "systemctl not found"
     try:
         proc = subprocess.run(["systemctl", "is-active", "--", unit], capture_output=True,
-                              text=True, timeout=timeout, check=False)
+                              text=True, timeout=timeout, check=False, env=child_env())
     except subprocess.TimeoutExpired:
         return "unknown", f"systemctl is-active timed out after {timeout:g}s"
     state = proc.stdout.strip() or proc.stderr.strip()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from argus_cli.collectors.context import CollectContext, truncate
+from argus_cli.redaction import child_env
 
 _FORMAT = "#{session_name}\t#{session_windows}\t#{session_created}\t#{session_activity}\t#{session_attached}"
 TMUX_TIMEOUT = 3.0
@@ -38,7 +39,7 @@ def list_sessions(socket: str) -> dict[str, Any]:
     if not socket_path(socket).exists():  # no server: skip spawning tmux just to hear that
         return {**entry, "detail": "socket does not exist" if socket != "default" else "no server running"}
     proc = subprocess.run([*tmux_argv(socket), "list-sessions", "-F", _FORMAT], capture_output=True,
-                          text=True, timeout=TMUX_TIMEOUT, check=False)
+                          text=True, timeout=TMUX_TIMEOUT, check=False, env=child_env())
     if proc.returncode != 0:
         return {**entry, "detail": truncate(proc.stderr.strip() or "no server running", 200)}
     entry["sessions"] = [_session(line) for line in proc.stdout.splitlines() if line]

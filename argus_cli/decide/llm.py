@@ -17,6 +17,7 @@ from argus_cli.config import Config
 from argus_cli.decide import message, schema
 from argus_cli.decide.rules import findings
 from argus_cli.model import Decision
+from argus_cli.redaction import redact
 
 MAX_TOKENS = 2048
 
@@ -33,12 +34,6 @@ class LlmOutcome:
     @property
     def rate_limited(self) -> bool:
         return self.status_code == 429
-
-
-def redact(text: str, config: Config) -> str:
-    for secret in config.secrets():
-        text = text.replace(secret, "<redacted>")
-    return text
 
 
 def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
@@ -64,7 +59,7 @@ def ask_llm(config: Config, snapshot: dict[str, Any], history: list[dict[str, An
         request = build_request(config, snapshot, history, self_check, hostname)
         outcome = _call(config, request)
     except Exception as exc:  # noqa: BLE001 - SDK errors, timeouts, bad bodies, unreadable prompt: all fall back
-        outcome = LlmOutcome(None, error=redact(f"{type(exc).__name__}: {exc}", config)[:500],
+        outcome = LlmOutcome(None, error=redact(f"{type(exc).__name__}: {exc}", config.secrets())[:500],
                              status_code=getattr(exc, "status_code", None))
         outcome.raw = {"error": outcome.error, "status_code": outcome.status_code}
     outcome.duration_s = round(time.monotonic() - started, 3)

@@ -84,6 +84,16 @@ def _state(config: Config, name: str) -> dict[str, Any]:
     return read_json(config.state_dir / name, dict)
 
 
+def _number(value: Any) -> float | None:
+    """A number from a state file, or None: a hand-edited ``null`` or string must not stop the cycle."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _in_backoff(config: Config, now: float) -> bool:
+    until = _number(_state(config, BACKOFF_FILE).get("until"))
+    return until is not None and until > now
+
+
 def gate(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now: float,
          override: str | None = None) -> Gate:
     """Decide whether to call the LLM this cycle, and say why (recorded in cycles.jsonl)."""
@@ -92,9 +102,11 @@ def gate(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now:
         return Gate(False, "decider_rules" if wanted == "rules" else "no_api_key")
     if not config.has_api_key:
         return Gate(False, "no_api_key", fallback=True)  # llm asked for explicitly, but no key
-    if float(_state(config, BACKOFF_FILE).get("until", 0)) > now:
+    screened = _screen(config, snapshot, found, now)
+    # Backoff only holds back a call the pre-screen wanted: a nominal cycle stays nominal (SPEC §6.7).
+    if screened.call and _in_backoff(config, now):
         return Gate(False, "backoff", fallback=True)
-    return _screen(config, snapshot, found, now)
+    return screened
 
 
 def _screen(config: Config, snapshot: dict[str, Any], found: list[Finding], now: float) -> Gate:
@@ -103,12 +115,14 @@ def _screen(config: Config, snapshot: dict[str, Any], found: list[Finding], now:
     if any(f.notable for f in found):
         return Gate(True, "notable")
     last = _state(config, PRESCREEN_FILE)
-    if "last_call" not in last:
+    last_call = _number(last.get("last_call"))
+    if last_call is None:
         return Gate(True, "first_call")
-    if last.get("signature") != signature(found) or changed(last.get("coarse") or {}, coarse(snapshot),
-                                                             config["ARGUS_LOAD_FACTOR"]):
+    before = last.get("coarse")
+    if last.get("signature") != signature(found) or changed(before if isinstance(before, dict) else {},
+                                                             coarse(snapshot), config["ARGUS_LOAD_FACTOR"]):
         return Gate(True, "changed")
-    if now - float(last["last_call"]) >= config["ARGUS_LLM_HEARTBEAT_SECONDS"]:
+    if now - last_call >= config["ARGUS_LLM_HEARTBEAT_SECONDS"]:
         return Gate(True, "heartbeat")
     return Gate(False, "nominal")
 
@@ -133,7 +147,7 @@ def record_success(config: Config, snapshot: dict[str, Any], found: list[Finding
 
 def record_failure(config: Config, error: str, rate_limited: bool, now: float) -> dict[str, Any]:
     """The call failed: start (or lengthen) the cooldown. Returns the new backoff state."""
-    failures = int(_state(config, BACKOFF_FILE).get("failures", 0)) + 1
+    failures = int(_number(_state(config, BACKOFF_FILE).get("failures")) or 0) + 1
     delay = backoff_delay(config, failures, rate_limited)
     state = {"failures": failures, "until": now + delay, "delay_seconds": delay,
              "last_error": error[:300], "last_failure": now, "rate_limited": rate_limited}

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from argus_cli.model import ACTION_TYPES, MAX_ACTIONS, Decision
+from argus_cli.model import ACTION_TYPES, MAX_ACTIONS, Decision, scrub_surrogates
 
 TOOL_NAME = "decide"
 TOOL_DESCRIPTION = "Record Argus's decision for this cycle: an assessment, the actions to take, observations."
@@ -78,6 +78,7 @@ def to_decision(value: Any, *, decider: str, model: str | None = None,
     """Build a Decision from a parsed answer; raise UnusableDecision when it is unusable as a whole."""
     if not isinstance(value, dict):
         raise UnusableDecision(f"the decision is a {type(value).__name__}, not an object")
+    value = scrub_surrogates(value)  # printable and writable from here on
     actions = value.get("actions")
     if not isinstance(actions, list):
         raise UnusableDecision("the decision has no 'actions' list")

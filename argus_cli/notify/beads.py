@@ -1,14 +1,17 @@
 """Beads through the ``bd`` CLI (SPEC §7): find, create, reuse and close problem beads.
 
 Every call is bounded by ``ARGUS_BD_TIMEOUT`` and runs in ``ARGUS_BEADS_WORKDIR``. ``bd`` missing,
-failing, hanging or printing garbage never raises: the functions return None/False and leave
-one line on stderr, so the cycle goes on guarding the host.
+failing, hanging or printing garbage never raises: the functions return None/False, so the cycle
+goes on guarding the host. A failing bd leaves one line on stderr; a bd that is not installed
+leaves none (``argus doctor`` reports it), or every cycle would repeat the same line.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -95,7 +98,9 @@ def _create(config: Config, title: str, body: str) -> str | None:
 
 
 def _bd(config: Config, what: str, args: list[str]) -> ToolRun | None:
-    """Run ``bd ARGS`` in the beads workdir; None (and a note) unless it exited 0."""
+    """Run ``bd ARGS`` in the beads workdir; None unless it exited 0 (with a note if bd is there)."""
+    if shutil.which(config["ARGUS_BD_BIN"], mode=os.F_OK) is None:  # not installed: skip, silently
+        return None
     run = run_tool([config["ARGUS_BD_BIN"], *args], timeout=config["ARGUS_BD_TIMEOUT"],
                    cwd=Path(config["ARGUS_BEADS_WORKDIR"]))
     if run.ok:

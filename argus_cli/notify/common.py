@@ -14,21 +14,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-REDACTED = "<redacted>"
+from argus_cli.redaction import child_env, redact
+
 _MAX_NOTE = 300
 _MAX_OUTPUT = 1 << 20  # a tool printing megabytes is garbage; we keep the first MiB
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (raw and URL-quoted) replaced, so it can be logged or stored."""
-    for secret in secrets:
-        if not secret:
-            continue
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, REDACTED)
-    return text
 
 
 def one_line(text: str, limit: int = _MAX_NOTE) -> str:
@@ -69,7 +59,7 @@ def run_tool(argv: Sequence[str], timeout: float, cwd: Path | None = None) -> To
     """
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=cwd, start_new_session=True)
+                                stderr=subprocess.PIPE, cwd=cwd, start_new_session=True, env=child_env())
     except FileNotFoundError as exc:
         missing = argv[0] if exc.filename in (None, argv[0]) else f"working directory {cwd}"
         return ToolRun(None, "", "", f"{missing} not found")

@@ -2,12 +2,15 @@
 
 Relay missing, disabled, failing, slow, or a body over Relay's 64 KiB limit: the payload is
 appended to the fallback file instead, one JSON line, so nothing is lost and Relay's outage
-never fails a cycle. The payload travels as one argv element; no shell is involved.
+never fails a cycle. The payload travels as one argv element; no shell is involved. A relay
+binary that is not installed is silent (``argus doctor`` reports it); one that fails is noted.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,9 @@ def send_relay(config: Config, payload: dict[str, Any], *, tags: str, fallback_f
     if size > MAX_BODY_BYTES:
         note(f"relay: {payload.get('event', 'payload')} is {size} bytes, over Relay's "
              f"{MAX_BODY_BYTES}-byte limit; kept in {fallback_file}", config.secrets())
+        _fallback(config, payload, fallback_file)
+        return False
+    if shutil.which(config["ARGUS_RELAY_BIN"], mode=os.F_OK) is None:  # not installed: no note every cycle
         _fallback(config, payload, fallback_file)
         return False
     argv = [config["ARGUS_RELAY_BIN"], "send", config["ARGUS_RELAY_TO"], body,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from argus_cli.config import Config
-from argus_cli.notify.common import one_line, redact
+from argus_cli.notify.common import one_line
+from argus_cli.redaction import redact
 
 MAX_TEXT = 4096  # Telegram's limit, counted in UTF-16 code units
 REQUEST_TIMEOUT = 10.0
@@ -128,7 +129,7 @@ def _judge(status: int, raw: bytes, retry_after_header: str | None = None) -> _A
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8", errors="replace")) if raw else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: an answer nested thousands deep
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -1,7 +1,7 @@
 """Registry statistics (SPEC §8): counts over the last ``window_days``, pure aggregation.
 
 ``action_success_rate`` is the percentage of in-window problems whose ``action_result`` is
-``success``, rounded to 2 decimals (0.0 for an empty window). Buckets are UTC and sorted
+``success``, unrounded as the original script printed it (0.0 for an empty window). Buckets are UTC and sorted
 ascending. The window edge is inclusive (see ``reports.window``).
 """
 
@@ -57,7 +57,8 @@ class StatsReport:
 
     def success_rate(self) -> float:
         total = self.total
-        return round(self.count_by(2).get("success", 0) * 100 / total, 2) if total else 0.0
+        # (success / total) * 100 in this order, unrounded: the original argus-stats.sh's number
+        return (self.count_by(2).get("success", 0) / total) * 100 if total else 0.0
 
     def buckets(self, width: int) -> list[dict[str, Any]]:
         """Hourly (width 13) or daily (width 10) buckets, ascending."""

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from argus_cli.config import Config
+from argus_cli.redaction import redact
 
 LOG_NAME = "argus.log"
 MAX_BYTES = 10 * 1024 * 1024
@@ -34,13 +35,6 @@ def rotate(path: Path, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> bo
             os.replace(older, path.with_name(f"{path.name}.{n + 1}"))
     os.replace(path, path.with_name(f"{path.name}.1"))
     return True
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text
 
 
 class Redact(logging.Filter):

@@ -13,7 +13,7 @@ from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.state.files import atomic_write_json, read_json
+from argus_cli.state.files import atomic_write_json, read_json, stored_number
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,9 @@ def _load(config: Config) -> dict[str, Any]:
 
 def _entry(data: dict[str, Any], service: str) -> dict[str, Any]:
     entry = data["services"].get(service)
-    fresh = {"attempts": 0, "last_attempt": None, "last_success": None, "cooldown_until": None}
-    return {**fresh, **entry} if isinstance(entry, dict) else fresh
+    entry = entry if isinstance(entry, dict) else {}
+    times = {name: stored_number(entry.get(name)) for name in ("last_attempt", "last_success", "cooldown_until")}
+    return {**entry, "attempts": int(stored_number(entry.get("attempts")) or 0), **times}
 
 
 def check(config: Config, service: str, now: float) -> Verdict:

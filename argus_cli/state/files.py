@@ -21,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from argus_cli.model import scrub_surrogates
+
 Reporter = Callable[[str], None]
 
 
@@ -28,9 +30,16 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON bytes; non-JSON values (paths, sets) become strings rather than crash."""
-    return orjson.dumps(value, default=str)
+def dumps(value: Any, option: int = 0) -> bytes:
+    """JSON bytes; non-JSON values (paths, sets) become strings rather than crash.
+
+    Text from outside (an LLM answer, a process name) can hold lone UTF-16 surrogates, which no
+    UTF-8 file can carry; they become "?" so the record is still written and still readable.
+    """
+    try:
+        return orjson.dumps(value, default=str, option=option)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(scrub_surrogates(value), default=str, option=option)
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -59,8 +68,19 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def stored_number(value: Any, limit: float = 1e11) -> float | None:
+    """A count or epoch read back from a state file, or None when it holds anything else.
+
+    A hand edit or another version can leave a string, a list or an absurd number in a file that
+    parses; one such value must not crash, for ever, the action that reads it.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value if 0 <= value < limit else None
+
+
 def atomic_write_json(path: Path, value: Any, mode: int = 0o644) -> None:
-    atomic_write_bytes(path, orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2) + b"\n", mode)
+    atomic_write_bytes(path, dumps(value, orjson.OPT_INDENT_2) + b"\n", mode)
 
 
 def read_json(path: Path, default: Callable[[], Any], report: Reporter = _stderr,
@@ -94,7 +114,7 @@ def move_aside(path: Path) -> Path:
 def append_jsonl(path: Path, record: Any, mode: int = 0o644) -> None:
     """Append one record as one line with a single write on an O_APPEND descriptor."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = orjson.dumps(record, default=str) + b"\n"
+    line = dumps(record) + b"\n"
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)  # RDWR: to peek at the tail
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # so healing a torn tail cannot race another writer

@@ -34,7 +34,15 @@ from typing import Any
 from argus_cli.config import Config
 from argus_cli.model import iso_z
 from argus_cli.notify.telegram import REQUEST_TIMEOUT, Delivery, cap_text, send_message
-from argus_cli.state.files import LineStats, append_jsonl, atomic_write_bytes, dumps, iter_jsonl, move_aside
+from argus_cli.state.files import (
+    LineStats,
+    append_jsonl,
+    atomic_write_bytes,
+    dumps,
+    iter_jsonl,
+    move_aside,
+    stored_number,
+)
 from argus_cli.state.lock import FileLock, LockBusy
 
 OUTBOX_NAME = "outbox.jsonl"
@@ -197,7 +205,7 @@ def _mark_failed(config: Config, entry_id: str, reason: str) -> None:
             entries, damaged = _read(_outbox(config))
             for entry in entries:
                 if entry["id"] == entry_id:
-                    entry["attempts"] = int(entry.get("attempts") or 0) + 1
+                    entry["attempts"] = int(stored_number(entry.get("attempts")) or 0) + 1
                     entry["last_error"] = reason
             _write(_outbox(config), entries, aside=damaged)
     except (OSError, ValueError) as exc:
