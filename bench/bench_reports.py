@@ -2,8 +2,9 @@
 
 Usage: python bench/bench_reports.py [--lines N] [--runs 3] [--dir /tmp/argus-bench-reports]
 
-Each command runs in a fresh child; its peak RSS is the child's own ru_maxrss (os.wait4), its
-wall time is measured around spawn-to-exit. The floor is a `python -c` that only orjson.loads
+Each command runs in a fresh child, interleaved with the others (bench/measure.py): peak RSS
+is the child's own ru_maxrss (os.wait4), wall time is spawn-to-exit; the RSS bar is checked
+against the largest run. The floor is a `python -c` that only orjson.loads
 every line of the same file. Targets: peak RSS <= 100 MiB each, wall <= 3x the floor.
 The registry is generated once (a realistic mix, a few garbage lines and non-canonical
 timestamps) and reused while it has the requested size. Windows are set wide so that every
@@ -15,13 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import compile_bytecode, interleaved
 
 FLOOR = ("import orjson,sys\nfor line in open(sys.argv[1],'rb'):\n"
          "    try:\n        orjson.loads(line)\n    except orjson.JSONDecodeError:\n        pass")
@@ -78,34 +81,6 @@ def ensure_registry(directory: Path, lines: int) -> Path:
     return path
 
 
-def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one fresh child."""
-    started = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env, file_actions=[
-        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv} exited {os.waitstatus_to_exitcode(status)}")
-    return wall, usage.ru_maxrss / 1024
-
-
-def measure(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, tuple[float, float]]:
-    """Median (wall, peak RSS) per command; runs are interleaved so machine noise hits all alike."""
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, argv in commands.items():
-            samples[name].append(run_child(argv, env))
-    result = {}
-    for name, runs_of in samples.items():
-        wall = statistics.median(s[0] for s in runs_of)
-        rss = statistics.median(s[1] for s in runs_of)
-        result[name] = (wall, rss)
-        print(f"{name:<30} wall median {wall:6.2f} s  peak RSS median {rss:6.1f} MiB  "
-              f"(runs: {', '.join(f'{s[0]:.2f}s/{s[1]:.0f}MiB' for s in runs_of)})")
-    return result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -119,15 +94,18 @@ def main() -> int:
                 "ARGUS_ENV_FILE": os.devnull, "ARGUS_PATTERN_WINDOW_DAYS": "3650"})
     py = sys.executable
     print(f"registry: {registry} ({registry.stat().st_size / 2**20:.0f} MiB, {args.lines} lines)")
-    results = measure({
-        "floor (orjson.loads only)": [py, "-c", FLOOR, str(registry)],
-        "argus stats --json": [py, "-m", "argus_cli", "stats", "--json", "--window-days", "3650"],
-        "argus patterns analyze --json": [py, "-m", "argus_cli", "patterns", "analyze", "--json"],
-    }, env, args.runs)
-    floor = results["floor (orjson.loads only)"][0]
-    stats, patterns = results["argus stats --json"], results["argus patterns analyze --json"]
+    compile_bytecode()
+    results = interleaved({
+        "floor (orjson.loads only)": ([py, "-c", FLOOR, str(registry)], env),
+        "argus stats --json": ([py, "-m", "argus_cli", "stats", "--json", "--window-days", "3650"], env),
+        "argus patterns analyze --json": ([py, "-m", "argus_cli", "patterns", "analyze", "--json"], env),
+    }, args.runs)
+    for m in results.values():
+        print(m.line())
+    floor = results["floor (orjson.loads only)"].wall_median_s
     ok = True
-    for name, (wall, rss) in (("stats", stats), ("patterns analyze", patterns)):
+    for name, label in (("stats", "argus stats --json"), ("patterns analyze", "argus patterns analyze --json")):
+        wall, rss = results[label].wall_median_s, results[label].rss_max_mib
         ratio = wall / floor
         good = ratio <= TARGET_RATIO and rss <= TARGET_RSS_MIB
         ok &= good

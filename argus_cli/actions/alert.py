@@ -46,9 +46,9 @@ def _deliver(ctx: ActionContext, text: str) -> tuple[str, str, bool]:
         return "failure", f"alert delivery failed: {type(exc).__name__}", False
     if delivery.ok:
         return "success", "alert sent", True
-    if "not configured" in delivery.detail:
+    if delivery.state == "unconfigured":
         return "skipped", f"alert recorded, not sent: {delivery.detail}", False
-    return "failure", f"alert not delivered now: {delivery.detail}", delivery.detail.startswith("queued")
+    return "failure", f"alert not delivered now: {delivery.detail}", delivery.will_go_out
 
 
 def _suppressed(ctx: ActionContext, kind: str, severity: str, text: str, key: str) -> Outcome:

@@ -28,10 +28,19 @@ _MAX_BODY = 64 * 1024
 
 @dataclass(frozen=True)
 class Delivery:
-    """Outcome of one alert. ``detail`` is safe to log: never the URL, never the token."""
+    """Outcome of one alert. ``detail`` is safe to log: never the URL, never the token.
+
+    ``state`` says what became of it: ``sent``, ``queued`` (in the outbox, it will go out),
+    ``unconfigured`` (no bot token or chat id: recorded only) or ``failed`` (lost for good).
+    """
 
     ok: bool
     detail: str
+    state: str = "failed"
+
+    @property
+    def will_go_out(self) -> bool:
+        return self.state in ("sent", "queued")
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,7 @@ def send_message(config: Config, text: str, *, attempts: int = 3,
                  timeout: float = REQUEST_TIMEOUT) -> Delivery:
     """POST ``text`` to the configured chat; retry network errors, 5xx and 429."""
     if not config.telegram_configured:
-        return Delivery(False, "telegram not configured")
+        return Delivery(False, "telegram not configured", "unconfigured")
     body = json.dumps({"chat_id": config["TELEGRAM_CHAT_ID"], "text": cap_text(text),
                        "disable_web_page_preview": True}).encode("utf-8")
     url = f"{str(config['ARGUS_TELEGRAM_API_BASE']).rstrip('/')}/bot{config['TELEGRAM_BOT_TOKEN']}/sendMessage"
@@ -74,7 +83,7 @@ def send_message(config: Config, text: str, *, attempts: int = 3,
         delay = result.wait if result.wait is not None else _BACKOFF[min(number, len(_BACKOFF)) - 1]
         sleep(delay)
     detail = result.detail if result.ok else f"{result.detail} (after {number} attempt(s))"
-    return Delivery(result.ok, _scrub(detail, url, config))
+    return Delivery(result.ok, _scrub(detail, url, config), "sent" if result.ok else "failed")
 
 
 def _scrub(detail: str, url: str, config: Config) -> str:

@@ -70,7 +70,7 @@ def send_alert(config: Config, text: str, now: float, *, attempts: int = 3, slee
                timeout: float = REQUEST_TIMEOUT) -> Delivery:
     """Deliver ``text`` now, or keep it in the outbox for a later run (ok=False, "queued ...")."""
     if not config.telegram_configured:
-        return Delivery(False, "telegram not configured")
+        return Delivery(False, "telegram not configured", "unconfigured")
     text = cap_text(text)
     if not text.strip():
         return Delivery(False, "empty alert, not sent")
@@ -172,7 +172,7 @@ def _queue(config: Config, text: str, now: float, reason: str) -> Delivery:
     except OSError as exc:
         _note(f"alert not delivered and not queued: {reason}; outbox: {exc}")
         return Delivery(False, f"not delivered, not queued: {reason}")
-    return Delivery(False, f"queued in outbox: {reason}")
+    return Delivery(False, f"queued in outbox: {reason}", "queued")
 
 
 def _reconcile(config: Config) -> tuple[dict[str, Any] | None, int]:
