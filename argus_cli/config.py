@@ -300,7 +300,8 @@ def _fill_paths(values: dict[str, Any], env: Mapping[str, str]) -> None:
 
 
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
-_UNIT_NAME = re.compile(r"^[A-Za-z0-9:._@\\-]{1,128}$")
+# systemd unit names; restart_service checks its target against the same pattern
+UNIT_NAME = re.compile(r"^[A-Za-z0-9:._@\\-]{1,128}$")
 
 
 def _parse_service(item: str) -> ServiceCheck:
@@ -309,7 +310,7 @@ def _parse_service(item: str) -> ServiceCheck:
     if not sep or not _SERVICE_NAME.match(name.strip()):
         raise ConfigError("ARGUS_SERVICES", item, allowed)
     check = check.strip()
-    if check.startswith("systemd:") and _UNIT_NAME.match(check[8:]):
+    if check.startswith("systemd:") and UNIT_NAME.match(check[8:]):
         return ServiceCheck(name.strip(), check)
     if check.startswith("tcp:"):
         host, _, port = check[4:].rpartition(":")
@@ -335,7 +336,7 @@ def _check_pairs(values: dict[str, Any]) -> None:
             raise ConfigError(warn, str(values[warn]), f"a value <= {crit} ({values[crit]})")
     for name in ("ARGUS_ALLOWED_SERVICES",):
         for unit in values[name]:
-            if not _UNIT_NAME.match(unit):
+            if not UNIT_NAME.match(unit):
                 raise ConfigError(name, unit, "systemd unit names ([A-Za-z0-9:._@-])")
     try:
         re.compile(values["ARGUS_ORPHAN_PATTERN"])

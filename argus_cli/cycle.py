@@ -192,9 +192,8 @@ class _Cycle:
             if self.collect_fn is not None:
                 self.snapshot = self.collect_fn(self.now)
             else:
-                from argus_cli.collectors import collect_snapshot
-                from argus_cli.collectors.context import CollectContext
-                self.snapshot = collect_snapshot(CollectContext(self.config, now=self.now))
+                from argus_cli.collectors import take_snapshot
+                self.snapshot = take_snapshot(self.config, self.now)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("collect", exc)
             return
@@ -258,21 +257,7 @@ class _Cycle:
 
     # 10 -----------------------------------------------------------------------------------------
     def write_records(self) -> None:
-        decision = self.decided.decision if self.decided else None
-        if decision is not None:
-            self.record.actions = records.action_summaries(decision, self.results)
-        writes: list[tuple[str, Callable[[], Any]]] = [("cycles.jsonl", lambda: records.append_cycle(self.config,
-                                                                                                     self.record))]
-        if decision is not None:
-            writes.insert(0, ("last_decision.json", lambda: records.write_last_decision(
-                self.config, decision, self.results, self.record)))
-        if not self.dry_run:
-            raw = self.decided.raw_response if self.decided else None
-            if raw is not None:
-                writes.insert(0, ("last_response.json", lambda: records.write_last_response(self.config, raw,
-                                                                                            self.now)))
-            writes.append(("cycle-state.json", lambda: records.write_state(self.config, self.previous, self.record)))
-        for name, write in writes:
+        for name, write in self._writes():
             try:
                 write()
             except OSError as exc:  # e.g. a full disk: say so, keep writing the others
@@ -281,3 +266,21 @@ class _Cycle:
         self.log.info("cycle end: status=%s decider=%s llm_called=%s duration_ms=%d%s", self.record.status,
                       self.record.decider, self.record.llm_called, self.record.duration_ms,
                       f" detail={self.record.detail}" if self.record.detail else "")
+
+    def _writes(self) -> list[tuple[str, Callable[[], Any]]]:
+        """The files this cycle leaves, in write order: the decision before the cycles.jsonl line
+        that names it; a dry run writes no raw response and leaves cycle-state.json alone."""
+        config, record = self.config, self.record
+        decision = self.decided.decision if self.decided else None
+        raw = self.decided.raw_response if self.decided else None
+        writes: list[tuple[str, Callable[[], Any]]] = []
+        if raw is not None and not self.dry_run:
+            writes.append((records.LAST_RESPONSE, lambda: records.write_last_response(config, raw, self.now)))
+        if decision is not None:
+            record.actions = records.action_summaries(decision, self.results)
+            writes.append((records.LAST_DECISION,
+                           lambda: records.write_last_decision(config, decision, self.results, record)))
+        writes.append((records.CYCLES, lambda: records.append_cycle(config, record)))
+        if not self.dry_run:
+            writes.append((records.CYCLE_STATE, lambda: records.write_state(config, self.previous, record)))
+        return writes

@@ -15,6 +15,8 @@ from typing import Any
 from argus_cli.config import Config, ConfigError, load
 from argus_cli.model import iso_z
 from argus_cli.redaction import child_env
+from argus_cli.runtime.records import CYCLE_STATE
+from argus_cli.state.files import PRIVATE_DIR_MODE
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def run_checks() -> list[Check]:
 
 def check_state_dir(state_dir: Path) -> Check:
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
         with tempfile.NamedTemporaryFile(dir=state_dir, prefix=".doctor-"):
             pass
     except OSError as exc:
@@ -88,8 +90,6 @@ def check_telegram(config: Config) -> Check:
     return Check("telegram", "warn", f"{' and '.join(missing)} unset: alerts are recorded, not sent")
 
 
-
-
 # --- Deployment: is anything scheduled to run `argus cycle`, and did it run lately? ---
 
 STALE_CYCLE_SECONDS = 15 * 60  # three missed 5-minute cycles
@@ -125,7 +125,7 @@ def _timer_enabled(root: Path, unit: Path, systemctl: str) -> Check:
 
 def check_last_cycle(state_dir: Path, now: float) -> Check:
     """When the last cycle ran and how it ended (``cycle-state.json``), read without changing it."""
-    path = state_dir / "cycle-state.json"
+    path = state_dir / CYCLE_STATE
     try:
         state = json.loads(path.read_bytes())
     except FileNotFoundError:

@@ -20,6 +20,15 @@ def iso_z(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def as_number(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (not a bool), else None.
+
+    Snapshots and state files are read back from JSON a hand or another version may have edited:
+    a ``null`` or a string where a number belongs is treated as absent rather than crashing.
+    """
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SPACES = re.compile(r"\s+")
 _HOST_PREFIX = re.compile(r"^\[[^\]]*\]\s*")

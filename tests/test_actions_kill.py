@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from helpers_actions import NODE_IDLE, actions_env, create_time, registry, running, snapshot_with, spawned, use_env
 
@@ -140,3 +141,24 @@ def test_orphan_sweep_spares_a_process_that_just_appeared(argus_env, tmp_path, m
             assert report["killed"] == [first.pid]
             assert running(late)
     assert Path(config.state_dir / "orphans.json").exists()
+
+
+def test_orphan_sweep_also_ends_the_orphans_children(argus_env, tmp_path, monkeypatch):
+    """A `node --test` runner runs its test file in a child the pattern does not match: the sweep
+    must not leave that child behind, reparented to init and unwatched."""
+    marker = f"argus-orphan-tree-{os.getpid()}"
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_ORPHAN_PATTERN=marker,
+                                              ARGUS_ORPHAN_KILL_THRESHOLD="1"))
+    runner_code = ("require('child_process').spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'],"
+                   " {stdio: 'ignore'}); setInterval(()=>{},1000)")
+    with spawned("node", "-e", runner_code, marker) as runner:
+        deadline = time.monotonic() + 5
+        while not psutil.Process(runner.pid).children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (child,) = psutil.Process(runner.pid).children()
+        report = sweep_orphans(config, time.time(), dry_run=False, grace=0.5)
+        runner.wait(timeout=5)
+        child.wait(timeout=5)
+    assert report["killed"] == [runner.pid] and report["children_killed"] == [child.pid]
+    assert not child.is_running()
+    assert "and 1 of their child processes" in registry(config)[0]["description"]

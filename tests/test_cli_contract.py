@@ -36,3 +36,10 @@ def test_top_level_help_lists_commands(run_argus, argus_env):
     assert result.returncode == 0
     for path in command_paths():
         assert path[0] in result.stdout
+
+
+def test_version(run_argus, argus_env):
+    from argus_cli import __version__
+
+    result = run_argus("--version", env=argus_env)
+    assert (result.returncode, result.stdout) == (0, f"argus {__version__}\n")

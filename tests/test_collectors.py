@@ -111,8 +111,11 @@ def test_orphans_counted_with_age(argus_env, tmp_path):
         assert orphans["pids"] == sorted(p.pid for p in procs)
         assert 2 <= orphans["oldest_age_seconds"] < 30
         assert orphans["pattern"] == pattern
-    finally:
+    finally:  # each runner spawned a test child (in a process group of its own): end both
+        import psutil
         for proc in procs:
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                child.kill()
             proc.kill()
             proc.wait()
 

@@ -96,3 +96,11 @@ def test_lone_surrogates_are_written_readably(tmp_path):
     atomic_write_json(state, {"observations": ["\udc00 odd", "fine \U0001F600"]})
     assert [r["assessment"] for r in iter_jsonl(log)] == ["disk ? full"]
     assert read_json(state, dict) == {"observations": ["? odd", "fine \U0001F600"]}
+
+
+def test_a_state_dir_argus_creates_is_private(run_argus, argus_env, tmp_path):
+    state = tmp_path / "fresh" / "argus"
+    result = run_argus("cycle", "--decider", "rules", env={**argus_env, "ARGUS_STATE_DIR": str(state)})
+    assert result.returncode == 0, result.stderr
+    assert state.stat().st_mode & 0o777 == 0o700
+    assert (state / "logs").stat().st_mode & 0o777 == 0o700

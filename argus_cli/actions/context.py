@@ -55,6 +55,16 @@ class Outcome:
     after_record: Callable[[str | None], None] | None = None  # gets the bead id, e.g. to close it
 
 
+def rejected_or_failed(status: str, why: str, *, reason: str, action_taken: str, problem_type: str,
+                       bead_key: str | None = None, extra: dict[str, Any] | None = None) -> Outcome:
+    """A host-changing action refused at execution time (``rejected``, a warning) or gone wrong
+    (``failure``, critical). The registry keeps the decider's reason and what stopped it."""
+    mark, severity = ("failed", "critical") if status == "failure" else ("rejected", "warning")
+    draft = ProblemDraft(problem_type, severity, f"{reason} [{mark}: {why}]", action_taken, status,
+                         bead_key=bead_key)
+    return Outcome(status, why, draft, dict(extra or {}))
+
+
 _CRITICAL = ("critical", "fail", "down", "unreachable", "error")
 _WARNING = ("warn", "high")
 _TYPE_WORDS = (

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from argus_cli.model import Decision
+from argus_cli.model import DECIDERS, Decision
 
 
 class DecisionFileError(ValueError):
@@ -38,5 +38,5 @@ def _decision(doc: dict[str, Any]) -> Decision:
         assessment=doc["assessment"] if isinstance(doc.get("assessment"), str) else "",
         actions=doc["actions"],
         observations=[o for o in observations if isinstance(o, str)] if isinstance(observations, list) else [],
-        decider=decider if decider in ("llm", "rules", "fallback") else "rules",
+        decider=decider if decider in DECIDERS else "rules",
     )

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from argus_cli.config import Config
+from argus_cli.model import as_number
 
 _UNSAFE = re.compile(r"[\s,;=]")  # would break the key=value,... form
 
@@ -16,7 +17,7 @@ def memory_percent(snapshot: dict[str, Any] | None) -> float | None:
         return None
     values = [section.get("percent") for section in (snapshot.get("memory"), snapshot.get("cgroup_memory"))
               if isinstance(section, dict)]
-    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    numbers = [n for v in values if (n := as_number(v)) is not None]
     return max(numbers) if numbers else None
 
 

@@ -6,7 +6,6 @@ A rejected action is recorded and skipped; the others of the same decision still
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, Tuni
 from argus_cli.actions.guardrails import Rejection, Request, parse, shown
 from argus_cli.config import Config
 from argus_cli.model import MAX_ACTIONS, ActionResult, Decision
+from argus_cli.notify.common import note
 
 _RUNNERS: dict[str, Callable[[ActionContext, Any], Outcome]] = {
     "restart_service": restart_service.run, "kill_pid": kill_pid.run, "kill_tmux": kill_tmux.run,
@@ -65,7 +65,7 @@ def _finish(ctx: ActionContext, index: int, kind: str, target: str | None, outco
             if outcome.after_record is not None:
                 outcome.after_record(problem.bead_id)
         except Exception as exc:  # noqa: BLE001 - recording trouble is reported, the cycle goes on
-            print(f"argus: could not record the result of action {index}: {exc}", file=sys.stderr)
+            note(f"could not record the result of action {index}: {exc}", ctx.config.secrets())
             extra["record_error"] = type(exc).__name__
     return ActionResult(index, kind, target, outcome.status, outcome.detail, ctx.dry_run, extra)
 

@@ -13,16 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from argus_cli.config import Config
+from argus_cli.collectors.context import truncate
+from argus_cli.config import UNIT_NAME, Config
 from argus_cli.model import ACTION_TYPES, MAX_ACTIONS
 
-UNIT_NAME = re.compile(r"^[A-Za-z0-9:._@\\-]{1,128}$")
 TMUX_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PID_TEXT = re.compile(r"^[0-9]{1,10}$")
 PID_MAX = 4194304  # the kernel's upper limit for pid_max
 REASON_MAX = 500
 TEXT_MAX = 4096
-HOST_CHANGING = ("restart_service", "kill_pid", "kill_tmux", "clean_disk")
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,7 @@ class Rejection:
 
 def shown(value: Any, limit: int = 64) -> str:
     """A hostile value made safe to print and record: repr'd, printable, truncated."""
-    text = value if isinstance(value, str) else repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate(value if isinstance(value, str) else repr(value), limit)
 
 
 def quoted(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from argus_cli.actions import signals
-from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import KillPid
 
 
@@ -38,17 +38,16 @@ def run(ctx: ActionContext, request: KillPid) -> Outcome:
 
 
 def _refused(request: KillPid, why: str) -> Outcome:
-    draft = ProblemDraft("process", "warning", f"{request.reason} [rejected: {why}]",
-                         f"kill_pid:{request.pid}", "rejected")
-    return Outcome("rejected", why, draft)
+    return rejected_or_failed("rejected", why, reason=request.reason, action_taken=f"kill_pid:{request.pid}",
+                              problem_type="process")
 
 
 def _ended(request: KillPid, name: str, ended: str) -> Outcome:
     action_taken = f"kill_pid:{request.pid}"
     if ended == "survived":
-        detail = f"PID {request.pid} ({name}) survived SIGTERM and SIGKILL"
-        draft = ProblemDraft("process", "critical", f"{request.reason} [failed: {detail}]", action_taken, "failure")
-        return Outcome("failure", detail, draft, {"signal": "SIGKILL"})
+        return rejected_or_failed("failure", f"PID {request.pid} ({name}) survived SIGTERM and SIGKILL",
+                                  reason=request.reason, action_taken=action_taken, problem_type="process",
+                                  extra={"signal": "SIGKILL"})
     detail = (f"PID {request.pid} ({name}) had exited before the signal" if ended == "gone"
               else f"PID {request.pid} ({name}) ended after {ended}")
     draft = ProblemDraft("process", "warning", request.reason, action_taken, "success")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import TMUX_NAME, KillTmux
 from argus_cli.collectors.tmux import tmux_argv
 from argus_cli.redaction import child_env
@@ -65,12 +65,10 @@ def _kill(ctx: ActionContext, request: KillTmux, socket: str) -> Outcome:
 
 
 def _refused(request: KillTmux, why: str) -> Outcome:
-    draft = ProblemDraft("process", "warning", f"{request.reason} [rejected: {why}]",
-                         f"kill_tmux:{request.session}", "rejected")
-    return Outcome("rejected", why, draft)
+    return rejected_or_failed("rejected", why, reason=request.reason, action_taken=f"kill_tmux:{request.session}",
+                              problem_type="process")
 
 
 def _failed(request: KillTmux, why: str) -> Outcome:
-    draft = ProblemDraft("process", "critical", f"{request.reason} [failed: {why}]",
-                         f"kill_tmux:{request.session}", "failure")
-    return Outcome("failure", why, draft)
+    return rejected_or_failed("failure", why, reason=request.reason, action_taken=f"kill_tmux:{request.session}",
+                              problem_type="process")

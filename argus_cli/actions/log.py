@@ -10,10 +10,11 @@ from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, infe
 from argus_cli.actions.enrich import hog_suffix
 from argus_cli.actions.guardrails import Log
 from argus_cli.model import iso_z, normalise
+from argus_cli.state.files import PRIVATE_DIR_MODE
+from argus_cli.state.registry import without_hog
 
 ESCALATE_EVERY = 3
 _LINE = re.compile(r"^- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (.*)$")
-_HOG = re.compile(r";\s*hog_process=.*$")
 _TAIL_BYTES = 65536
 
 
@@ -33,14 +34,15 @@ def run(ctx: ActionContext, request: Log) -> Outcome:
     escalate = streak % ESCALATE_EVERY == 0
     if escalate:
         severity = "critical" if severity == "critical" else "warning"
-    draft = ProblemDraft(kind, severity, text, "log:observation", "success",
-                         bead="always" if escalate else "auto")
-    detail = f"observation logged (seen {streak} times in a row" + ("; escalated)" if escalate else ")")
+    # A log has no automatic remediation: it always files (or reuses) the bead of its problem key.
+    draft = ProblemDraft(kind, severity, text, "log:observation", "success", bead="always")
+    seen = "once" if streak == 1 else f"{streak} times in a row"
+    detail = f"observation logged (seen {seen}" + ("; escalated)" if escalate else ")")
     return Outcome("success", detail, draft, {"repeats": streak, "escalated": escalate})
 
 
 def _same(a: str, b: str) -> bool:
-    return normalise(_HOG.sub("", a)) == normalise(_HOG.sub("", b))
+    return normalise(without_hog(a)) == normalise(without_hog(b))
 
 
 def _trailing_repeats(path: Path, observation: str) -> int:
@@ -63,7 +65,7 @@ def _trailing_repeats(path: Path, observation: str) -> int:
 
 def _append(path: Path, line: str) -> None:
     """One write on an O_APPEND descriptor, like the JSONL files: concurrent writers never interleave."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode("utf-8"))

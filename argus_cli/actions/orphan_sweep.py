@@ -42,13 +42,35 @@ def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = K
     if dry_run:
         return report
     if due:
-        report["killed"], report["refused"] = _kill(due, seen, grace)
+        targets = {pid: seen[pid]["create_time"] for pid in due} | _descendants(due, table)
+        ended, refused = _kill(targets, grace)
+        report["refused"] = {pid: why for pid, why in refused.items() if pid in seen}  # a child may just exit
+        report["killed"] = [pid for pid in ended if pid in seen]
+        report["children_killed"] = [pid for pid in ended if pid not in seen]
         _record(config, now, pattern, report)
         for pid in report["killed"]:
             seen.pop(pid, None)
-    atomic_write_json(orphans_path(config), {"seen_cycles": seen_cycles, "last_sweep": now,
-                                             "pids": {str(pid): entry for pid, entry in seen.items()}})
+    if seen or state:  # a host that never has orphans is not rewritten every cycle
+        atomic_write_json(orphans_path(config), {"seen_cycles": seen_cycles, "last_sweep": now,
+                                                 "pids": {str(pid): entry for pid, entry in seen.items()}})
     return report
+
+
+def _descendants(due: list[int], table: dict[int, dict[str, Any]]) -> dict[int, float | None]:
+    """Every process below the due orphans, with its create_time. A ``node --test`` runner runs
+    each test file in a child the pattern does not match; killing only the runner would leave
+    that child behind, reparented and unwatched."""
+    children: dict[int, list[int]] = {}
+    for proc in table.values():
+        children.setdefault(proc["ppid"], []).append(proc["pid"])
+    found: dict[int, float | None] = {}
+    stack = [child for pid in due for child in children.get(pid, [])]
+    while stack:
+        pid = stack.pop()
+        if pid not in found and pid not in due:
+            found[pid] = table[pid]["create_time"]
+            stack.extend(children.get(pid, []))
+    return found
 
 
 def _seen_counts(previous: Any, found: list[int], table: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -63,12 +85,13 @@ def _seen_counts(previous: Any, found: list[int], table: dict[int, dict[str, Any
     return out
 
 
-def _kill(due: list[int], seen: dict[int, dict[str, Any]], grace: float) -> tuple[list[int], dict[int, str]]:
+def _kill(targets: dict[int, float | None], grace: float) -> tuple[list[int], dict[int, str]]:
+    """SIGTERM every target (checked to be the same process still), SIGKILL survivors after grace."""
     handles, refused = [], {}
     protected = signals.protected_pids()
-    for pid in due:
+    for pid, created in targets.items():
         try:
-            handles.append(signals.acquire(pid, expected_create_time=seen[pid]["create_time"],
+            handles.append(signals.acquire(pid, expected_create_time=created,
                                            allowed_names=None, protected=protected))
         except signals.Refused as exc:
             refused[pid] = str(exc)
@@ -80,13 +103,19 @@ def _kill(due: list[int], seen: dict[int, dict[str, Any]], grace: float) -> tupl
     return sorted(pid for pid, how in ended.items() if how != "survived"), refused
 
 
+def _children_note(report: dict[str, Any]) -> str:
+    children = len(report.get("children_killed") or [])
+    return f", and {children} of their child processes" if children else ""
+
+
 def _record(config: Config, now: float, pattern: str, report: dict[str, Any]) -> None:
     from argus_cli.notify.relay import publish_problem
     from argus_cli.state.registry import record_problem
     ok = len(report["killed"]) == len(report["due"])
     problem = Problem(ts=iso_z(now), severity="warning" if ok else "critical", type="process",
                       description=f"orphan sweep killed {len(report['killed'])} of {len(report['due'])} "
-                                  f"processes matching {pattern} seen in {report['seen_cycles']} cycles",
+                                  f"processes matching {pattern} seen in {report['seen_cycles']} cycles"
+                                  f"{_children_note(report)}",
                       action_taken=f"orphan_sweep:{pattern}", action_result="success" if ok else "failure",
                       bead_id=None, host=socket.gethostname())
     try:

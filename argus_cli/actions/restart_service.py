@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import time
 
-from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import UNIT_NAME, RestartService
 from argus_cli.model import iso_z, problem_key
 from argus_cli.redaction import child_env
@@ -21,7 +21,8 @@ def service_bead_key(unit: str) -> str:
 def run(ctx: ActionContext, request: RestartService) -> Outcome:
     unit = request.unit
     if unit not in ctx.config["ARGUS_ALLOWED_SERVICES"] or not UNIT_NAME.match(unit) or unit.startswith("-"):
-        return _outcome(request, "rejected", f"{unit!r} is not an allowed service", "warning")
+        return rejected_or_failed("rejected", f"{unit!r} is not an allowed service", reason=request.reason,
+                                  action_taken=f"restart_service:{unit}", problem_type="service")
     verdict = backoff.check(ctx.config, unit, ctx.now)
     if verdict.loop:
         return _loop(ctx, request, verdict.detail)
@@ -29,15 +30,22 @@ def run(ctx: ActionContext, request: RestartService) -> Outcome:
         return Outcome("skipped", f"{unit}: {verdict.detail}")
     if ctx.dry_run:
         return Outcome("skipped", f"dry run: would run systemctl restart {unit} ({verdict.detail})")
+    return _attempt(ctx, request, verdict)
+
+
+def _attempt(ctx: ActionContext, request: RestartService, verdict: backoff.Verdict) -> Outcome:
+    """Restart now; a restart that holds resets the backoff and closes the service's bead."""
+    unit = request.unit
     backoff.record_attempt(ctx.config, unit, ctx.now)
     error = _restart(ctx, unit)
     if error:
-        return _outcome(request, "failure", error, "critical", {"attempt": verdict.attempt})
+        return rejected_or_failed("failure", error, reason=request.reason, action_taken=f"restart_service:{unit}",
+                                  problem_type="service", bead_key=service_bead_key(unit),
+                                  extra={"attempt": verdict.attempt})
     backoff.record_success(ctx.config, unit, ctx.now)
-    outcome = _outcome(request, "success", f"{unit} restarted and active ({verdict.detail})", "warning",
-                       {"attempt": verdict.attempt})
-    outcome.after_record = lambda _bead: _close_bead(ctx, unit)
-    return outcome
+    draft = ProblemDraft("service", "warning", request.reason, f"restart_service:{unit}", "success")
+    return Outcome("success", f"{unit} restarted and active ({verdict.detail})", draft, {"attempt": verdict.attempt},
+                   after_record=lambda _bead: _close_bead(ctx, unit))
 
 
 def _restart(ctx: ActionContext, unit: str) -> str | None:
@@ -80,18 +88,6 @@ def _loop(ctx: ActionContext, request: RestartService, detail: str) -> Outcome:
                          f"restart_service:{request.unit}", "skipped", bead="always",
                          bead_key=service_bead_key(request.unit))
     return Outcome("skipped", why, draft, {"restart_loop": True, "cooldown_until": until})
-
-
-def _outcome(request: RestartService, status: str, detail: str, severity: str,
-             extra: dict[str, object] | None = None) -> Outcome:
-    description = request.reason if status == "success" else f"{request.reason} [{_WORD[status]}: {detail}]"
-    bead_key = service_bead_key(request.unit) if status == "failure" else None
-    draft = ProblemDraft("service", severity, description, f"restart_service:{request.unit}", status,
-                         bead_key=bead_key)
-    return Outcome(status, detail, draft, dict(extra or {}))
-
-
-_WORD = {"failure": "failed", "rejected": "rejected"}
 
 
 def _close_bead(ctx: ActionContext, unit: str) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from argus_cli.cli.common import ArgusError, console, emit_json, load_config
+from argus_cli.model import MAX_ACTIONS
 
 _LABEL = {"success": "executed", "failure": "executed (failed)", "skipped": "skipped",
           "suppressed": "suppressed", "rejected": "rejected"}
@@ -35,7 +36,8 @@ def command(
         raise ArgusError(str(exc), 2) from None
     now = time.time()
     if snapshot is None and _wants_snapshot(parsed.actions):
-        snapshot = _fresh_snapshot(config, now)
+        from argus_cli.collectors import take_snapshot
+        snapshot = take_snapshot(config, now)
     results = execute_decision(config, parsed, snapshot, dry_run=dry_run, now=now)
     if json_out:
         emit_json([r.to_dict() for r in results])
@@ -45,13 +47,7 @@ def command(
 
 def _wants_snapshot(actions: list[Any]) -> bool:
     """Alerts and logs need one for memory-hog enrichment."""
-    return any(isinstance(a, dict) and a.get("type") in ("alert", "log") for a in actions[:10])
-
-
-def _fresh_snapshot(config: Any, now: float) -> dict[str, Any]:
-    from argus_cli.collectors import collect_snapshot
-    from argus_cli.collectors.context import CollectContext
-    return collect_snapshot(CollectContext(config, now=now))
+    return any(isinstance(a, dict) and a.get("type") in ("alert", "log") for a in actions[:MAX_ACTIONS])
 
 
 def _render(results: list[dict[str, Any]], dry_run: bool) -> None:

@@ -19,11 +19,10 @@ def command(
 
     Example: argus collect --json | jq .memory
     """
-    from argus_cli.collectors import collect_snapshot
-    from argus_cli.collectors.context import CollectContext
+    from argus_cli.collectors import take_snapshot
 
     config = load_config()
-    snapshot = collect_snapshot(CollectContext(config))
+    snapshot = take_snapshot(config)
     if out is not None:
         emit_json(snapshot, out)
         typer.echo(f"argus: snapshot written to {out}", err=True)

@@ -33,10 +33,6 @@ def emit_json(value: Any, out: Path | None = None) -> None:
     sys.stdout.flush()
 
 
-def wants_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
 def console() -> Any:
     """A rich Console for human output (imported here so --json paths never load rich)."""
     from rich.console import Console

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import gc
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from argus_cli.cli.common import emit_json, load_config
-from argus_cli.cli.decide import check_decider
+from argus_cli.cli.decide import DeciderOption
 
 
 def command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and validate, record what would run; "
                                                             "change nothing.")] = False,
-    decider: Annotated[Optional[str], typer.Option(
-        "--decider", metavar="auto|llm|rules", callback=check_decider,
-        help="Who decides (default: ARGUS_DECIDER).")] = None,
+    decider: DeciderOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the cycle's cycles.jsonl line as JSON.")] = False,
 ) -> None:
     """Run one cycle: lock, outbox, self-check, disk guard, orphan sweep, collect, pre-screen,

@@ -11,14 +11,20 @@ import orjson
 import typer
 
 from argus_cli.cli.common import ArgusError, console, emit_json, load_config
+from argus_cli.config import VARS_BY_NAME
 
-DECIDERS = ("auto", "llm", "rules")
+DECIDERS = VARS_BY_NAME["ARGUS_DECIDER"].choices
 
 
 def check_decider(value: Optional[str]) -> Optional[str]:
     if value is not None and value not in DECIDERS:
         raise typer.BadParameter(f"{value!r} is not one of {', '.join(DECIDERS)}")
     return value
+
+
+# `argus decide` and `argus cycle` take the same --decider
+DeciderOption = Annotated[Optional[str], typer.Option(
+    "--decider", metavar="|".join(DECIDERS), callback=check_decider, help="Who decides (default: ARGUS_DECIDER).")]
 
 
 def read_snapshot(source: str) -> dict[str, Any]:
@@ -41,9 +47,7 @@ def read_snapshot(source: str) -> dict[str, Any]:
 def command(
     metrics: Annotated[Optional[str], typer.Option(
         "--metrics", metavar="FILE|-", help="Decide on this saved snapshot instead of collecting one.")] = None,
-    decider: Annotated[Optional[str], typer.Option(
-        "--decider", metavar="auto|llm|rules", callback=check_decider,
-        help="Who decides (default: ARGUS_DECIDER).")] = None,
+    decider: DeciderOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
     """Decide what Argus would do for a snapshot; nothing is executed or recorded.
@@ -59,9 +63,8 @@ def command(
     if metrics is not None:
         snapshot = read_snapshot(metrics)
     else:
-        from argus_cli.collectors import collect_snapshot
-        from argus_cli.collectors.context import CollectContext
-        snapshot = collect_snapshot(CollectContext(config, now=now))
+        from argus_cli.collectors import take_snapshot
+        snapshot = take_snapshot(config, now)
     decided = decide(config, snapshot, now=now, override=decider, screen=False, remember=False)
     if decided.llm_error:
         typer.echo(f"argus: the LLM call failed ({decided.llm_error}); the rules engine decided", err=True)

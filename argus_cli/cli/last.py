@@ -29,11 +29,12 @@ def command(
         emit_json({"cycle": cycle, "decision": decision})
         return
     from argus_cli.cli.render_decision import cycle_summary, render_decision
-    if cycle is not None:
-        for text in cycle_summary(cycle):
+    same_cycle = cycle is not None and decision is not None and decision.get("ts") == cycle.get("ts")
+    if cycle is not None:  # the decision below shows assessment and actions in full: not twice
+        for text in cycle_summary(cycle, with_decision=not same_cycle):
             typer.echo(text)
     con = console()
     if decision is not None:
-        if cycle is not None and decision.get("ts") != cycle.get("ts"):
+        if not same_cycle:
             con.print(f"last decision (from the cycle at {decision.get('ts')}):", highlight=False)
         render_decision(con, decision)

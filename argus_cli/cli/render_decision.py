@@ -35,8 +35,11 @@ def render_decision(con: Any, decision: dict[str, Any]) -> None:
         con.print(f"  - {escape(str(note))}", highlight=False)
 
 
-def cycle_summary(line: dict[str, Any]) -> list[str]:
-    """One cycles.jsonl line as plain text lines (no rich: the timer's journal needs no colour)."""
+def cycle_summary(line: dict[str, Any], *, with_decision: bool = True) -> list[str]:
+    """One cycles.jsonl line as plain text lines (no rich: the timer's journal needs no colour).
+
+    ``with_decision=False`` leaves out the assessment and actions, for callers that render the
+    full decision next to it."""
     head = f"cycle {line.get('ts')}  status {line.get('status')}  {line.get('duration_ms')} ms"
     if line.get("decider"):  # a skipped or interrupted cycle never got to decide: say nothing about it
         reason = line.get("llm_skip_reason")
@@ -45,9 +48,30 @@ def cycle_summary(line: dict[str, Any]) -> list[str]:
     out = [head + ("  DRY RUN" if line.get("dry_run") else "")]
     if line.get("detail"):
         out.append(f"  detail: {line['detail']}")
-    if line.get("assessment"):
-        out.append(f"  assessment: {line['assessment']}")
-    out.extend(f"  action {a.get('type')} {a.get('target') or ''}: {a.get('status')} {a.get('detail', '')}"
-               for a in line.get("actions") or [] if isinstance(a, dict))
+    if with_decision:
+        if line.get("assessment"):
+            out.append(f"  assessment: {line['assessment']}")
+        out.extend(f"  action {a.get('type')} {a.get('target') or ''}: {a.get('status')} {a.get('detail', '')}"
+                   for a in line.get("actions") or [] if isinstance(a, dict))
+    out.extend(_sweep_and_outbox(line))
     out.extend(f"  error: {err}" for err in line.get("errors") or [])
+    return out
+
+
+def _sweep_and_outbox(line: dict[str, Any]) -> list[str]:
+    """What the cycle did outside the decision: the orphan sweep's kills (they change the host, so
+    the journal must show them) and alerts delivered from, or still waiting in, the outbox."""
+    out = []
+    sweep = line.get("orphan_sweep")
+    if isinstance(sweep, dict) and (sweep.get("killed") or sweep.get("due")):
+        killed, due = sweep.get("killed") or [], sweep.get("due") or []
+        verb, pids = ("would kill", due) if sweep.get("dry_run") else (f"killed {len(killed)} of", killed)
+        children = len(sweep.get("children_killed") or [])
+        out.append(f"  orphan sweep: {verb} {len(due)} matching {sweep.get('pattern')}"
+                   + (f" (pids {', '.join(map(str, pids))})" if pids else "")
+                   + (f", and {children} of their child processes" if children else ""))
+        out.extend(f"  orphan sweep: refused {pid}: {why}" for pid, why in (sweep.get("refused") or {}).items())
+    outbox = line.get("outbox")
+    if isinstance(outbox, dict) and (outbox.get("delivered") or outbox.get("queued")):
+        out.append(f"  outbox: {outbox.get('delivered', 0)} delivered, {outbox.get('queued', 0)} still queued")
     return out

@@ -62,14 +62,14 @@ def command(
 
 def _prometheus(config: Config, report: StatsReport, out: Path | None) -> None:
     from argus_cli.reports.prometheus import cycle_totals, read_cycle_state, render
+    from argus_cli.runtime.records import CYCLE_STATE, CYCLES
     from argus_cli.state.files import atomic_write_bytes
 
-    state_dir = config.state_dir
-    totals = cycle_totals(state_dir / "cycles.jsonl")
+    cycles = config.state_dir / CYCLES
+    totals = cycle_totals(cycles)
     if totals.skipped_lines:
-        print(f"argus: skipped {totals.skipped_lines} malformed line(s) in {state_dir / 'cycles.jsonl'}",
-              file=sys.stderr)
-    text = render(report, totals, read_cycle_state(state_dir / "cycle-state.json"))
+        print(f"argus: skipped {totals.skipped_lines} malformed line(s) in {cycles}", file=sys.stderr)
+    text = render(report, totals, read_cycle_state(config.state_dir / CYCLE_STATE))
     with io_errors("writing the Prometheus file"):
         if out is not None:
             atomic_write_bytes(out, text.encode("utf-8"))

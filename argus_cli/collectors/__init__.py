@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from argus_cli import __version__
 from argus_cli.collectors.context import CollectContext
+from argus_cli.config import Config
 from argus_cli.model import iso_z
 
 Collector = Callable[[CollectContext], dict[str, Any]]
@@ -50,6 +52,11 @@ def default_collectors() -> list[CollectorSpec]:
         CollectorSpec("freshness", freshness.collect, {"freshness": []}),
         CollectorSpec("previous_cycle", previous.collect, {"previous_cycle": None}),
     ]
+
+
+def take_snapshot(config: Config, now: float | None = None) -> dict[str, Any]:
+    """A snapshot with every default collector, as the commands and the cycle take it."""
+    return collect_snapshot(CollectContext(config, now=time.time() if now is None else now))
 
 
 def collect_snapshot(ctx: CollectContext, collectors: Sequence[CollectorSpec] | None = None,

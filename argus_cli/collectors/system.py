@@ -11,6 +11,7 @@ from typing import Any
 import psutil
 
 from argus_cli.collectors.context import CollectContext
+from argus_cli.model import as_number
 from argus_cli.state.files import atomic_write_json, read_json
 
 _FIRST_SAMPLE_SECONDS = 0.25
@@ -43,15 +44,11 @@ def _share(before: tuple[float, float], after: tuple[float, float]) -> float | N
     return round(100.0 * busy / (busy + idle), 1)
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _cpu_percent(baseline_file: Path, now: float) -> float:
     current = _busy_idle()
     baseline = read_json(baseline_file, dict)
     # A hand-edited baseline (null, a string) is no baseline: sample, and the write below repairs it.
-    ts, busy, idle = (_number(baseline.get(key)) for key in ("ts", "busy", "idle"))
+    ts, busy, idle = (as_number(baseline.get(key)) for key in ("ts", "busy", "idle"))
     share = None
     if ts is not None and busy is not None and idle is not None and _MIN_BASELINE_AGE <= now - ts <= _MAX_BASELINE_AGE:
         share = _share((busy, idle), current)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from argus_cli.config import Config
@@ -19,18 +19,12 @@ class Decided:
     llm_reason: str | None = None  # why it was asked
     llm_error: str | None = None
     raw_response: dict[str, Any] | None = None
-    found: list[Finding] = field(default_factory=list)
 
 
 def _direct_gate(config: Config, override: str | None) -> prescreen.Gate:
     """`argus decide`: no pre-screen and no backoff, the operator asked for a decision now."""
-    mode = prescreen.resolve_mode(config, override)
-    if mode == "rules":
-        wanted = override or config["ARGUS_DECIDER"]
-        return prescreen.Gate(False, "decider_rules" if wanted == "rules" else "no_api_key")
-    if not config.has_api_key:
-        return prescreen.Gate(False, "no_api_key", fallback=True)
-    return prescreen.Gate(True, "requested")
+    settled = prescreen.mode_gate(config, override)
+    return settled if settled is not None else prescreen.Gate(True, "requested")
 
 
 def decide(config: Config, snapshot: dict[str, Any], *, now: float, override: str | None = None,
@@ -55,7 +49,7 @@ def decide_gated(config: Config, snapshot: dict[str, Any], found: list[Finding],
                  remember: bool = True) -> Decided:
     """Decide once the pre-screen has spoken: the rules when ``gate`` says no, else the LLM."""
     if not gate.call:
-        return Decided(_rules(snapshot, config, now, fallback=gate.fallback), False, gate.reason, found=found)
+        return Decided(_rules(snapshot, config, now, fallback=gate.fallback), False, gate.reason)
     return _ask(config, snapshot, found, now=now, reason=gate.reason, self_check=self_check or {},
                 past=past, remember=remember)
 
@@ -74,8 +68,8 @@ def _ask(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now:
     if outcome.decision is not None:
         if remember:
             prescreen.record_success(config, snapshot, found, now)
-        return Decided(outcome.decision, True, None, reason, raw_response=outcome.raw, found=found)
+        return Decided(outcome.decision, True, None, reason, raw_response=outcome.raw)
     if remember:
         prescreen.record_failure(config, outcome.error or "unknown error", outcome.rate_limited, now)
     return Decided(_rules(snapshot, config, now, fallback=True), True, None, reason,
-                   llm_error=outcome.error, raw_response=outcome.raw, found=found)
+                   llm_error=outcome.error, raw_response=outcome.raw)

@@ -9,7 +9,6 @@ The SDK's own retries are off (``max_retries=0``): Argus backs off across cycles
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,6 @@ class LlmOutcome:
     status_code: int | None = None
     raw: dict[str, Any] | None = None  # the reply as received, for last_response.json
     usage: dict[str, int] | None = None
-    duration_s: float = 0.0
 
     @property
     def rate_limited(self) -> bool:
@@ -54,7 +52,6 @@ def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[s
 def ask_llm(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
             self_check: dict[str, Any], *, hostname: str | None = None) -> LlmOutcome:
     """Ask the model for a decision. Never raises an ``Exception``; failures are in the outcome."""
-    started = time.monotonic()
     try:
         request = build_request(config, snapshot, history, self_check, hostname)
         outcome = _call(config, request)
@@ -62,7 +59,6 @@ def ask_llm(config: Config, snapshot: dict[str, Any], history: list[dict[str, An
         outcome = LlmOutcome(None, error=redact(f"{type(exc).__name__}: {exc}", config.secrets())[:500],
                              status_code=getattr(exc, "status_code", None))
         outcome.raw = {"error": outcome.error, "status_code": outcome.status_code}
-    outcome.duration_s = round(time.monotonic() - started, 3)
     return outcome
 
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from argus_cli.config import Config
 from argus_cli.decide.rules import Finding, signature
+from argus_cli.model import as_number
 from argus_cli.state.files import atomic_write_json, read_json
 
 BACKOFF_FILE = "llm-backoff.json"
@@ -84,24 +85,28 @@ def _state(config: Config, name: str) -> dict[str, Any]:
     return read_json(config.state_dir / name, dict)
 
 
-def _number(value: Any) -> float | None:
-    """A number from a state file, or None: a hand-edited ``null`` or string must not stop the cycle."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _in_backoff(config: Config, now: float) -> bool:
-    until = _number(_state(config, BACKOFF_FILE).get("until"))
+    until = as_number(_state(config, BACKOFF_FILE).get("until"))
     return until is not None and until > now
 
 
-def gate(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now: float,
-         override: str | None = None) -> Gate:
-    """Decide whether to call the LLM this cycle, and say why (recorded in cycles.jsonl)."""
+def mode_gate(config: Config, override: str | None = None) -> Gate | None:
+    """The gate when the decider setting alone settles it (rules, or llm without a key); None when
+    the LLM may be asked."""
     wanted = override or config["ARGUS_DECIDER"]
     if resolve_mode(config, override) == "rules":
         return Gate(False, "decider_rules" if wanted == "rules" else "no_api_key")
     if not config.has_api_key:
         return Gate(False, "no_api_key", fallback=True)  # llm asked for explicitly, but no key
+    return None
+
+
+def gate(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now: float,
+         override: str | None = None) -> Gate:
+    """Decide whether to call the LLM this cycle, and say why (recorded in cycles.jsonl)."""
+    settled = mode_gate(config, override)
+    if settled is not None:
+        return settled
     screened = _screen(config, snapshot, found, now)
     # Backoff only holds back a call the pre-screen wanted: a nominal cycle stays nominal (SPEC §6.7).
     if screened.call and _in_backoff(config, now):
@@ -115,7 +120,7 @@ def _screen(config: Config, snapshot: dict[str, Any], found: list[Finding], now:
     if any(f.notable for f in found):
         return Gate(True, "notable")
     last = _state(config, PRESCREEN_FILE)
-    last_call = _number(last.get("last_call"))
+    last_call = as_number(last.get("last_call"))
     if last_call is None:
         return Gate(True, "first_call")
     before = last.get("coarse")
@@ -147,7 +152,7 @@ def record_success(config: Config, snapshot: dict[str, Any], found: list[Finding
 
 def record_failure(config: Config, error: str, rate_limited: bool, now: float) -> dict[str, Any]:
     """The call failed: start (or lengthen) the cooldown. Returns the new backoff state."""
-    failures = int(_number(_state(config, BACKOFF_FILE).get("failures")) or 0) + 1
+    failures = int(as_number(_state(config, BACKOFF_FILE).get("failures")) or 0) + 1
     delay = backoff_delay(config, failures, rate_limited)
     state = {"failures": failures, "until": now + delay, "delay_seconds": delay,
              "last_error": error[:300], "last_failure": now, "rate_limited": rate_limited}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from argus_cli.config import Config
-from argus_cli.model import MAX_ACTIONS, Decision
+from argus_cli.model import MAX_ACTIONS, Decision, as_number
 
 Snapshot = dict[str, Any]
 
@@ -26,10 +26,6 @@ class Finding(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define o
     notable: bool = True  # False: reported to the LLM, but no reason on its own to ask it
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _alert(message: str) -> dict[str, Any]:
     return {"type": "alert", "message": message}
 
@@ -39,7 +35,7 @@ def _log(observation: str) -> dict[str, Any]:
 
 
 def _services(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    uptime = _num((snap.get("system") or {}).get("uptime_seconds"))
+    uptime = as_number((snap.get("system") or {}).get("uptime_seconds"))
     in_grace = uptime is not None and uptime < config["ARGUS_BOOT_GRACE_SECONDS"]
     for svc in snap.get("services") or []:
         if not isinstance(svc, dict) or svc.get("status") != "down":
@@ -65,7 +61,7 @@ def hog_text(hog: dict[str, Any] | None) -> str:
 
 def _memory(snap: Snapshot, config: Config) -> Iterator[Finding]:
     mem = snap.get("memory") or {}
-    pct = _num(mem.get("percent"))
+    pct = as_number(mem.get("percent"))
     if pct is None:
         return
     used = f"{pct:g}% used ({mem.get('used_mb', '?')} of {mem.get('total_mb', '?')} MB)"
@@ -79,7 +75,7 @@ def _memory(snap: Snapshot, config: Config) -> Iterator[Finding]:
 
 def _disks(snap: Snapshot, config: Config) -> Iterator[Finding]:
     for disk in snap.get("disks") or []:
-        pct = _num(disk.get("percent")) if isinstance(disk, dict) else None
+        pct = as_number(disk.get("percent")) if isinstance(disk, dict) else None
         if pct is None:
             continue
         path, free = disk.get("path", "?"), disk.get("free_mb", "?")
@@ -95,7 +91,7 @@ def _disks(snap: Snapshot, config: Config) -> Iterator[Finding]:
 
 def _load(snap: Snapshot, config: Config) -> Iterator[Finding]:
     system = snap.get("system") or {}
-    per_core = _num(system.get("load_per_core"))
+    per_core = as_number(system.get("load_per_core"))
     factor = config["ARGUS_LOAD_FACTOR"]
     if per_core is not None and per_core > factor:
         load = (system.get("load") or ["?"])[0]
@@ -106,7 +102,7 @@ def _load(snap: Snapshot, config: Config) -> Iterator[Finding]:
 
 def _swap(snap: Snapshot, config: Config) -> Iterator[Finding]:
     swap = snap.get("swap") or {}
-    pct, total = _num(swap.get("percent")), _num(swap.get("total_mb"))
+    pct, total = as_number(swap.get("percent")), as_number(swap.get("total_mb"))
     if pct is None or not total:  # no swap configured: nothing to warn about
         return
     if pct >= config["ARGUS_SWAP_WARN_PCT"]:
@@ -131,7 +127,7 @@ def _freshness(snap: Snapshot, config: Config) -> Iterator[Finding]:
 
 def _orphans(snap: Snapshot, config: Config) -> Iterator[Finding]:
     orphans = snap.get("orphans") or {}
-    count = _num(orphans.get("count"))
+    count = as_number(orphans.get("count"))
     if count:
         text = (f"{int(count)} orphan process(es) match {orphans.get('pattern', '?')!r}; "
                 "the deterministic sweep handles them")
@@ -191,14 +187,14 @@ def metric_notes(snap: Snapshot) -> list[str]:
     """Short factual notes about the snapshot, the observations of a rules decision."""
     notes: list[str] = []
     mem, swap, system = snap.get("memory") or {}, snap.get("swap") or {}, snap.get("system") or {}
-    if _num(mem.get("percent")) is not None:
+    if as_number(mem.get("percent")) is not None:
         notes.append(f"memory {mem['percent']:g}% used")
     for disk in snap.get("disks") or []:
-        if isinstance(disk, dict) and _num(disk.get("percent")) is not None:
+        if isinstance(disk, dict) and as_number(disk.get("percent")) is not None:
             notes.append(f"disk {disk.get('path', '?')} {disk['percent']:g}% used")
-    if _num(system.get("load_per_core")) is not None:
+    if as_number(system.get("load_per_core")) is not None:
         notes.append(f"load {system['load_per_core']:g} per core")
-    if _num(swap.get("total_mb")):
+    if as_number(swap.get("total_mb")):
         notes.append(f"swap {swap.get('percent', '?')}% used")
     for svc in snap.get("services") or []:
         if isinstance(svc, dict):

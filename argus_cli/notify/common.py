@@ -28,7 +28,7 @@ def one_line(text: str, limit: int = _MAX_NOTE) -> str:
 
 
 def note(message: str, secrets: Iterable[str] = ()) -> None:
-    """One redacted line on stderr (the CLI's log handler picks stderr up)."""
+    """One redacted line on stderr (under the timer, the journal keeps it; argus.log does not)."""
     print("argus: " + one_line(redact(message, secrets)), file=sys.stderr)
 
 

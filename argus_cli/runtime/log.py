@@ -15,6 +15,7 @@ from pathlib import Path
 
 from argus_cli.config import Config
 from argus_cli.redaction import redact
+from argus_cli.state.files import PRIVATE_DIR_MODE
 
 LOG_NAME = "argus.log"
 MAX_BYTES = 10 * 1024 * 1024
@@ -68,7 +69,7 @@ def cycle_log(config: Config, *, may_rotate: bool = True) -> Iterator[tuple[logg
     handler: logging.Handler | None = None
     rotated = False
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
         rotated = rotate(path) if may_rotate else False
         handler = logging.FileHandler(path, encoding="utf-8")
     except OSError as exc:  # an unwritable log dir must not stop the watchdog

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ import orjson
 from argus_cli.model import scrub_surrogates
 
 Reporter = Callable[[str], None]
+# Directories Argus creates hold the registry, the outbox and logs, which describe the host and
+# its alerts: they are not for other users to read.
+PRIVATE_DIR_MODE = 0o700
 
 
 def _stderr(message: str) -> None:
@@ -43,7 +47,7 @@ def dumps(value: Any, option: int = 0) -> bytes:
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -60,12 +64,17 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    with contextlib.suppress(OSError):  # some filesystems refuse fsync on a directory; the rename stands
+        fsync_path(directory)
+
+
+def fsync_path(path: Path) -> None:
+    """Flush ``path`` (a file or a directory) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def stored_number(value: Any, limit: float = 1e11) -> float | None:
@@ -113,7 +122,7 @@ def move_aside(path: Path) -> Path:
 
 def append_jsonl(path: Path, record: Any, mode: int = 0o644) -> None:
     """Append one record as one line with a single write on an O_APPEND descriptor."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     line = dumps(record) + b"\n"
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)  # RDWR: to peek at the tail
     try:
@@ -168,37 +177,47 @@ def iter_jsonl(path: Path, stats: LineStats | None = None,
 
 
 def tail_jsonl(path: Path, max_lines: int, chunk: int = 65536) -> list[dict[str, Any]]:
-    """The last ``max_lines`` parsable records, read backwards from the end of the file.
+    """The last ``max_lines`` parsable records, in file order, read backwards from the end.
 
     Cost depends on ``max_lines``, not on the file's size.
     """
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return []
-    with handle:
-        end = handle.seek(0, os.SEEK_END)
-        buf = b""
-        pos = end
-        while pos > 0 and buf.count(b"\n") <= max_lines:
-            step = min(chunk, pos)
-            pos -= step
-            handle.seek(pos)
-            buf = handle.read(step) + buf
-    lines = buf.split(b"\n")
-    if pos > 0:
-        lines = lines[1:]  # first piece may be a partial line
-    records: list[dict[str, Any]] = []
-    for line in reversed(lines):
-        if len(records) >= max_lines:
-            break
-        if not line.strip():
-            continue
+    records = list(islice(iter_jsonl_backwards(path, chunk), max(0, max_lines)))
+    records.reverse()
+    return records
+
+
+def iter_jsonl_backwards(path: Path, chunk: int = 65536) -> Iterator[dict[str, Any]]:
+    """JSON objects from the last line to the first; malformed lines are skipped.
+
+    Reads ``chunk`` bytes at a time from the end, so a caller that stops early (a window, a
+    tail) never pays for the rest of the file.
+    """
+    for line in _lines_backwards(path, chunk):
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
         if isinstance(record, dict):
-            records.append(record)
-    records.reverse()
-    return records
+            yield record
+
+
+def _lines_backwards(path: Path, chunk: int) -> Iterator[bytes]:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        pos = os.fstat(fd).st_size
+        partial = b""
+        while pos > 0:
+            step = min(chunk, pos)
+            pos -= step
+            lines = (os.pread(fd, step, pos) + partial).split(b"\n")
+            partial = lines[0]  # may continue in the previous chunk
+            for line in reversed(lines[1:]):
+                if line.strip():
+                    yield line
+        if partial.strip():
+            yield partial
+    finally:
+        os.close(fd)

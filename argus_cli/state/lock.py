@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from argus_cli.state.files import PRIVATE_DIR_MODE
+
 
 class LockBusy(RuntimeError):
     """Another process holds the lock."""
@@ -20,7 +22,7 @@ class FileLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,12 +32,15 @@ from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
+from argus_cli.notify.common import note
 from argus_cli.notify.telegram import REQUEST_TIMEOUT, Delivery, cap_text, send_message
 from argus_cli.state.files import (
+    PRIVATE_DIR_MODE,
     LineStats,
     append_jsonl,
     atomic_write_bytes,
     dumps,
+    fsync_path,
     iter_jsonl,
     move_aside,
     stored_number,
@@ -94,7 +96,7 @@ def flush_outbox(config: Config, now: float, *, attempts: int = 3, sleep: Sleep 
 
 
 def pending_count(config: Config) -> int:
-    """How many alerts wait in the outbox (for the cycle record and doctor)."""
+    """How many alerts wait in the outbox."""
     return len(_read(_outbox(config))[0])
 
 
@@ -109,7 +111,7 @@ def _flush(config: Config, now: float, send: Send, budget: float) -> _Flush:
     except LockBusy:  # another process is flushing; it re-reads the file and will take ours too
         return _Flush(0, pending_count(config), False)
     except OSError as exc:
-        _note(f"outbox flush stopped: {exc}")
+        note(f"outbox flush stopped: {exc}", config.secrets())
         return _Flush(0, pending_count(config), False)
 
 
@@ -141,7 +143,7 @@ def _ledger(config: Config) -> Path:
 @contextlib.contextmanager
 def _guard(config: Config) -> Iterator[None]:
     """Exclusive flock on ``outbox.lock``, waiting up to LOCK_WAIT_SECONDS."""
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    config.state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     fd = os.open(config.state_dir / "outbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -166,11 +168,11 @@ def _queue(config: Config, text: str, now: float, reason: str) -> Delivery:
             if len(entries) >= MAX_ENTRIES:
                 dropped = len(entries) - MAX_ENTRIES + 1
                 _write(_outbox(config), entries[dropped:])
-                _note(f"outbox full ({MAX_ENTRIES} alerts): dropped the {dropped} oldest")
+                note(f"outbox full ({MAX_ENTRIES} alerts): dropped the {dropped} oldest")
             append_jsonl(_outbox(config), entry, mode=0o600)
-            _fsync(_outbox(config))
+            fsync_path(_outbox(config))
     except OSError as exc:
-        _note(f"alert not delivered and not queued: {reason}; outbox: {exc}")
+        note(f"alert not delivered and not queued: {reason}; outbox: {exc}", config.secrets())
         return Delivery(False, f"not delivered, not queued: {reason}")
     return Delivery(False, f"queued in outbox: {reason}", "queued")
 
@@ -196,7 +198,7 @@ def _remove(config: Config, entry_id: str) -> None:
             _write(_outbox(config), keep, aside=damaged)
             _prune_ledger(config, {e["id"] for e in keep})
     except OSError as exc:  # the ledger still says "delivered": the next flush drops it unsent
-        _note(f"outbox: could not remove a delivered alert yet: {exc}")
+        note(f"outbox: could not remove a delivered alert yet: {exc}", config.secrets())
 
 
 def _mark_failed(config: Config, entry_id: str, reason: str) -> None:
@@ -209,15 +211,15 @@ def _mark_failed(config: Config, entry_id: str, reason: str) -> None:
                     entry["last_error"] = reason
             _write(_outbox(config), entries, aside=damaged)
     except (OSError, ValueError) as exc:
-        _note(f"outbox: could not record a failed attempt: {exc}")
+        note(f"outbox: could not record a failed attempt: {exc}", config.secrets())
 
 
 def _record_delivered(config: Config, entry_id: str, now: float) -> None:
     try:
         append_jsonl(_ledger(config), {"id": entry_id, "ts": iso_z(now)}, mode=0o600)
-        _fsync(_ledger(config))
+        fsync_path(_ledger(config))
     except OSError as exc:
-        _note(f"outbox: could not record a delivery: {exc}")
+        note(f"outbox: could not record a delivery: {exc}", config.secrets())
 
 
 def _delivered_ids(config: Config) -> set[str]:
@@ -247,20 +249,8 @@ def _write(path: Path, entries: list[dict[str, Any]], aside: int = 0) -> None:
     """Atomically replace the outbox; damaged lines are kept in a ``.corrupt-`` copy, not lost."""
     if aside and path.exists():
         kept = move_aside(path)
-        _note(f"outbox: {aside} unreadable line(s) kept in {kept.name}")
+        note(f"outbox: {aside} unreadable line(s) kept in {kept.name}")
     if entries:
         atomic_write_bytes(path, b"".join(dumps(e) + b"\n" for e in entries), mode=0o600)
     else:
         path.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _note(message: str) -> None:
-    print(f"argus: {message}", file=sys.stderr)

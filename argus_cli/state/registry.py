@@ -8,27 +8,27 @@ never on how large the file has grown.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-import orjson
 
 from argus_cli.config import Config
 from argus_cli.model import Problem, iso_z, problem_key
-from argus_cli.state.files import append_jsonl
+from argus_cli.state.files import append_jsonl, iter_jsonl_backwards
 
 _CHUNK = 16384
 _HOG_SUFFIX = re.compile(r";\s*hog_process=.*$", re.DOTALL)
 _ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
+def without_hog(description: str) -> str:
+    """``description`` less its memory-hog enrichment (it names a process, not a problem)."""
+    return _HOG_SUFFIX.sub("", description)
+
+
 def key_for(problem_type: str, description: str) -> str:
-    """The problem key, ignoring the memory-hog enrichment (it names a process, not a problem)."""
-    return problem_key(problem_type, _HOG_SUFFIX.sub("", description))
+    """The problem key, ignoring the memory-hog enrichment."""
+    return problem_key(problem_type, without_hog(description))
 
 
 def record_problem(config: Config, problem: Problem) -> None:
@@ -40,7 +40,7 @@ def recent_count(config: Config, key: str, window_seconds: float, now: float) ->
     """How many registry problems with ``key`` have a ``ts`` within ``window_seconds`` of ``now``."""
     cutoff, upper = iso_z(now - window_seconds), iso_z(now)
     count = 0
-    for record in _records_backwards(config.problems_file):
+    for record in iter_jsonl_backwards(config.problems_file, _CHUNK):
         ts = _comparable_ts(record.get("ts"))
         if ts is None:
             continue
@@ -68,36 +68,3 @@ def _comparable_ts(value: Any) -> str | None:
         return iso_z(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
     except ValueError:
         return None
-
-
-def _records_backwards(path: Path) -> Iterator[dict[str, Any]]:
-    """Parsable JSON objects from the last line to the first; malformed lines are skipped."""
-    for line in _lines_backwards(path):
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            yield record
-
-
-def _lines_backwards(path: Path) -> Iterator[bytes]:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return
-    try:
-        pos = os.fstat(fd).st_size
-        partial = b""
-        while pos > 0:
-            step = min(_CHUNK, pos)
-            pos -= step
-            lines = (os.pread(fd, step, pos) + partial).split(b"\n")
-            partial = lines[0]  # may continue in the previous chunk
-            for line in reversed(lines[1:]):
-                if line.strip():
-                    yield line
-        if partial.strip():
-            yield partial
-    finally:
-        os.close(fd)
