@@ -119,7 +119,7 @@ class _Cycle:
     def deliver_outbox(self) -> None:
         if self.dry_run or not self.config.telegram_configured:
             return  # a dry run leaves the outbox untouched; without Telegram nothing could be delivered
-        from argus_cli.state.outbox import flush_outbox
+        from argus_cli.notify.outbox import flush_outbox
         try:
             delivered, queued = flush_outbox(self.config, self.now, sleep=self.sleep)
         except Exception as exc:  # noqa: BLE001 - an outbox problem must not stop the watchdog
@@ -149,7 +149,7 @@ class _Cycle:
         self.log.warning("self-monitor: %d consecutive failures", failures)
         if self.dry_run:
             return "dry run: would alert"
-        from argus_cli.state.outbox import send_alert
+        from argus_cli.notify.outbox import send_alert
         try:
             delivery = send_alert(self.config, text, self.now)
         except Exception as exc:  # noqa: BLE001

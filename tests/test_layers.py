@@ -65,3 +65,13 @@ def test_no_shell_anywhere():
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text()
         assert "shell=True" not in text and "os.system(" not in text and "os.popen(" not in text, path
+
+
+def test_state_and_collectors_stay_below_the_layers_that_use_them():
+    """state/ and collectors/ are building blocks: they never reach up into notify, actions,
+    decide, reports, the cycle or the CLI."""
+    upper = ("argus_cli.notify", "argus_cli.actions", "argus_cli.decide", "argus_cli.reports",
+             "argus_cli.cycle", "argus_cli.cli", "argus_cli.runtime")
+    offenders = [(name, m) for name, imps in modules() if name.startswith(("state/", "collectors/"))
+                 for m, _ in imps if m.startswith(upper)]
+    assert offenders == []

@@ -12,7 +12,7 @@ import pytest
 from helpers_notify import TOKEN, FakeTelegram, files_containing, running, stop, telegram_env
 
 from argus_cli.config import Config, load
-from argus_cli.state.outbox import MAX_ENTRIES, flush_outbox, pending_alerts, send_alert
+from argus_cli.notify.outbox import MAX_ENTRIES, flush_outbox, pending_alerts, send_alert
 
 NOW = 1_770_000_000.0
 
@@ -124,7 +124,7 @@ def test_entry_recorded_as_delivered_is_not_resent(cfg: Config, server: FakeTele
     assert not (cfg.state_dir / "outbox-delivered.jsonl").exists()
 
 
-FLUSH = "import time; from argus_cli.config import load; from argus_cli.state.outbox import flush_outbox; " \
+FLUSH = "import time; from argus_cli.config import load; from argus_cli.notify.outbox import flush_outbox; " \
         "print(flush_outbox(load(), time.time()))"
 
 
@@ -193,7 +193,7 @@ def test_token_never_reaches_files_output_or_detail(cfg: Config, server: FakeTel
 SENDER = """
 import sys, time
 from argus_cli.config import load
-from argus_cli.state.outbox import send_alert
+from argus_cli.notify.outbox import send_alert
 cfg = load()
 for k in range(5):
     print(send_alert(cfg, f"p{sys.argv[1]} n{k}", time.time(), attempts=1, sleep=lambda s: None).detail)

@@ -247,7 +247,7 @@ def test_orphan_state_with_wrong_types_does_not_stop_the_sweep(argus_env, tmp_pa
 
 
 def test_outbox_entry_with_wrong_attempts_type_does_not_break_the_flush(tmp_path):
-    from argus_cli.state.outbox import flush_outbox, pending_alerts
+    from argus_cli.notify.outbox import flush_outbox, pending_alerts
     (tmp_path / "none.env").write_text("")
     config = load({"TELEGRAM_BOT_TOKEN": "1:tok", "TELEGRAM_CHAT_ID": "42", "ARGUS_STATE_DIR": str(tmp_path / "state"),
                    "ARGUS_TELEGRAM_API_BASE": "http://127.0.0.1:9"}, env_file=tmp_path / "none.env")

@@ -39,7 +39,7 @@ def run(ctx: ActionContext, request: Alert) -> Outcome:
 def _deliver(ctx: ActionContext, text: str) -> tuple[str, str, bool]:
     """(status, detail, delivered or queued). Never raises: an alert that cannot go out is
     queued or reported, the cycle goes on."""
-    from argus_cli.state.outbox import send_alert
+    from argus_cli.notify.outbox import send_alert
     try:
         delivery = send_alert(ctx.config, text, ctx.now)
     except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
