@@ -23,9 +23,13 @@ def argus_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
     (tmp_path / "empty.env").write_text("")
     (tmp_path / "bin").mkdir()
+    (tmp_path / "host").mkdir()
     env.update({
         "ARGUS_ENV_FILE": str(tmp_path / "empty.env"),
         "ARGUS_STATE_DIR": str(tmp_path / "state"),
+        # A cycle that decides clean_disk must never clean this machine's /tmp: every test's host
+        # filesystem is a temp dir unless it says otherwise.
+        "ARGUS_HOST_ROOT": str(tmp_path / "host"),
         "ARGUS_BEADS_WORKDIR": str(tmp_path),
         "PATH": f"{tmp_path / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         "NO_COLOR": "1",

@@ -22,10 +22,8 @@ from argus_cli.state.files import iter_jsonl
 
 
 @pytest.fixture
-def env(argus_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    """clean_disk and restart_service may really run: sandbox the host root."""
-    (tmp_path / "host").mkdir()
-    return {**argus_env, "ARGUS_HOST_ROOT": str(tmp_path / "host")}
+def env(argus_env: dict[str, str]) -> dict[str, str]:
+    return argus_env  # its ARGUS_HOST_ROOT is a temp dir: clean_disk may really run
 
 
 def state(env: dict[str, str]) -> Path:

@@ -33,7 +33,7 @@ def test_tools_argus_starts_never_see_the_secrets(run_argus, argus_env, tmp_path
     write_executable(bin_dir / "bd", _DUMP_ENV + 'case "$1" in list) echo "[]";; create) echo argus-1;; esac\n')
     write_executable(bin_dir / "relay", _DUMP_ENV + "exit 0\n")
     env = {**argus_env, "ANTHROPIC_API_KEY": KEY, "TELEGRAM_BOT_TOKEN": "123456:AAbbcc",
-           "ARGUS_ALLOWED_SERVICES": "web.service", "ARGUS_HOST_ROOT": str(tmp_path / "host")}
+           "ARGUS_ALLOWED_SERVICES": "web.service"}
     decision = {"assessment": "test", "actions": [
         {"type": "restart_service", "target": "web.service", "reason": "down"},
         {"type": "log", "observation": "web restarted"}]}

@@ -27,10 +27,8 @@ STEP = 300
 
 
 @pytest.fixture
-def env(argus_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    """clean_disk may really run: sandbox the host root."""
-    (tmp_path / "host").mkdir()
-    return {**argus_env, "ARGUS_HOST_ROOT": str(tmp_path / "host")}
+def env(argus_env: dict[str, str]) -> dict[str, str]:
+    return argus_env  # its ARGUS_HOST_ROOT is a temp dir: clean_disk may really run
 
 
 def state(env: dict[str, str]) -> Path:
