@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from argus_cli.collectors.context import CollectContext, truncate
@@ -26,7 +27,11 @@ def collect(ctx: CollectContext) -> dict[str, Any]:
     total_kb = total_memory_kb() or 1
     allow = set(ctx.config["ARGUS_KILL_ALLOWLIST"])
     top = [_describe(p, ctx.now, total_kb, allow) for p in table[:5]]
-    return {"memory_hog": top[0] if top else None, "top_processes": top}
+    # The hog is what alerts name and kill_pid may target: never Argus itself (it cannot be
+    # acted on, and on a quiet host it would otherwise be "the largest process").
+    me = os.getpid()
+    hog = next((_describe(p, ctx.now, total_kb, allow) for p in table if p["pid"] != me), None)
+    return {"memory_hog": hog, "top_processes": top}
 
 
 def _describe(proc: dict[str, Any], now: float, total_kb: int, allow: set[str]) -> dict[str, Any]:
