@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -162,3 +163,20 @@ def test_orphan_sweep_also_ends_the_orphans_children(argus_env, tmp_path, monkey
     assert report["killed"] == [runner.pid] and report["children_killed"] == [child.pid]
     assert not child.is_running()
     assert "and 1 of their child processes" in registry(config)[0]["description"]
+
+
+def test_orphan_sweep_counts_a_process_whose_start_time_jittered(argus_env, tmp_path, monkeypatch):
+    """psutil's create_time moves with /proc/stat's btime (by up to a second between reads): the
+    same process must keep its count, or a jittery clock would spare orphans for ever."""
+    marker = f"argus-orphan-jitter-{os.getpid()}"
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_ORPHAN_PATTERN=marker,
+                                              ARGUS_ORPHAN_KILL_THRESHOLD="2"))
+    with spawned("node", "-e", NODE_IDLE, marker) as orphan:
+        sweep_orphans(config, 1.0, dry_run=False, grace=0.5)
+        state_file = config.state_dir / "orphans.json"
+        state = json.loads(state_file.read_text())
+        state["pids"][str(orphan.pid)]["create_time"] += 0.6
+        state_file.write_text(json.dumps(state))
+        report = sweep_orphans(config, 2.0, dry_run=False, grace=0.5)
+        orphan.wait(timeout=5)
+    assert report["killed"] == [orphan.pid]

@@ -80,7 +80,11 @@ def _seen_counts(previous: Any, found: list[int], table: dict[int, dict[str, Any
     for pid in found:
         created = table[pid]["create_time"]
         before = previous.get(str(pid))
-        same = isinstance(before, dict) and before.get("create_time") == created
+        # Not ==: psutil derives create_time from /proc/stat's btime, which can move by a second
+        # between reads; an exact comparison would restart the count of a process it has seen.
+        recorded = stored_number(before.get("create_time")) if isinstance(before, dict) else None
+        same = recorded is not None and created is not None and \
+            abs(recorded - created) <= signals.CREATE_TIME_TOLERANCE
         out[pid] = {"create_time": created, "seen": (int(stored_number(before.get("seen")) or 0) if same else 0) + 1}
     return out
 
