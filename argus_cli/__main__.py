@@ -1,3 +1,3 @@
-from argus_cli.cli.app import main
+from argus_cli.cli.entry import main
 
 main()

@@ -10,6 +10,7 @@ day in-process against real state files.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
@@ -44,15 +45,35 @@ def run_cycle(config: Config, *, dry_run: bool = False, decider: str | None = No
         lock.acquire()                                                        # 1. lock
     except LockBusy:
         return _skipped(config, record)
+    except OSError as exc:  # a read-only state fs, a symlink planted as the lock: one line, no traceback
+        return _unlocked(config, record, exc)
     try:
         with cycle_log(config) as (log, rotated), \
                 Guard(config["ARGUS_CYCLE_TIMEOUT"], install_signals) as guard:  # 2. rotation (on open)
             cycle = _Cycle(config, record, log, guard, decider=decider, sleep=sleep, collect=collect)
             cycle.log_rotated = rotated
             cycle.run(started, monotonic)
+    except (Exception, Interrupted, CycleTimeout) as exc:  # noqa: BLE001 - before the steps could record
+        _failed_outside_steps(config, record, exc)
     finally:
         lock.release()
     return record.line()
+
+
+def _failed_outside_steps(config: Config, record: CycleRecord, exc: BaseException) -> None:
+    """Whatever goes wrong once the lock is held (also a signal or the time limit while the cycle
+    sets up) leaves a ``failed`` line and counts as a failure."""
+    if isinstance(exc, Interrupted | CycleTimeout):
+        record.fail("interrupted" if isinstance(exc, Interrupted) else "timeout")
+    else:
+        record.fail(redact(f"unexpected error: {type(exc).__name__}: {exc}", config.secrets())[:300])
+    print(f"argus: cycle failed: {record.detail}", file=sys.stderr)
+    for name, write in ((records.CYCLES, lambda: records.append_minimal_cycle(config, record)),
+                        (records.CYCLE_STATE, lambda: records.write_state(config, records.read_state(config), record))):
+        try:
+            write()
+        except Exception as again:  # noqa: BLE001 - stderr is all that is left
+            print(f"argus: cannot write {name}: {type(again).__name__}: {again}", file=sys.stderr)
 
 
 def _skipped(config: Config, record: CycleRecord) -> dict[str, Any]:
@@ -64,6 +85,15 @@ def _skipped(config: Config, record: CycleRecord) -> dict[str, Any]:
             log.info("cycle skipped: %s", record.detail)
     except OSError as exc:
         print(f"argus: cannot record the skipped cycle: {exc}", file=sys.stderr)
+    return record.line()
+
+
+def _unlocked(config: Config, record: CycleRecord, exc: OSError) -> dict[str, Any]:
+    """The lock could not even be opened: nothing may run unlocked, so the cycle fails here."""
+    record.fail(f"cannot take the cycle lock {config.state_dir / records.LOCK}: {exc.strerror or exc}")
+    print(f"argus: {record.detail}", file=sys.stderr)
+    with contextlib.suppress(OSError):  # usually fails the same way (read-only); a symlinked lock still leaves a record
+        records.append_cycle(config, record)
     return record.line()
 
 
@@ -83,10 +113,15 @@ class _Cycle:
         self.found: list[Finding] = []
         self.decided: engine.Decided | None = None
         self.results: list[ActionResult] = []
+        from argus_cli.notify.telegram import DeliveryBudget
+        # One Telegram allowance (time and messages) for every sender of this cycle: a dead
+        # Telegram costs the cycle ARGUS_TELEGRAM_BUDGET_SECONDS once, not once per alert.
+        self.delivery = DeliveryBudget.for_cycle(config)
 
     def run(self, started: float, monotonic: Callable[[], float]) -> None:
         self.log.info("cycle start%s", " (dry run)" if self.dry_run else "")
         try:
+            self.guard.stop_if_asked()  # a SIGTERM that came while Python was still starting
             self.deliver_outbox()      # 2. outbox
             self.check_self()          # 3. self-check
             self.check_disk()          # 4. disk guard
@@ -121,10 +156,11 @@ class _Cycle:
             return  # a dry run leaves the outbox untouched; without Telegram nothing could be delivered
         from argus_cli.notify.outbox import flush_outbox
         try:
-            delivered, queued = flush_outbox(self.config, self.now, sleep=self.sleep)
+            delivered, queued = flush_outbox(self.config, self.now, sleep=self.sleep, budget=self.delivery)
         except Exception as exc:  # noqa: BLE001 - an outbox problem must not stop the watchdog
             self._step_failed("outbox", exc)
             return
+        self._note_outbox_error()
         self.record.extra["outbox"] = {"delivered": delivered, "queued": queued}
         if delivered or queued:
             self.log.info("outbox: %d delivered, %d still queued", delivered, queued)
@@ -151,7 +187,7 @@ class _Cycle:
             return "dry run: would alert"
         from argus_cli.notify.outbox import send_alert
         try:
-            delivery = send_alert(self.config, text, self.now)
+            delivery = send_alert(self.config, text, self.now, budget=self.delivery)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("self-monitor alert", exc)
             return "failed"
@@ -243,12 +279,20 @@ class _Cycle:
         with self.guard.deferred():  # raises Interrupted after the block if a signal came in
             try:
                 execute_decision(self.config, decision, snapshot, dry_run=self.dry_run, now=self.now,
-                                 should_stop=self.guard.should_stop, results=results)
+                                 should_stop=self.guard.should_stop, results=results, delivery=self.delivery)
             except Exception as exc:  # noqa: BLE001
                 self._step_failed("act", exc)
             finally:
                 self._log_results(results)
+                self._note_outbox_error()
         return results
+
+    def _note_outbox_error(self) -> None:
+        """An outbox that cannot be updated (a full disk) stops delivery: one error in the record."""
+        error = self.delivery.outbox_error
+        if error is not None and error not in self.record.errors:
+            self.record.errors.append(error)
+            self.log.error("%s", error)
 
     def _log_results(self, results: list[ActionResult]) -> None:
         for result in results:
@@ -263,9 +307,28 @@ class _Cycle:
             except OSError as exc:  # e.g. a full disk: say so, keep writing the others
                 print(f"argus: cannot write {name}: {exc}", file=sys.stderr)
                 self.log.error("cannot write %s: %s", name, exc)
+            except Exception as exc:  # noqa: BLE001 - a value no writer can take: the cycle failed, say why
+                self._unwritable(name, exc)
         self.log.info("cycle end: status=%s decider=%s llm_called=%s duration_ms=%d%s", self.record.status,
                       self.record.decider, self.record.llm_called, self.record.duration_ms,
                       f" detail={self.record.detail}" if self.record.detail else "")
+
+    def _write_decision(self, decision: Decision) -> None:
+        self.record.actions = records.action_summaries(decision, self.results)
+        records.write_last_decision(self.config, decision, self.results, self.record)
+
+    def _unwritable(self, name: str, exc: Exception) -> None:
+        """A record that cannot be serialised is a bug: fail the cycle with a one-line reason, and if
+        it was cycles.jsonl's own line, write a minimal one so the failure is still counted."""
+        reason = redact(f"cannot write {name}: {type(exc).__name__}: {exc}", self.config.secrets())[:300]
+        self.record.fail(reason)
+        self.log.error("%s", reason)
+        print(f"argus: {reason}", file=sys.stderr)
+        if name == records.CYCLES:
+            try:
+                records.append_minimal_cycle(self.config, self.record)
+            except Exception as again:  # noqa: BLE001 - stderr is all that is left
+                print(f"argus: cannot write {name} at all: {type(again).__name__}", file=sys.stderr)
 
     def _writes(self) -> list[tuple[str, Callable[[], Any]]]:
         """The files this cycle leaves, in write order: the decision before the cycles.jsonl line
@@ -277,9 +340,7 @@ class _Cycle:
         if raw is not None and not self.dry_run:
             writes.append((records.LAST_RESPONSE, lambda: records.write_last_response(config, raw, self.now)))
         if decision is not None:
-            record.actions = records.action_summaries(decision, self.results)
-            writes.append((records.LAST_DECISION,
-                           lambda: records.write_last_decision(config, decision, self.results, record)))
+            writes.append((records.LAST_DECISION, lambda: self._write_decision(decision)))
         writes.append((records.CYCLES, lambda: records.append_cycle(config, record)))
         if not self.dry_run:
             writes.append((records.CYCLE_STATE, lambda: records.write_state(config, self.previous, record)))

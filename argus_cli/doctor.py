@@ -16,7 +16,9 @@ from argus_cli.config import Config, ConfigError, load
 from argus_cli.model import iso_z
 from argus_cli.redaction import child_env
 from argus_cli.runtime.records import CYCLE_STATE
-from argus_cli.state.files import PRIVATE_DIR_MODE
+from argus_cli.state.directory import StateDirError
+from argus_cli.state.directory import check_state_dir as check_safe_state_dir
+from argus_cli.state.files import PRIVATE_DIR_MODE, read_regular
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ def run_checks() -> list[Check]:
 
 
 def check_state_dir(state_dir: Path) -> Check:
+    try:  # the same refusal `argus cycle` and `argus act` would meet (others can write it, read-only)
+        check_safe_state_dir(state_dir)
+    except StateDirError as exc:
+        return Check("state dir", "FAIL", str(exc))
     try:
         state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
         with tempfile.NamedTemporaryFile(dir=state_dir, prefix=".doctor-"):
@@ -127,7 +133,7 @@ def check_last_cycle(state_dir: Path, now: float) -> Check:
     """When the last cycle ran and how it ended (``cycle-state.json``), read without changing it."""
     path = state_dir / CYCLE_STATE
     try:
-        state = json.loads(path.read_bytes())
+        state = json.loads(read_regular(path))  # never through a symlink planted there
     except FileNotFoundError:
         return Check("last cycle", "warn", f"none recorded ({path} does not exist): is the timer running?")
     except (OSError, ValueError) as exc:

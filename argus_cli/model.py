@@ -49,6 +49,36 @@ def scrub_surrogates(value: Any) -> Any:
     return value
 
 
+# Bounds for structured values from outside (an LLM answer, a decision file): enough for any real
+# decision, small enough that nothing downstream (orjson stops at 255 levels) can choke on them.
+MAX_DEPTH = 24
+MAX_ITEMS = 1000
+MAX_TEXT = 65536
+TOO_DEEP = "<nested too deep>"
+
+
+def bounded(value: Any, depth: int = MAX_DEPTH) -> Any:
+    """``value`` cut to MAX_DEPTH levels, MAX_ITEMS per container and MAX_TEXT per string, with
+    string keys, 64-bit integers and no lone surrogates: what enters from outside is bounded where
+    it enters, so no writer downstream can choke on it."""
+    if isinstance(value, dict | list | tuple):
+        return _bounded_container(value, depth)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)[:MAX_TEXT]  # JSON allows any integer; the record writer takes 64 bits
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return scrub_surrogates(str(value)[:MAX_TEXT])
+
+
+def _bounded_container(value: dict[Any, Any] | list[Any] | tuple[Any, ...], depth: int) -> Any:
+    if depth <= 0:
+        return TOO_DEEP
+    if isinstance(value, dict):
+        items = list(value.items())[:MAX_ITEMS]
+        return {scrub_surrogates(str(k)[:MAX_TEXT]): bounded(v, depth - 1) for k, v in items}
+    return [bounded(v, depth - 1) for v in value[:MAX_ITEMS]]
+
+
 def normalise(description: str) -> str:
     """Lower-case, trim, collapse whitespace, drop a leading ``[host] ``, mask numbers as ``#``."""
     text = _SPACES.sub(" ", description.lower()).strip()

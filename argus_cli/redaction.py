@@ -28,7 +28,13 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+# Run by hand inside tmux, Argus inherits $TMUX, and a tmux child would then talk to *that*
+# server whatever socket it was given; Argus names its servers explicitly instead.
+_NOT_INHERITED = frozenset({"TMUX", "TMUX_PANE"})
+
+
 def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a child process: ours, less the secret variables."""
+    """The environment for a child process: ours, less the secret variables and tmux's pointers."""
     source = os.environ if base is None else base
-    return {name: value for name, value in source.items() if name not in SECRET_NAMES}
+    return {name: value for name, value in source.items()
+            if name not in SECRET_NAMES and name not in _NOT_INHERITED}

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import tarfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from helpers_actions import actions_env, registry, use_env
 
+from argus_cli.actions.clean_disk import locked_inodes
 from argus_cli.actions.context import Tuning
 from argus_cli.actions.execute import execute_decision
 from argus_cli.model import Decision
 
 DAY = 86400
-NOW = time.time()
+# The clean runs 400 days after the test builds its tree. Nothing can set a ctime, so every entry's
+# ctime is the real now: 400 days old on this clock. _age dates atime and mtime against this clock
+# (into the real future), so a file's age is what the test says and ctime never keeps it.
+NOW = time.time() + 400 * DAY
 
 
 def _file(path: Path, size: int = 5000, age_days: float = 30) -> Path:
@@ -57,9 +66,9 @@ def _untouched(outside: Path) -> bool:
     return (outside / "deep" / "data.bin").exists() and (outside / "top.txt").exists()
 
 
-def _clean(config, dry_run=False, tuning=None):
+def _clean(config, dry_run=False, tuning=None, now=NOW):
     decision = Decision("t", [{"type": "clean_disk", "reason": "disk at 93%", "target": "/etc"}])
-    return execute_decision(config, decision, None, dry_run=dry_run, now=NOW, tuning=tuning)[0]
+    return execute_decision(config, decision, None, dry_run=dry_run, now=now, tuning=tuning)[0]
 
 
 def test_removes_old_entries_keeps_new_ones_and_reports_bytes(env, host, monkeypatch, outside):
@@ -104,6 +113,7 @@ def test_symlinks_are_removed_as_links_never_followed(env, host, monkeypatch, ou
     _age(link_dir, 30)
     fresh_link = host / "tmp" / "fresh-link"
     fresh_link.symlink_to(outside / "top.txt")
+    _age(fresh_link, 0)  # undated, it would be as old as its ctime on this clock
     (host / "var/log").mkdir(parents=True)
     log_link = host / "var/log/evil.log.1.gz"
     log_link.symlink_to(outside / "top.txt")
@@ -224,3 +234,132 @@ def test_argus_state_under_tmp_is_left_alone(argus_env, tmp_path, monkeypatch):
     _age(state, 30)
     _clean(config)
     assert kept.exists()
+
+
+# --- age: the newest of atime, mtime and ctime; in use: locked or an X display lock ---------------
+
+def _tarball(tmp_path: Path, stamp: float) -> Path:
+    """A tarball whose members carry archive times from long ago, as a release download does."""
+    _file(tmp_path / "src" / "pkg" / "setup.py", 100)
+    tar = tmp_path / "pkg.tar"
+
+    def dated(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mtime = int(stamp)
+        return info
+    with tarfile.open(tar, "w") as out:
+        out.add(tmp_path / "src" / "pkg", arcname="pkg", filter=dated)
+    return tar
+
+
+@pytest.mark.parametrize("later_kept", [(0, True), (8, False)])
+def test_a_freshly_extracted_tarball_ages_from_its_extraction(env, host, monkeypatch, tmp_path, later_kept):
+    """Extraction sets the archive's old mtimes (and atimes) but the ctime is the extraction's: kept
+    until the tree is older than the max age by that clock too, then removed as usual."""
+    days_later, kept = later_kept
+    config = use_env(monkeypatch, env)
+    (host / "tmp").mkdir(parents=True)
+    subprocess.run(["tar", "-C", str(host / "tmp"), "-xf", str(_tarball(tmp_path, time.time() - 300 * DAY))],
+                   check=True)
+    extracted = host / "tmp" / "pkg" / "setup.py"
+    assert extracted.stat().st_mtime < time.time() - 200 * DAY  # the archive's time, as tar sets it
+    result = _clean(config, now=time.time() + days_later * DAY)
+    assert result.status == "success", result.detail
+    assert extracted.exists() == kept and (host / "tmp" / "pkg").exists() == kept
+
+
+@pytest.mark.parametrize(("read_ago", "kept"), [(60, True), (30 * DAY, False)])
+def test_a_file_read_recently_is_kept(env, host, monkeypatch, read_ago, kept):
+    """Old mtime and ctime; only the atime says someone read it a minute ago. Directories alike."""
+    config = use_env(monkeypatch, env)
+    read = _file(host / "tmp" / "report.csv")
+    folder = host / "var/tmp/build"
+    folder.mkdir(parents=True)
+    for path in (read, folder):
+        os.utime(path, (NOW - read_ago, NOW - 30 * DAY))
+    _clean(config)
+    assert read.exists() == kept and folder.exists() == kept
+
+
+def test_an_x_display_lock_stays(env, host, monkeypatch):
+    config = use_env(monkeypatch, env)
+    x_lock, other = _file(host / "tmp" / ".X0-lock", 11), _file(host / "tmp" / ".Xauthority-old", 11)
+    _clean(config)
+    assert x_lock.exists() and not other.exists()
+
+
+_HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY if sys.argv[2] == "flock" else os.O_RDWR)
+if sys.argv[2] == "flock":
+    fcntl.flock(fd, fcntl.LOCK_EX)
+else:
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+@contextmanager
+def _locked_by_child(path: Path, how: str) -> Iterator[subprocess.Popen[str]]:
+    """A live python process holding a lock on ``path`` for the block (ready once it says so)."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path), how], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("how", ["flock", "lockf"])
+def test_a_file_locked_by_a_live_process_stays_until_the_lock_goes(env, host, monkeypatch, how):
+    config = use_env(monkeypatch, env)
+    held, free = _file(host / "tmp" / "app.lock", 10), _file(host / "tmp" / "stale.lock", 10)
+    with _locked_by_child(held, how):
+        _clean(config)
+        assert held.exists() and not free.exists()
+    _clean(config)  # the holder died: the kernel dropped its lock, the file is just old now
+    assert not held.exists()
+
+
+def test_a_locked_directory_is_neither_entered_nor_removed(env, host, monkeypatch):
+    """flock on a directory is how systemd-tmpfiles is told to keep out; the same here."""
+    config = use_env(monkeypatch, env)
+    inside = _file(host / "var/tmp/session/old.bin")
+    _age(inside.parent, 30)
+    with _locked_by_child(inside.parent, "flock"):
+        _clean(config)
+        assert inside.exists()
+    _clean(config)
+    assert not inside.parent.exists()
+
+
+def test_an_open_but_unlocked_file_is_removed_and_its_holder_keeps_reading(env, host, monkeypatch):
+    """The decision not to scan /proc/*/fd: removing an open file's name leaves the holder its inode."""
+    config = use_env(monkeypatch, env)
+    old = _file(host / "tmp" / "idle.dat", 10)
+    with old.open("rb") as holder:
+        _clean(config)
+        assert not old.exists()
+        assert holder.read() == b"x" * 10
+
+
+def test_the_walk_leaves_directory_atimes_alone(env, host, monkeypatch):
+    """Listing a directory would refresh its atime, and one listed by every clean would never age."""
+    config = use_env(monkeypatch, env)
+    _file(host / "tmp" / "keepdir" / "fresh.txt", age_days=0)
+    _age(host / "tmp" / "keepdir", 30)
+    before = (host / "tmp" / "keepdir").stat().st_atime
+    _clean(config)
+    assert (host / "tmp" / "keepdir").stat().st_atime == before
+
+
+def test_locked_inodes_reads_every_lock_line(tmp_path):
+    locks = tmp_path / "locks"
+    locks.write_text("1: POSIX  ADVISORY  WRITE 4211 00:2d:1234 0 EOF\n"
+                     "1: -> POSIX  ADVISORY  WRITE 4300 00:2d:1234 0 EOF\n"
+                     "2: FLOCK  ADVISORY  WRITE 4924 fe:00:2147559 0 EOF\n"
+                     "3: OFDLCK ADVISORY  READ  -1 103:02:77 0 10\n"
+                     "4: LEASE  ACTIVE    READ  99 fd:01:5 0 EOF\n")
+    assert locked_inodes(str(locks)) == {1234, 2147559, 77, 5}
+    assert locked_inodes(str(tmp_path / "absent")) == frozenset()

@@ -23,7 +23,7 @@ def test_collect_json_has_every_field(run_argus, argus_env):
     assert set(snap["disks"][0]) == {"path", "total_mb", "used_mb", "free_mb", "percent"}
     assert set(snap["memory_hog"]) == {"pid", "name", "rss_kb", "mem_percent", "runtime", "create_time",
                                        "kill_candidate"}
-    assert set(snap["orphans"]) == {"pattern", "count", "pids", "oldest_age_seconds"}
+    assert set(snap["orphans"]) == {"pattern", "count", "killable", "pids", "processes", "oldest_age_seconds"}
 
 
 def test_collect_out_writes_the_file_atomically(run_argus, argus_env, tmp_path):

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_pidns import run_in_pidns
 
 from argus_cli.collectors import CollectorSpec, collect_snapshot, default_collectors
 from argus_cli.collectors.context import CollectContext
@@ -92,32 +93,25 @@ def test_systemd_check_without_systemctl_is_unknown(argus_env, monkeypatch):
     assert snap["services"][0]["status"] == "unknown"
 
 
-def test_orphans_counted_with_age(argus_env, tmp_path):
-    node = shutil.which("node")
-    if node is None:
+def test_orphans_counted_with_age_and_identity(argus_env, tmp_path):
+    if shutil.which("node") is None:
         pytest.skip("node is not installed")
-    marker = tmp_path / "argus-orphan-probe"
-    marker.mkdir()
-    (marker / "sleepy.test.js").write_text("setTimeout(() => {}, 60000);\n")
-    pattern = f"node.*--test.*{marker.name}"
-    ctx = ctx_for(argus_env, ARGUS_ORPHAN_PATTERN=pattern)
-    assert collect_snapshot(ctx, only("orphans"))["orphans"]["count"] == 0
-    procs = [subprocess.Popen([node, "--test", str(marker / "sleepy.test.js")], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for _ in range(2)]
-    try:
-        time.sleep(2.2)
-        orphans = collect_snapshot(ctx_for(argus_env, ARGUS_ORPHAN_PATTERN=pattern), only("orphans"))["orphans"]
-        assert orphans["count"] == 2
-        assert orphans["pids"] == sorted(p.pid for p in procs)
-        assert 2 <= orphans["oldest_age_seconds"] < 30
-        assert orphans["pattern"] == pattern
-    finally:  # each runner spawned a test child (in a process group of its own): end both
-        import psutil
-        for proc in procs:
-            for child in psutil.Process(proc.pid).children(recursive=True):
-                child.kill()
-            proc.kill()
-            proc.wait()
+    (tmp_path / "sleepy.test.js").write_text("setTimeout(() => {}, 60000);\n")
+    env = {**argus_env, "TESTS": str(tmp_path)}
+    result = run_in_pidns("""
+test = os.path.join(os.environ["TESTS"], "sleepy.test.js")
+runners = [orphan("node", "--test", test) for _ in range(2)]
+parented = subprocess.Popen(["node", "--test", test])  # its parent lives: not an orphan
+time.sleep(2.2)
+out = subprocess.run([sys.executable, "-m", "argus_cli", "collect", "--json"], capture_output=True, text=True)
+report(runners=runners, orphans=json.loads(out.stdout)["orphans"])
+""", env)
+    orphans, runners = result["orphans"], result["runners"]
+    assert (orphans["count"], orphans["killable"], orphans["pids"]) == (2, 2, runners)
+    assert [(p["pid"], p["name"], p["killable"]) for p in orphans["processes"]] == [(r, "node", True) for r in runners]
+    assert all(isinstance(p["create_time"], float) for p in orphans["processes"])
+    assert 2 <= orphans["oldest_age_seconds"] < 30
+    assert orphans["pattern"] == "node.* --test( |$)"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from argus_cli.config import VARIABLES, ConfigError, load, parse_env_file
+from argus_cli.config import UNIT_NAME, VARIABLES, ConfigError, load, parse_env_file
 
 
 def test_defaults_follow_the_spec(argus_env):
@@ -27,7 +27,7 @@ def test_state_dir_defaults_to_xdg(argus_env, tmp_path):
 def test_environment_wins_over_env_file(argus_env, tmp_path):
     env_file = tmp_path / "argus.env"
     env_file.write_text('# comment\nexport ARGUS_DEDUP_WINDOW=120\nARGUS_MODEL="claude-x"\n'
-                        "ARGUS_DISK_PATHS=/, /var  # two mounts\n")
+                        "ARGUS_DISK_PATHS='/, /var'  # two mounts\n")
     env = {**argus_env, "ARGUS_ENV_FILE": str(env_file), "ARGUS_MODEL": "from-env"}
     cfg = load(env)
     assert cfg["ARGUS_DEDUP_WINDOW"] == 120
@@ -37,13 +37,16 @@ def test_environment_wins_over_env_file(argus_env, tmp_path):
 
 
 @pytest.mark.parametrize(("name", "value", "fragment"), [
-    ("ARGUS_DEDUP_WINDOW", "abc", "ARGUS_DEDUP_WINDOW='abc' is invalid: expected an integer >= 1"),
+    ("ARGUS_DEDUP_WINDOW", "abc", "ARGUS_DEDUP_WINDOW='abc' is invalid: expected an integer from 1 to 315360000"),
     ("ARGUS_LLM_TIMEOUT", "301", "expected an integer from 5 to 300"),
     ("ARGUS_MEMORY_WARN_PCT", "0", "expected an integer from 1 to 100"),
     ("ARGUS_HISTORY_CYCLES", "51", "expected an integer from 0 to 50"),
-    ("ARGUS_BOOT_GRACE_SECONDS", "-1", "expected an integer >= 0"),
-    ("ARGUS_LOAD_FACTOR", "0", "expected a number > 0"),
+    ("ARGUS_BOOT_GRACE_SECONDS", "-1", "expected an integer from 0 to 86400"),
+    ("ARGUS_LOAD_FACTOR", "0", "expected a number > 0 and <= 1000"),
     ("ARGUS_LOAD_FACTOR", "nan", "expected a number > 0"),
+    ("ARGUS_LOAD_FACTOR", "1000.5", "expected a number > 0 and <= 1000"),
+    ("ARGUS_BEAD_REPEAT_WINDOW_SECONDS", "100000000000", "expected an integer from 1 to 315360000"),
+    ("ARGUS_FRESHNESS", "x=/tmp:315360001", "seconds from 1 to 315360000"),
     ("ARGUS_LLM_EVERY_CYCLE", "maybe", "expected a boolean"),
     ("ARGUS_DECIDER", "oracle", "expected one of auto, llm, rules"),
     ("ARGUS_SERVICES", "web", "name=systemd:UNIT"),
@@ -83,7 +86,7 @@ def test_unreadable_env_file_is_a_config_error(argus_env, tmp_path):
 
 
 def test_parse_env_file_quotes_and_comments():
-    assert parse_env_file("A='x # y'\nB=\"q\"\n#C=1\n\nD=plain # note\nnot a line\n") == {
+    assert parse_env_file("A='x # y'\nB=\"q\"\n#C=1\n\nD=plain # note\n") == {
         "A": "x # y", "B": "q", "D": "plain"}
 
 
@@ -93,4 +96,38 @@ def test_cli_exits_2_with_one_clear_line(run_argus, argus_env):
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert "ARGUS_DEDUP_WINDOW='abc'" in lines[0] and "integer >= 1" in lines[0]
+    assert "ARGUS_DEDUP_WINDOW='abc'" in lines[0] and "integer from 1 to" in lines[0]
+
+
+# --- issue 9, item 1: an orphan pattern that matches everything would kill every process --------
+
+@pytest.mark.parametrize("pattern", ["", ".*", "(?s).*", "a*", "|node", "^", ".", ".+", r"\S", "(?i)[a-z0-9/-]"])
+def test_an_orphan_pattern_matching_everything_is_refused(argus_env, pattern):
+    with pytest.raises(ConfigError, match="ARGUS_ORPHAN_PATTERN") as err:
+        load({**argus_env, "ARGUS_ORPHAN_PATTERN": pattern})
+    assert "ARGUS_ORPHAN_SWEEP=false" in str(err.value)
+
+
+def test_an_empty_orphan_pattern_in_the_env_file_exits_2(run_argus, argus_env, tmp_path):
+    env_file = tmp_path / "argus.env"
+    env_file.write_text("ARGUS_ORPHAN_PATTERN=\n")
+    result = run_argus("collect", "--json", env={**argus_env, "ARGUS_ENV_FILE": str(env_file)})
+    assert result.returncode == 2 and "ARGUS_ORPHAN_PATTERN=''" in result.stderr
+    doctor = run_argus("doctor", env={**argus_env, "ARGUS_ENV_FILE": str(env_file)})
+    assert doctor.returncode == 1 and "FAIL  config" in doctor.stdout and "ARGUS_ORPHAN_PATTERN" in doctor.stdout
+
+
+@pytest.mark.parametrize("pattern", ["node.*--test", "argus-orphan-1234", r"^/usr/bin/node\b.*--test", "pytest"])
+def test_a_specific_orphan_pattern_is_accepted(argus_env, pattern):
+    assert load({**argus_env, "ARGUS_ORPHAN_PATTERN": pattern})["ARGUS_ORPHAN_PATTERN"] == pattern
+
+
+def test_the_sweep_is_switched_off_explicitly(argus_env):
+    assert load({**argus_env, "ARGUS_ORPHAN_SWEEP": "false"})["ARGUS_ORPHAN_SWEEP"] is False
+
+
+# --- issue 9, item 14: validation patterns must not admit a trailing newline ----------------------
+
+@pytest.mark.parametrize("unit", ["web\n", "web.service\n"])
+def test_a_unit_name_with_a_trailing_newline_is_not_a_unit(unit):
+    assert UNIT_NAME.match(unit) is None and UNIT_NAME.match(unit.rstrip("\n"))

@@ -217,7 +217,7 @@ def test_dry_run_decides_and_records_but_changes_nothing(env: dict[str, str], ru
 
 def test_disk_guard_alerts_skips_the_llm_and_fails(env: dict[str, str], run_argus: Any) -> None:
     with FakeAnthropic() as fake:
-        env = llm_env(env, fake, ARGUS_MIN_FREE_MB=str(10**9))
+        env = llm_env(env, fake, ARGUS_MIN_FREE_MB="1048576")
         proc = run_argus("cycle", "--json", env=env)
     assert proc.returncode == 1
     line = json.loads(proc.stdout)
@@ -233,7 +233,7 @@ def test_every_third_consecutive_failure_sends_one_self_monitor_alert(env: dict[
                                                                       run_argus: Any) -> None:
     telegram = running(FakeTelegram())
     try:
-        env = telegram_env({**env, "ARGUS_MIN_FREE_MB": str(10**9)}, telegram)  # every cycle fails
+        env = telegram_env({**env, "ARGUS_MIN_FREE_MB": "1048576"}, telegram)  # every cycle fails
         for _ in range(7):
             assert run_argus("cycle", "--decider", "rules", env=env).returncode == 1
     finally:

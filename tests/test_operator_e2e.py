@@ -2,10 +2,11 @@
 
 Four cycles, as the timer would run them, with nothing of Argus's own replaced:
 
-1. all fine: a local HTTP service is up, two orphaned ``node --test`` runners are seen (1 of 3);
+1. all fine: a local HTTP service is up, two orphaned ``node --test`` runners (their shell exited,
+   init adopted them) are seen (1 of 3);
 2. the service is stopped: one critical alert reaches the (local) Telegram, a bead is filed;
 3. Telegram is down, memory and disk thresholds are lowered to 1 %: the orphans are killed on
-   their third sighting, clean_disk empties the old files of a temp host root, the service alert
+   their third sighting, clean_disk runs on a temp host root, the service alert
    is suppressed and the new memory (with the hog) and disk alerts wait in the outbox;
 4. Telegram is back: the outbox delivers them once, and the repeats are suppressed.
 
@@ -72,6 +73,27 @@ def refusing_port() -> Iterator[str]:
         sock.close()
 
 
+def orphaned_runner(test_file: Path) -> psutil.Process:
+    """``node --test`` started from a shell that exits at once: the runner's parent is gone."""
+    out = subprocess.run(["sh", "-c", '"$@" >/dev/null 2>&1 & echo $!', "sh", str(NODE), "--test", str(test_file)],
+                         capture_output=True, text=True, check=True, cwd=test_file.parent).stdout
+    runner = psutil.Process(int(out))
+    deadline = time.monotonic() + 5
+    while runner.ppid() != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if runner.ppid() != 1:
+        runner.kill()
+        pytest.skip("orphans are adopted by a subreaper here, not by PID 1: use the PID-namespace tests")
+    return runner
+
+
+def alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def node_processes(marker: Path) -> list[psutil.Process]:
     """Live processes whose command line names the marker dir: the runners and their test children."""
     found = []
@@ -125,8 +147,7 @@ def test_an_operators_day_end_to_end(argus_env: dict[str, str], tmp_path: Path, 
     sock = tmp_path / "tmux.sock"
     state = Path(argus_env["ARGUS_STATE_DIR"])
     telegram = running(FakeTelegram())
-    runners = [subprocess.Popen([str(NODE), "--test", str(marker / "sleeper.test.js")], cwd=marker,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    runners = [orphaned_runner(marker / "sleeper.test.js") for _ in range(2)]
     subprocess.run([str(TMUX), "-S", str(sock), "new-session", "-d", "-s", "op-work"], check=True)
     try:
         with http_service(tmp_path) as service:
@@ -142,13 +163,13 @@ def test_an_operators_day_end_to_end(argus_env: dict[str, str], tmp_path: Path, 
 
         second, _ = cycle(run_argus, env)  # the service is stopped now
         assert [(a["type"], a["status"]) for a in second["actions"]] == [("alert", "success")]
-        assert all(r.poll() is None for r in runners), "killed before the threshold cycle"
+        assert all(alive(r) for r in runners), "killed before the threshold cycle"
 
         with refusing_port() as dead_telegram:
             third, out3 = cycle(run_argus, env, **TIGHT, ARGUS_TELEGRAM_API_BASE=dead_telegram)
-        assert third["orphan_sweep"]["killed"] == sorted(r.pid for r in runners)
+        assert sorted(third["orphan_sweep"]["killed"]) == sorted(r.pid for r in runners)
         assert "orphan sweep: killed 2" in out3
-        assert [r.wait(timeout=10) for r in runners] and _gone(marker)
+        assert not psutil.wait_procs(runners, timeout=10)[1] and _gone(marker)
         assert {(a["type"], a["status"]) for a in third["actions"]} == {
             ("clean_disk", "success"), ("alert", "suppressed"), ("alert", "failure")}
         queued = [json.loads(x)["text"] for x in (state / "outbox.jsonl").read_text().splitlines()]
@@ -162,8 +183,7 @@ def test_an_operators_day_end_to_end(argus_env: dict[str, str], tmp_path: Path, 
         for proc in [*runners, *node_processes(marker)]:  # never leave a runner or its test child behind
             with suppress(ProcessLookupError, psutil.NoSuchProcess):
                 proc.kill()
-        for runner in runners:
-            runner.wait(timeout=10)
+        psutil.wait_procs(runners, timeout=10)
         subprocess.run([str(TMUX), "-S", str(sock), "kill-server"], capture_output=True, check=False)
         stop(telegram)
 
@@ -184,14 +204,15 @@ def test_an_operators_day_end_to_end(argus_env: dict[str, str], tmp_path: Path, 
     assert [p["bead_id"] for p in service] == ["argus-t1", None, None]
     orphan = [p for p in problems if p["action_taken"].startswith("orphan_sweep:")]
     assert len(orphan) == 1 and orphan[0]["type"] == "process" and orphan[0]["action_result"] == "success"
-    assert orphan[0]["description"].startswith("orphan sweep killed 2 of 2 processes")
+    assert orphan[0]["description"].startswith("orphan sweep killed 2 of 2 orphaned processes")
     cleans = [p for p in problems if p["action_taken"] == "clean_disk:safelist"]
     assert [p["action_result"] for p in cleans] == ["success", "success"]
 
-    # clean_disk under the temp host root: stale entries gone, the rest untouched.
-    stale = ("old_tmp", "old_var_tmp", "old_gz", "link")
-    assert not [name for name in stale if host[name].exists() or host[name].is_symlink()]
-    assert host["fresh"].exists() and host["tmux_dir"].exists() and outside.read_text() == "must survive"
+    # clean_disk under the temp host root: entries whose mtime was set back a month minutes ago are
+    # young by their ctime (an extracted tarball looks the same) and stay; removing truly old ones
+    # is pinned in test_actions_clean_disk.py, where the clock can move past every timestamp.
+    assert all(host[name].exists() or host[name].is_symlink() for name in host)
+    assert outside.read_text() == "must survive"
 
     # The audit trail and what `argus last` shows.
     cycles = [json.loads(line) for line in (state / "cycles.jsonl").read_text().splitlines()]

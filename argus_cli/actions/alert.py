@@ -40,8 +40,11 @@ def _deliver(ctx: ActionContext, text: str) -> tuple[str, str, bool]:
     """(status, detail, delivered or queued). Never raises: an alert that cannot go out is
     queued or reported, the cycle goes on."""
     from argus_cli.notify.outbox import send_alert
+    from argus_cli.notify.telegram import DeliveryBudget
+    if ctx.delivery is None:  # `argus act`: the decision's alerts share one budget, like a cycle's
+        ctx.delivery = DeliveryBudget.for_cycle(ctx.config)
     try:
-        delivery = send_alert(ctx.config, text, ctx.now)
+        delivery = send_alert(ctx.config, text, ctx.now, budget=ctx.delivery)
     except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
         return "failure", f"alert delivery failed: {type(exc).__name__}", False
     if delivery.ok:

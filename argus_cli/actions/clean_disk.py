@@ -5,6 +5,13 @@ descriptor with O_NOFOLLOW and checked to be the directory that was just lstat'e
 and inode), and everything inside is removed relative to that descriptor. A directory swapped
 for a symlink mid-walk therefore fails to open (ELOOP/ENOTDIR) instead of being followed, a
 symlink is unlinked as a link, and nothing on another filesystem is entered.
+
+An entry is old when the newest of its atime, mtime and ctime is past the cutoff, as
+systemd-tmpfiles ages them: an extracted tarball keeps its archive mtimes but gets a new ctime, and
+a file read yesterday has a new atime, so neither looks abandoned. A directory is judged by its
+times from before the walk, which reads it without touching its atime; removing entries inside it
+gives it a new mtime and ctime, so a directory a clean emptied ages from that clean. Entries in use
+stay even when old: anything a live process holds a lock on (/proc/locks) and X display lock files.
 """
 
 from __future__ import annotations
@@ -25,11 +32,13 @@ CACHE_DIRS = ("pip", "npm", "yarn", "go-build")
 LOG_ARCHIVE_DIR = "var/log"
 LOG_ARCHIVE_GLOB = "*.log.[0-9].gz"
 OWN_ROTATED_LOGS = ("argus.log.1", "argus.log.2", "argus.log.3")
-# Left alone at the top of tmp roots: live sockets and per-service private tmp dirs.
+# Left alone at the top of tmp roots: live sockets, per-service private tmp dirs and X display
+# locks (the X server writes .X0-lock once at start and never touches it again, so it looks old).
 KEEP_IN_TMP = ("systemd-private-*", "snap-private-tmp", "tmux-*", ".X11-unix", ".ICE-unix",
-               ".XIM-unix", ".font-unix", ".Test-unix")
+               ".XIM-unix", ".font-unix", ".Test-unix", ".X*-lock")
 MAX_DEPTH = 64
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+PROC_LOCKS = "/proc/locks"
 
 
 @dataclass
@@ -43,10 +52,11 @@ class Tally:
 
 @dataclass
 class Walk:
-    cutoff: float  # entries last modified before this epoch are old
+    cutoff: float  # entries whose newest of atime, mtime and ctime is before this epoch are old
     dry: bool
     keep: frozenset[tuple[int, int]]  # (dev, ino) of Argus's own state dirs
     hook: Callable[[str], None] | None
+    locked: frozenset[int] = frozenset()  # inodes a live process holds a lock on
     tally: Tally = field(default_factory=Tally)
 
 
@@ -132,18 +142,26 @@ def _clean_entry(frame: Frame, name: str, walk: Walk) -> bool:
     if stat.S_ISDIR(st.st_mode):
         return _clean_subdir(frame, name, st, walk)
     if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):  # a link is removed as a link
-        return st.st_mtime < walk.cutoff and _unlink(frame.fd, name, st, walk)
+        return _removable(st, walk) and _unlink(frame.fd, name, st, walk)
     return False  # sockets, fifos, devices stay: something may be listening on them
 
 
+def _removable(st: os.stat_result, walk: Walk) -> bool:
+    """Old by all three clocks and not locked by a live process."""
+    return max(st.st_atime, st.st_mtime, st.st_ctime) < walk.cutoff and st.st_ino not in walk.locked
+
+
 def _clean_subdir(frame: Frame, name: str, st: os.stat_result, walk: Walk) -> bool:
-    if st.st_dev != frame.dev or frame.depth >= MAX_DEPTH or (st.st_dev, st.st_ino) in walk.keep:
-        return False  # another filesystem, too deep, or Argus's own state
+    if (st.st_dev != frame.dev or frame.depth >= MAX_DEPTH or (st.st_dev, st.st_ino) in walk.keep
+            or st.st_ino in walk.locked):
+        # another filesystem, too deep, Argus's own state, or locked: in use (systemd-tmpfiles
+        # keeps out of a flock'ed directory too), so not even entered
+        return False
     rel = f"{frame.rel}/{name}"
     if walk.hook is not None:
         walk.hook(rel)
     try:
-        sub = os.open(name, _DIR_FLAGS, dir_fd=frame.fd)
+        sub = _open_dir(name, frame.fd)
     except OSError:
         return False  # swapped for a symlink or a file since the lstat: never followed
     try:
@@ -152,7 +170,7 @@ def _clean_subdir(frame: Frame, name: str, st: os.stat_result, walk: Walk) -> bo
         empty = _clean_tree(Frame(sub, frame.dev, rel, frame.depth + 1, frame.mnt), walk)
     finally:
         os.close(sub)
-    if not (empty and st.st_mtime < walk.cutoff):
+    if not (empty and _removable(st, walk)):  # its times from before the walk, which changed them
         return False
     if not walk.dry:
         try:
@@ -161,6 +179,16 @@ def _clean_subdir(frame: Frame, name: str, st: os.stat_result, walk: Walk) -> bo
             return False
     walk.tally.removed += 1
     return True
+
+
+def _open_dir(name: str, dfd: int) -> int:
+    """Open a subdirectory without touching its atime: reading it would otherwise make it look used,
+    and a directory listed by every clean would never age. O_NOATIME needs the owner or CAP_FOWNER;
+    without them the walk still runs, and the directory only ages from the last clean that read it."""
+    try:
+        return os.open(name, _DIR_FLAGS | os.O_NOATIME, dir_fd=dfd)
+    except PermissionError:
+        return os.open(name, _DIR_FLAGS, dir_fd=dfd)
 
 
 def _same_dir(fd: int, st: os.stat_result, mnt: int | None) -> bool:
@@ -205,8 +233,37 @@ def _clean_names(dfd: int, wanted: Callable[[str], bool], walk: Walk) -> None:
             st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
         except OSError:
             continue
-        if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and st.st_mtime < walk.cutoff:
+        if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and _removable(st, walk):
             _unlink(dfd, name, st, walk)
+
+
+def locked_inodes(path: str = PROC_LOCKS) -> frozenset[int]:
+    """Inodes with a POSIX, flock or OFD lock (or a lease) held or waited for, from /proc/locks.
+
+    One small read per clean, and exact for the convention daemons use to say "in use"; the kernel
+    drops a lock when its holder dies, so every entry is a live process's. Scanning /proc/*/fd
+    instead would catch files merely held open, but costs a readdir per process and a stat or
+    readlink per descriptor, a stat can hang on a dead NFS mount, and paths differ across mount
+    namespaces; and removing the name of an open file does not break its holder, who keeps the
+    inode. Only the inode number is compared: the device in /proc/locks is the superblock's, which
+    is not st_dev on btrfs subvolumes or overlayfs, and a stray match only keeps a file. The kernel
+    lists only locks of processes in the reader's PID namespace: Argus cleaning a host root from a
+    container needs the host's PID namespace to see them."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return frozenset()  # no /proc: the clocks alone decide
+    inodes = set()
+    for token in text.split():  # "1: FLOCK ADVISORY WRITE 4924 fe:00:2147559 0 EOF", "->" for waiters
+        parts = token.split(":")
+        if len(parts) == 3 and parts[2].isdigit() and all(_is_hex(p) for p in parts[:2]):
+            inodes.add(int(parts[2]))
+    return frozenset(inodes)
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def _own_dirs(ctx: ActionContext) -> frozenset[tuple[int, int]]:
@@ -224,7 +281,7 @@ def run(ctx: ActionContext, request: CleanDisk) -> Outcome:
     dry = ctx.dry_run or ctx.config["ARGUS_DISK_CLEAN_DRY_RUN"]
     cutoff = ctx.now - ctx.config["ARGUS_DISK_CLEAN_MAX_AGE_DAYS"] * 86400
     home = ctx.tuning.home or os.environ.get("HOME") or str(Path.home())
-    walk = Walk(cutoff, dry, _own_dirs(ctx), ctx.tuning.before_descend)
+    walk = Walk(cutoff, dry, _own_dirs(ctx), ctx.tuning.before_descend, locked_inodes())
     tally = clean(ctx.config["ARGUS_HOST_ROOT"] or "/", home, ctx.config.log_dir, walk)
     verb = "would remove" if dry else "removed"
     detail = (f"{verb} {tally.removed} entries, {tally.bytes_reclaimed} bytes "

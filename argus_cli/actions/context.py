@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus_cli.config import Config
+
+if TYPE_CHECKING:  # the notify layer loads only when an alert runs
+    from argus_cli.notify.telegram import DeliveryBudget
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,10 @@ class ActionContext:
     now: float
     dry_run: bool
     tuning: Tuning = field(default_factory=Tuning)
+    delivery: DeliveryBudget | None = None  # the cycle's Telegram budget, shared by its alerts
+    # False when the snapshot was taken after the decision (argus act on a bare decision): good for
+    # enriching an alert, not for proving that a PID is the process the decider meant.
+    decided_on_snapshot: bool = True
 
 
 @dataclass

@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 
-from argus_cli.model import DECIDERS, Decision
+from argus_cli.model import DECIDERS, Decision, bounded
+from argus_cli.snapshot_shape import SnapshotShapeError, check_snapshot
 
 
 class DecisionFileError(ValueError):
@@ -22,12 +23,17 @@ def read_decision(source: str) -> tuple[Decision, dict[str, Any] | None]:
     except OSError as exc:
         raise DecisionFileError(f"cannot read decision file {source}: {exc.strerror}") from None
     try:
-        doc = orjson.loads(data)
+        doc = bounded(orjson.loads(data))
     except orjson.JSONDecodeError as exc:
         raise DecisionFileError(f"decision file {source} is not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("actions"), list):
         raise DecisionFileError(f"decision file {source} must be a JSON object with an \"actions\" list")
-    snapshot = doc.get("snapshot") if isinstance(doc.get("snapshot"), dict) else None
+    snapshot = doc.get("snapshot")
+    if snapshot is not None:
+        try:
+            check_snapshot(snapshot)
+        except SnapshotShapeError as exc:
+            raise DecisionFileError(f"decision file {source} embeds an unusable snapshot: {exc}") from None
     return _decision(doc), snapshot
 
 

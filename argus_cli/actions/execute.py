@@ -2,12 +2,16 @@
 
 A rejected action is recorded and skipped; the others of the same decision still run. Under
 ``dry_run`` everything is validated and reported and nothing is changed or recorded.
+
+When Telegram is configured, alerts run after every other action of the decision; results
+still come back in the decision's order, each with its ``index``.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus_cli.actions import alert, clean_disk, kill_pid, kill_tmux, log, problems, restart_service
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, Tuning, infer_type
@@ -15,6 +19,9 @@ from argus_cli.actions.guardrails import Rejection, Request, parse, shown
 from argus_cli.config import Config
 from argus_cli.model import MAX_ACTIONS, ActionResult, Decision
 from argus_cli.notify.common import note
+
+if TYPE_CHECKING:
+    from argus_cli.notify.telegram import DeliveryBudget
 
 _RUNNERS: dict[str, Callable[[ActionContext, Any], Outcome]] = {
     "restart_service": restart_service.run, "kill_pid": kill_pid.run, "kill_tmux": kill_tmux.run,
@@ -26,22 +33,42 @@ _TEXT_FIELD = {"alert": "message", "log": "observation"}
 
 def execute_decision(config: Config, decision: Decision, snapshot: dict[str, Any] | None, *, dry_run: bool,
                      now: float, should_stop: Callable[[], bool] = lambda: False,
-                     tuning: Tuning | None = None, results: list[ActionResult] | None = None) -> list[ActionResult]:
-    """One ActionResult per requested action, in order, appended to ``results`` as each ends: a
-    caller that owns the list keeps what already ran when its time limit cuts the run short."""
-    ctx = ActionContext(config, snapshot, now, dry_run, tuning or Tuning())
+                     tuning: Tuning | None = None, results: list[ActionResult] | None = None,
+                     decided_on_snapshot: bool = True, delivery: DeliveryBudget | None = None) -> list[ActionResult]:
+    """One ActionResult per requested action, sorted by index, put into ``results`` as each ends:
+    a caller that owns the list keeps what already ran when its time limit cuts the run short.
+    ``delivery`` is the cycle's Telegram budget; without one, the first alert makes its own."""
+    ctx = ActionContext(config, snapshot, now, dry_run, tuning or Tuning(), decided_on_snapshot=decided_on_snapshot,
+                        delivery=delivery)
     actions = decision.actions if isinstance(decision.actions, list) else []
     out = [] if results is None else results
-    for index, raw in enumerate(actions):
+    order = _run_order(actions) if config.telegram_configured and not dry_run else list(range(len(actions)))
+    for position, index in enumerate(order):
         if should_stop():
-            out.extend(_interrupted(actions, index, dry_run))
+            for rest in order[position:]:
+                _put(out, _unfinished(rest, actions[rest], "skipped", "interrupted", dry_run))
             break
         try:
-            out.append(_one(ctx, index, raw))
+            _put(out, _one(ctx, index, actions[index]))
         except BaseException:  # the cycle's time limit (or Ctrl-C) cut this action off: say so, stop
-            out.append(_unfinished(index, raw, "failure", "cut off before it finished", dry_run))
+            _put(out, _unfinished(index, actions[index], "failure", "cut off before it finished", dry_run))
             raise
     return out
+
+
+def _run_order(actions: list[Any]) -> list[int]:
+    """Alerts last, each group in the decider's order: an alert waiting on an unreachable
+    Telegram must never delay a restart, nor let the cycle's time limit cut it off. Logs keep
+    their place: local and quick, and an observation written before a restart that hangs is
+    kept when the time limit ends the cycle. Without Telegram (or in a dry run) alerts touch no
+    network, so the caller keeps the decision's order."""
+    last = [i for i, raw in enumerate(actions) if isinstance(raw, dict) and raw.get("type") == "alert"]
+    return [i for i in range(len(actions)) if i not in last] + last
+
+
+def _put(out: list[ActionResult], result: ActionResult) -> None:
+    """Insert keeping ``out`` sorted by index: records and renderers read it in decision order."""
+    bisect.insort(out, result, key=lambda r: r.index)
 
 
 def _one(ctx: ActionContext, index: int, raw: Any) -> ActionResult:
@@ -97,11 +124,6 @@ def _crashed(request: Request, exc: Exception) -> Outcome:
     draft = ProblemDraft(_TYPE_OF.get(request.type, "process"), "critical", detail,
                          f"{request.type}:{request.target}", "failure")
     return Outcome("failure", detail, draft)
-
-
-def _interrupted(actions: list[Any], start: int, dry_run: bool) -> list[ActionResult]:
-    return [_unfinished(index, actions[index], "skipped", "interrupted", dry_run)
-            for index in range(start, len(actions))]
 
 
 def _unfinished(index: int, raw: Any, status: str, detail: str, dry_run: bool) -> ActionResult:

@@ -17,8 +17,9 @@ from argus_cli.collectors.context import truncate
 from argus_cli.config import UNIT_NAME, Config
 from argus_cli.model import ACTION_TYPES, MAX_ACTIONS
 
-TMUX_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-PID_TEXT = re.compile(r"^[0-9]{1,10}$")
+# \A...\Z, not ^...$: "$" also matches before a trailing newline, so "web\n" would pass.
+TMUX_NAME = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")
+PID_TEXT = re.compile(r"\A[0-9]{1,10}\Z")
 PID_MAX = 4194304  # the kernel's upper limit for pid_max
 REASON_MAX = 500
 TEXT_MAX = 4096

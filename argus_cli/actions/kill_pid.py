@@ -1,4 +1,7 @@
-"""kill_pid: SIGTERM (then SIGKILL) one allow-listed process, checked to be the one the snapshot saw."""
+"""kill_pid: SIGTERM (then SIGKILL) one allow-listed process, checked to be the one the snapshot saw.
+
+The decider names a PID; a PID is only a number. The target must be a process the snapshot showed
+(with its start time), and still be that process when the signal goes out (signals.acquire)."""
 
 from __future__ import annotations
 
@@ -7,23 +10,43 @@ from typing import Any
 from argus_cli.actions import signals
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import KillPid
+from argus_cli.model import as_number
 
 
-def snapshot_create_time(snapshot: dict[str, Any] | None, pid: int) -> float | None:
-    """The create_time the snapshot recorded for ``pid`` (memory_hog or top_processes), if any."""
-    if not snapshot:
-        return None
-    entries = [snapshot.get("memory_hog"), *(snapshot.get("top_processes") or [])]
+def shown_processes(snapshot: dict[str, Any] | None) -> dict[int, float | None]:
+    """pid -> create_time of every process the snapshot shows the decider: the memory hog, the top
+    processes, the orphans and the processes of tmux panes."""
+    if not isinstance(snapshot, dict):
+        return {}
+    orphans, servers = snapshot.get("orphans"), snapshot.get("tmux")
+    entries: list[Any] = [snapshot.get("memory_hog"), *_listed(snapshot.get("top_processes")),
+                          *_listed(orphans.get("processes") if isinstance(orphans, dict) else None)]
+    for server in _listed(servers):
+        for session in _listed(server.get("sessions") if isinstance(server, dict) else None):
+            entries.extend(_listed(session.get("panes") if isinstance(session, dict) else None))
+    shown: dict[int, float | None] = {}
     for entry in entries:
-        if isinstance(entry, dict) and entry.get("pid") == pid and isinstance(entry.get("create_time"), int | float):
-            return float(entry["create_time"])
-    return None
+        if isinstance(entry, dict) and isinstance(entry.get("pid"), int) and not isinstance(entry["pid"], bool):
+            created = as_number(entry.get("create_time"))
+            shown[entry["pid"]] = created if created is not None else shown.get(entry["pid"])
+    return shown
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def run(ctx: ActionContext, request: KillPid) -> Outcome:
-    expected = snapshot_create_time(ctx.snapshot, request.pid)
+    shown = shown_processes(ctx.snapshot)
+    if ctx.snapshot is None or not ctx.decided_on_snapshot:
+        return _refused(request, "no snapshot to check the process against (argus act needs the decision's "
+                                 "embedded snapshot or --snapshot FILE)")
+    if request.pid not in shown:
+        return _refused(request, f"PID {request.pid} is not a process the snapshot showed")
+    if shown[request.pid] is None:
+        return _refused(request, f"the snapshot has no start time for PID {request.pid} to check its identity")
     try:
-        handle = signals.acquire(request.pid, expected_create_time=expected,
+        handle = signals.acquire(request.pid, expected_create_time=shown[request.pid],
                                  allowed_names=ctx.config["ARGUS_KILL_ALLOWLIST"],
                                  protected=signals.protected_pids())
     except signals.Refused as exc:

@@ -10,7 +10,7 @@ from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, infe
 from argus_cli.actions.enrich import hog_suffix
 from argus_cli.actions.guardrails import Log
 from argus_cli.model import iso_z, normalise
-from argus_cli.state.files import PRIVATE_DIR_MODE
+from argus_cli.state.files import PRIVATE_DIR_MODE, open_state_file
 from argus_cli.state.registry import without_hog
 
 ESCALATE_EVERY = 3
@@ -46,14 +46,18 @@ def _same(a: str, b: str) -> bool:
 
 
 def _trailing_repeats(path: Path, observation: str) -> int:
-    """How many of the last lines of ``observations.md`` are this observation (normalised)."""
-    try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - _TAIL_BYTES))
-            tail = handle.read().decode("utf-8", "replace").splitlines()
-    except FileNotFoundError:
+    """How many of the last lines of ``observations.md`` are this observation (normalised).
+
+    A symlink or directory in its place is moved aside here, so the append that follows
+    creates a fresh file instead of writing through a link or failing on every log.
+    """
+    fd = open_state_file(path)
+    if fd is None:
         return 0
+    with os.fdopen(fd, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - _TAIL_BYTES))
+        tail = handle.read().decode("utf-8", "replace").splitlines()
     count = 0
     for line in reversed(tail):
         match = _LINE.match(line)

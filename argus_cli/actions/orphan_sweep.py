@@ -1,10 +1,16 @@
-"""The deterministic orphan sweep (no LLM): processes matching ``ARGUS_ORPHAN_PATTERN`` that were
-seen in ``ARGUS_ORPHAN_KILL_THRESHOLD`` consecutive cycles get SIGTERM, then SIGKILL after 5 s.
+"""The deterministic orphan sweep (no LLM): orphaned test processes (see ``collectors.orphans`` for
+what counts as one) seen in ``ARGUS_ORPHAN_KILL_THRESHOLD`` consecutive cycles get SIGTERM, then
+SIGKILL after 5 s, at most ``ARGUS_ORPHAN_MAX_KILLS`` of them per cycle, oldest first.
 
-State in ``<state>/orphans.json``: ``seen_cycles`` (consecutive cycles with any orphan) and,
-per PID, how many consecutive cycles that very process (same create_time) was seen. Only a
-process seen for the whole threshold is killed, so a test run that just started is spared.
-When no orphan is seen the count resets.
+Only *killable* orphans count (name on ``ARGUS_KILL_ALLOWLIST``, never a shell or a tmux server).
+Each is signalled through ``signals.acquire``, the same identity check as ``kill_pid``: same
+start time as when it was counted, the allowlist again, a pidfd. Its descendants go with it only
+while they are allowlisted and not shells or tmux servers: the test workers a ``node --test``
+runner starts, not whatever else the tree holds. ``ARGUS_ORPHAN_SWEEP=false`` reports, kills nothing.
+
+State in ``<state>/orphans.json``: ``seen_cycles`` (consecutive cycles with a killable orphan)
+and, per PID, how many consecutive cycles that very process (same create_time) was seen. A
+process that just appeared is therefore spared until it has been seen for the whole threshold.
 """
 
 from __future__ import annotations
@@ -15,13 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from argus_cli.actions import signals
-from argus_cli.collectors.orphans import find_orphans
+from argus_cli.collectors.orphans import Orphan, find_orphans, never_killed
+from argus_cli.collectors.processes import process_names
 from argus_cli.collectors.proctable import read_process_table
 from argus_cli.config import Config
 from argus_cli.model import Problem, iso_z
-from argus_cli.state.files import atomic_write_json, read_json, stored_number
+from argus_cli.state.files import (
+    NUMBER,
+    OPTIONAL_NUMBER,
+    atomic_write_json,
+    check_fields,
+    read_json,
+    stored_number,
+)
 
 KILL_GRACE = 5.0
+Table = dict[int, dict[str, Any]]
 
 
 def orphans_path(config: Config) -> Path:
@@ -29,74 +44,100 @@ def orphans_path(config: Config) -> Path:
 
 
 def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = KILL_GRACE) -> dict[str, Any]:
-    """One sweep. Returns ``{"pattern", "count", "seen_cycles", "killed", "due", "dry_run"}``."""
-    pattern = config["ARGUS_ORPHAN_PATTERN"]
+    """One sweep; returns the report the cycle records (every key a string, every value JSON)."""
+    pattern, allowlist = config["ARGUS_ORPHAN_PATTERN"], config["ARGUS_KILL_ALLOWLIST"]
     table = {p["pid"]: p for p in read_process_table()}
-    found = find_orphans(list(table.values()), pattern, now)["pids"]
-    state = read_json(orphans_path(config), dict)
-    seen = _seen_counts(state.get("pids"), found, table)
-    seen_cycles = int(stored_number(state.get("seen_cycles")) or 0) + 1 if found else 0
-    due = sorted(pid for pid, entry in seen.items() if entry["seen"] >= config["ARGUS_ORPHAN_KILL_THRESHOLD"])
-    report: dict[str, Any] = {"pattern": pattern, "count": len(found), "seen_cycles": seen_cycles,
-                              "due": due, "killed": [], "dry_run": dry_run}
-    if dry_run:
-        return report
-    if due:
-        targets = {pid: seen[pid]["create_time"] for pid in due} | _descendants(due, table)
-        ended, refused = _kill(targets, grace)
-        report["refused"] = {pid: why for pid, why in refused.items() if pid in seen}  # a child may just exit
-        report["killed"] = [pid for pid in ended if pid in seen]
-        report["children_killed"] = [pid for pid in ended if pid not in seen]
-        _record(config, now, pattern, report)
+    protected = frozenset(signals.protected_pids())
+    found = find_orphans(list(table.values()), pattern, allowlist, protected)
+    killable = [o for o in found if o.killable]
+    state = read_json(orphans_path(config), dict, validate=_valid_state)
+    seen = _seen_counts(state.get("pids"), killable)
+    seen_cycles = int(stored_number(state.get("seen_cycles")) or 0) + 1 if killable else 0
+    due = [o for o in killable if seen[o.pid]["seen"] >= config["ARGUS_ORPHAN_KILL_THRESHOLD"]]
+    now_due, deferred = due[: config["ARGUS_ORPHAN_MAX_KILLS"]], due[config["ARGUS_ORPHAN_MAX_KILLS"]:]
+    report: dict[str, Any] = {
+        "enabled": config["ARGUS_ORPHAN_SWEEP"], "pattern": pattern, "count": len(found),
+        "seen_cycles": seen_cycles, "due": [o.pid for o in now_due], "deferred": [o.pid for o in deferred],
+        "spared": {str(o.pid): o.why_not for o in found if not o.killable},
+        "killed": [], "children_killed": [], "refused": {}, "dry_run": dry_run}
+    if now_due and config["ARGUS_ORPHAN_SWEEP"] and not dry_run:
+        report.update(_kill_due(config, now_due, table, grace))
+        _record(config, now, report)
         for pid in report["killed"]:
             seen.pop(pid, None)
-    if seen or state:  # a host that never has orphans is not rewritten every cycle
+    if not dry_run and (seen or state):  # a host that never has orphans is not rewritten every cycle
         atomic_write_json(orphans_path(config), {"seen_cycles": seen_cycles, "last_sweep": now,
                                                  "pids": {str(pid): entry for pid, entry in seen.items()}})
     return report
 
 
-def _descendants(due: list[int], table: dict[int, dict[str, Any]]) -> dict[int, float | None]:
-    """Every process below the due orphans, with its create_time. A ``node --test`` runner runs
-    each test file in a child the pattern does not match; killing only the runner would leave
-    that child behind, reparented and unwatched."""
+def _valid_state(state: Any) -> None:
+    """orphans.json's shape; a file that breaks it is moved aside and the counts start again."""
+    check_fields(state, {"seen_cycles": OPTIONAL_NUMBER, "last_sweep": OPTIONAL_NUMBER, "pids": (dict,)})
+    for pid, entry in state.get("pids", {}).items():
+        check_fields(entry, {"create_time": OPTIONAL_NUMBER, "seen": NUMBER}, f"pids[{pid!r}]")
+
+
+def _kill_due(config: Config, due: list[Orphan], table: Table, grace: float) -> dict[str, Any]:
+    """End the due orphans and their test workers: the report's killed / children_killed / refused."""
+    allowlist = frozenset(config["ARGUS_KILL_ALLOWLIST"])
+    roots = {o.pid: o.create_time for o in due}
+    workers = _test_workers(list(roots), table, allowlist)
+    ended, refused = _kill(roots | workers, allowlist, grace)
+    return {"killed": [pid for pid in ended if pid in roots],
+            "children_killed": [pid for pid in ended if pid not in roots],
+            "refused": {str(pid): why for pid, why in refused.items() if pid in roots}}  # a worker may just exit
+
+
+def _test_workers(roots: list[int], table: Table, allowlist: frozenset[str]) -> dict[int, float | None]:
+    """Descendants of the roots that are themselves allowlisted test workers, with their create_time.
+
+    A ``node --test`` runner runs each test file in a child node process the pattern does not match;
+    killing only the runner would leave that child reparented and unwatched. The walk stops at any
+    process that is not allowlisted (or is a shell or a tmux server): it and its subtree stay."""
     children: dict[int, list[int]] = {}
     for proc in table.values():
         children.setdefault(proc["ppid"], []).append(proc["pid"])
     found: dict[int, float | None] = {}
-    stack = [child for pid in due for child in children.get(pid, [])]
+    stack = [child for pid in roots for child in children.get(pid, [])]
     while stack:
-        pid = stack.pop()
-        if pid not in found and pid not in due:
-            found[pid] = table[pid]["create_time"]
-            stack.extend(children.get(pid, []))
+        proc = table[stack.pop()]
+        if proc["pid"] in found or proc["pid"] in roots or never_killed(proc):
+            continue
+        if process_names(proc["name"], proc["cmdline"]) & allowlist:
+            found[proc["pid"]] = proc["create_time"]
+            stack.extend(children.get(proc["pid"], []))
     return found
 
 
-def _seen_counts(previous: Any, found: list[int], table: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _seen_counts(previous: Any, killable: list[Orphan]) -> dict[int, dict[str, Any]]:
     """Per PID: consecutive sightings of the same process (a reused PID starts again at 1)."""
     previous = previous if isinstance(previous, dict) else {}
     out = {}
-    for pid in found:
-        created = table[pid]["create_time"]
-        before = previous.get(str(pid))
+    for orphan in killable:
+        before = previous.get(str(orphan.pid))
         # Not ==: psutil derives create_time from /proc/stat's btime, which can move by a second
         # between reads; an exact comparison would restart the count of a process it has seen.
         recorded = stored_number(before.get("create_time")) if isinstance(before, dict) else None
-        same = recorded is not None and created is not None and \
-            abs(recorded - created) <= signals.CREATE_TIME_TOLERANCE
-        out[pid] = {"create_time": created, "seen": (int(stored_number(before.get("seen")) or 0) if same else 0) + 1}
+        same = recorded is not None and orphan.create_time is not None and \
+            abs(recorded - orphan.create_time) <= signals.CREATE_TIME_TOLERANCE
+        count = int(stored_number(before.get("seen")) or 0) if same and isinstance(before, dict) else 0
+        out[orphan.pid] = {"create_time": orphan.create_time, "seen": count + 1}
     return out
 
 
-def _kill(targets: dict[int, float | None], grace: float) -> tuple[list[int], dict[int, str]]:
-    """SIGTERM every target (checked to be the same process still), SIGKILL survivors after grace."""
+def _kill(targets: dict[int, float | None], allowlist: frozenset[str],
+          grace: float) -> tuple[list[int], dict[int, str]]:
+    """SIGTERM every target (checked to be the same allowlisted process still), SIGKILL survivors."""
     handles, refused = [], {}
     protected = signals.protected_pids()
     for pid, created in targets.items():
+        if created is None:  # without a start time the PID could be anyone's by now
+            refused[pid] = f"PID {pid} has no start time to check its identity against"
+            continue
         try:
-            handles.append(signals.acquire(pid, expected_create_time=created,
-                                           allowed_names=None, protected=protected))
+            handles.append(signals.acquire(pid, expected_create_time=created, allowed_names=allowlist,
+                                           protected=protected))
         except signals.Refused as exc:
             refused[pid] = str(exc)
     try:
@@ -108,17 +149,18 @@ def _kill(targets: dict[int, float | None], grace: float) -> tuple[list[int], di
 
 
 def _children_note(report: dict[str, Any]) -> str:
-    children = len(report.get("children_killed") or [])
-    return f", and {children} of their child processes" if children else ""
+    children = len(report["children_killed"])
+    return f", and {children} of their test worker processes" if children else ""
 
 
-def _record(config: Config, now: float, pattern: str, report: dict[str, Any]) -> None:
+def _record(config: Config, now: float, report: dict[str, Any]) -> None:
     from argus_cli.notify.relay import publish_problem
     from argus_cli.state.registry import record_problem
     ok = len(report["killed"]) == len(report["due"])
+    pattern = report["pattern"]
     problem = Problem(ts=iso_z(now), severity="warning" if ok else "critical", type="process",
                       description=f"orphan sweep killed {len(report['killed'])} of {len(report['due'])} "
-                                  f"processes matching {pattern} seen in {report['seen_cycles']} cycles"
+                                  f"orphaned processes matching {pattern} seen in {report['seen_cycles']} cycles"
                                   f"{_children_note(report)}",
                       action_taken=f"orphan_sweep:{pattern}", action_result="success" if ok else "failure",
                       bead_id=None, host=socket.gethostname())

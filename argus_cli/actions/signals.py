@@ -89,7 +89,7 @@ def _identify(pid: int, pidfd: int | None, expected: float | None, allowed: Iter
     if allowed is not None and not (names := process_names(comm, cmdline)) & set(allowed):
         raise Refused(f"PID {pid} is {'/'.join(sorted(names))}, not in ARGUS_KILL_ALLOWLIST")
     if expected is not None and abs(created - expected) > CREATE_TIME_TOLERANCE:
-        raise Refused(f"PID {pid} was reused: started at {created:.2f}, the snapshot saw {expected:.2f}")
+        raise Refused(f"PID {pid} was reused: started at {created:.2f}, the snapshot saw {expected:.6g}")
     return Handle(pid, comm, created, pidfd)
 
 

@@ -23,6 +23,16 @@ def load_config() -> Config:
     return load()
 
 
+def require_state_dir(state_dir: Path, *, write: bool = True) -> None:
+    """Stop the command (one line, exit 2 when the dir is unsafe, 1 when read-only) before it
+    reads or writes state in a directory it cannot trust or use."""
+    from argus_cli.state.directory import StateDirError, check_state_dir
+    try:
+        check_state_dir(state_dir, write=write)
+    except StateDirError as exc:
+        raise ArgusError(str(exc), exc.exit_code) from None
+
+
 def emit_json(value: Any, out: Path | None = None) -> None:
     """JSON to ``out`` (atomically) or to stdout; nothing else ever goes to stdout with --json."""
     data = dumps(value) + b"\n"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from argus_cli.cli.common import emit_json, load_config
+from argus_cli.cli.common import emit_json, load_config, require_state_dir
 from argus_cli.cli.decide import DeciderOption
 
 
@@ -27,7 +27,9 @@ def command(
     gc.disable()
     from argus_cli.cycle import run_cycle
 
-    line = run_cycle(load_config(), dry_run=dry_run, decider=decider)
+    config = load_config()
+    require_state_dir(config.state_dir)  # a dry run still takes the lock and records its line
+    line = run_cycle(config, dry_run=dry_run, decider=decider)
     if json_out:
         emit_json(line)
     else:

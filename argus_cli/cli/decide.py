@@ -27,21 +27,24 @@ DeciderOption = Annotated[Optional[str], typer.Option(
     "--decider", metavar="|".join(DECIDERS), callback=check_decider, help="Who decides (default: ARGUS_DECIDER).")]
 
 
-def read_snapshot(source: str) -> dict[str, Any]:
-    """A saved snapshot (``argus collect --out``), or a file holding ``{"snapshot": ...}``; ``-`` = stdin."""
+def read_snapshot(source: str, flag: str = "--metrics") -> dict[str, Any]:
+    """A saved snapshot (``argus collect --out``), or a file holding ``{"snapshot": ...}``; ``-`` = stdin.
+    Any problem is one line naming the file (and the bad field), exit 2."""
+    from argus_cli.snapshot_shape import SnapshotShapeError, check_snapshot
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
-        raise ArgusError(f"cannot read --metrics {source}: {exc.strerror}", 2) from None
+        raise ArgusError(f"cannot read {flag} {source}: {exc.strerror}", 2) from None
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ArgusError(f"--metrics {source} is not JSON: {exc}", 2) from None
-    if isinstance(value, dict) and isinstance(value.get("snapshot"), dict):
+        raise ArgusError(f"{flag} {source} is not JSON: {exc}", 2) from None
+    if isinstance(value, dict) and "snapshot" in value:  # a decision or a record that embeds one
         value = value["snapshot"]
-    if not isinstance(value, dict):
-        raise ArgusError(f"--metrics {source} holds a JSON {type(value).__name__}, expected a snapshot object", 2)
-    return value
+    try:
+        return check_snapshot(value)
+    except SnapshotShapeError as exc:
+        raise ArgusError(f"{flag} {source} is not a usable snapshot: {exc}", 2) from None
 
 
 def command(

@@ -64,14 +64,24 @@ def _sweep_and_outbox(line: dict[str, Any]) -> list[str]:
     out = []
     sweep = line.get("orphan_sweep")
     if isinstance(sweep, dict) and (sweep.get("killed") or sweep.get("due")):
-        killed, due = sweep.get("killed") or [], sweep.get("due") or []
-        verb, pids = ("would kill", due) if sweep.get("dry_run") else (f"killed {len(killed)} of", killed)
-        children = len(sweep.get("children_killed") or [])
-        out.append(f"  orphan sweep: {verb} {len(due)} matching {sweep.get('pattern')}"
-                   + (f" (pids {', '.join(map(str, pids))})" if pids else "")
-                   + (f", and {children} of their child processes" if children else ""))
-        out.extend(f"  orphan sweep: refused {pid}: {why}" for pid, why in (sweep.get("refused") or {}).items())
+        out.extend(_sweep_lines(sweep))
     outbox = line.get("outbox")
     if isinstance(outbox, dict) and (outbox.get("delivered") or outbox.get("queued")):
         out.append(f"  outbox: {outbox.get('delivered', 0)} delivered, {outbox.get('queued', 0)} still queued")
+    return out
+
+
+def _sweep_lines(sweep: dict[str, Any]) -> list[str]:
+    killed, due = sweep.get("killed") or [], sweep.get("due") or []
+    if sweep.get("dry_run") or sweep.get("enabled") is False:
+        verb, pids = "would kill" if sweep.get("dry_run") else "ARGUS_ORPHAN_SWEEP=false, would kill", due
+    else:
+        verb, pids = f"killed {len(killed)} of", killed
+    children = len(sweep.get("children_killed") or [])
+    deferred = len(sweep.get("deferred") or [])
+    out = [f"  orphan sweep: {verb} {len(due)} orphans matching {sweep.get('pattern')}"
+           + (f" (pids {', '.join(map(str, pids))})" if pids else "")
+           + (f", and {children} of their test workers" if children else "")
+           + (f"; {deferred} more left for the next cycles (ARGUS_ORPHAN_MAX_KILLS)" if deferred else "")]
+    out.extend(f"  orphan sweep: refused {pid}: {why}" for pid, why in (sweep.get("refused") or {}).items())
     return out

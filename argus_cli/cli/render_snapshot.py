@@ -75,8 +75,9 @@ def _render_lists(console: Any, snapshot: dict[str, Any], text: Any) -> None:
         console.print(text.assemble("service ", (f"{svc['name']} {svc['status']}", style), f"  {svc['detail']}"))
     orphans = snapshot.get("orphans")
     if orphans and orphans["count"]:
-        console.print(text(f"orphans  {orphans['count']} matching {orphans['pattern']!r}, oldest "
-                           f"{_duration(orphans['oldest_age_seconds'])}: pids {orphans['pids'][:10]}", "yellow"))
+        killable = orphans.get("killable", orphans["count"])
+        console.print(text(f"orphans  {orphans['count']} matching {orphans['pattern']!r} ({killable} killable), "
+                           f"oldest {_duration(orphans['oldest_age_seconds'])}: pids {orphans['pids'][:10]}", "yellow"))
     for server in snapshot.get("tmux") or []:
         names = ", ".join(f"{s['name']}({s['windows']})" for s in server["sessions"]) or "no sessions"
         console.print(f"tmux {server['socket']}: {names}", markup=False)  # session names are host data

@@ -16,12 +16,14 @@ TMUX_TIMEOUT = 3.0
 
 
 def tmux_argv(socket: str) -> list[str]:
-    """``tmux`` on the default server, or ``tmux -S PATH`` on a socket path."""
-    return ["tmux"] if socket == "default" else ["tmux", "-S", socket]
+    """``tmux -L default`` for the default server (named, so no inherited $TMUX can redirect it),
+    or ``tmux -S PATH`` on a socket path."""
+    return ["tmux", "-L", "default"] if socket == "default" else ["tmux", "-S", socket]
 
 
 def collect(ctx: CollectContext) -> dict[str, Any]:
-    return {"tmux": [list_sessions(sock) for sock in ctx.config["ARGUS_TMUX_SOCKETS"]]}
+    table = {p["pid"]: p for p in ctx.process_table()}
+    return {"tmux": [list_sessions(sock, table) for sock in ctx.config["ARGUS_TMUX_SOCKETS"]]}
 
 
 def socket_path(socket: str) -> Path:
@@ -31,7 +33,7 @@ def socket_path(socket: str) -> Path:
     return Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / "default"  # noqa: S108
 
 
-def list_sessions(socket: str) -> dict[str, Any]:
+def list_sessions(socket: str, table: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Sessions on one server; no server, no socket or no tmux is an empty list, not an error."""
     entry: dict[str, Any] = {"socket": socket, "sessions": []}
     if shutil.which("tmux") is None:
@@ -43,7 +45,25 @@ def list_sessions(socket: str) -> dict[str, Any]:
     if proc.returncode != 0:
         return {**entry, "detail": truncate(proc.stderr.strip() or "no server running", 200)}
     entry["sessions"] = [_session(line) for line in proc.stdout.splitlines() if line]
+    if table is not None:
+        _add_panes(socket, entry["sessions"], table)
     return entry
+
+
+def _add_panes(socket: str, sessions: list[dict[str, Any]], table: dict[int, dict[str, Any]]) -> None:
+    """Each session's pane processes with their identity (pid, name, start time): kill_pid may
+    target only a process the snapshot showed, and must find it still the same process."""
+    proc = subprocess.run([*tmux_argv(socket), "list-panes", "-a", "-F", "#{session_name}\t#{pane_pid}"],
+                          capture_output=True, text=True, timeout=TMUX_TIMEOUT, check=False, env=child_env())
+    panes: dict[str, list[dict[str, Any]]] = {}
+    for line in proc.stdout.splitlines() if proc.returncode == 0 else []:
+        name, _, pid_text = line.rpartition("\t")
+        known = table.get(int(pid_text)) if pid_text.isdigit() else None
+        if known is not None:
+            panes.setdefault(truncate(name, 64), []).append(
+                {"pid": known["pid"], "name": truncate(known["name"], 64), "create_time": known["create_time"]})
+    for session in sessions:
+        session["panes"] = panes.get(session["name"], [])
 
 
 def _session(line: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from argus_cli.config import Config
 from argus_cli.decide import message, schema
 from argus_cli.decide.rules import findings
-from argus_cli.model import Decision
+from argus_cli.model import Decision, bounded
 from argus_cli.redaction import redact
 
 MAX_TOKENS = 2048
@@ -86,7 +86,11 @@ def _usage(raw: dict[str, Any]) -> dict[str, int] | None:
 
 
 def parse_response(raw: dict[str, Any], model: str) -> LlmOutcome:
-    """A Messages API reply (as a dict) -> outcome: the tool input, else a JSON text answer."""
+    """A Messages API reply (as a dict) -> outcome: the tool input, else a JSON text answer.
+
+    The reply is bounded first (depth, sizes): it is kept in last_response.json and its actions
+    reach the records, and a hostile answer nested hundreds deep must not break the writers."""
+    raw = bounded(raw)
     usage = _usage(raw)
     used_model = raw.get("model") or model
     if raw.get("stop_reason") == "refusal":
@@ -95,7 +99,7 @@ def parse_response(raw: dict[str, Any], model: str) -> LlmOutcome:
     tool_inputs = [b.get("input") for b in blocks if b.get("type") == "tool_use" and b.get("name") == schema.TOOL_NAME]
     text = "".join(b.get("text") or "" for b in blocks if b.get("type") == "text")
     try:
-        value = tool_inputs[0] if tool_inputs else schema.parse_text(text)
+        value = tool_inputs[0] if tool_inputs else bounded(schema.parse_text(text))
         decision = schema.to_decision(value, decider="llm", model=used_model, usage=usage)
     except schema.UnusableDecision as exc:
         return LlmOutcome(None, error=f"unusable answer: {exc}", raw=raw, usage=usage)

@@ -17,7 +17,15 @@ from typing import Any, NamedTuple
 from argus_cli.config import Config
 from argus_cli.decide.rules import Finding, signature
 from argus_cli.model import as_number
-from argus_cli.state.files import atomic_write_json, read_json
+from argus_cli.state.files import (
+    NUMBER,
+    OPTIONAL_NUMBER,
+    OPTIONAL_STR,
+    atomic_write_json,
+    check_fields,
+    check_values,
+    read_json,
+)
 
 BACKOFF_FILE = "llm-backoff.json"
 PRESCREEN_FILE = "prescreen.json"
@@ -81,8 +89,28 @@ def changed(before: dict[str, Any], now: dict[str, Any], load_factor: float) -> 
     return any(_drifted(old_disks[p], new_disks[p], _DRIFT["disk"]) for p in new_disks)
 
 
+def _valid_backoff(value: Any) -> None:
+    check_fields(value, {"failures": NUMBER, "until": NUMBER, "delay_seconds": NUMBER,
+                         "last_failure": OPTIONAL_NUMBER, "last_error": OPTIONAL_STR,
+                         "rate_limited": (bool,)})
+
+
+def _valid_prescreen(value: Any) -> None:
+    """``coarse`` is compared with float() arithmetic: a string there failed every cycle."""
+    check_fields(value, {"last_call": OPTIONAL_NUMBER, "signature": OPTIONAL_STR, "coarse": (dict,)})
+    before = value.get("coarse")
+    if before is None:
+        return
+    check_fields(before, {"memory": OPTIONAL_NUMBER, "swap": OPTIONAL_NUMBER, "load_per_core": OPTIONAL_NUMBER,
+                          "disk": (dict,), "services": (dict,), "errors": (list,)}, "coarse")
+    check_values(before.get("disk") or {}, OPTIONAL_NUMBER, "coarse.disk")
+
+
+_SHAPES = {BACKOFF_FILE: _valid_backoff, PRESCREEN_FILE: _valid_prescreen}
+
+
 def _state(config: Config, name: str) -> dict[str, Any]:
-    return read_json(config.state_dir / name, dict)
+    return read_json(config.state_dir / name, dict, validate=_SHAPES[name])
 
 
 def _in_backoff(config: Config, now: float) -> bool:

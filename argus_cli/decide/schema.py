@@ -60,13 +60,15 @@ def parse_text(text: str) -> dict[str, Any]:
     body = strip_fences(text)
     try:
         value = json.loads(body)
+    except RecursionError:
+        raise UnusableDecision("the text answer is nested too deep") from None
     except ValueError:
         start, end = body.find("{"), body.rfind("}")
         if start < 0 or end <= start:
             raise UnusableDecision("the text answer holds no JSON object") from None
         try:
             value = json.loads(body[start:end + 1])
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise UnusableDecision(f"the text answer is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise UnusableDecision(f"the answer is a JSON {type(value).__name__}, not an object")

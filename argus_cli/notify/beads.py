@@ -24,7 +24,7 @@ from argus_cli.notify.common import ToolRun, note, one_line, run_tool
 MAX_TITLE = 200
 MAX_BODY = 8000
 # bd ids look like "proj-a1b2" or "bd-12.3"; anything else on stdout is noise, not an id.
-_BEAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_BEAD_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 
 
 def find_open_bead(config: Config, key: str) -> str | None:

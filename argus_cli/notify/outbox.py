@@ -15,6 +15,14 @@ Remaining at-least-once window: if the process dies after Telegram accepted a me
 before its id reaches ``outbox-delivered.jsonl`` (a few milliseconds; or the HTTP answer is
 lost on the wire), that one alert is sent again by the next flush. Exactly-once across a
 network boundary without the receiver's help is impossible; we keep the window to one alert.
+
+A full state filesystem: Telegram takes the head but neither the ledger nor the rewrite can be
+written. The flush stops there with one error (a loop would resend that head until the time
+ran out), and no entry is sent twice in one cycle (``DeliveryBudget.sent_ids``); while the disk
+stays full that head goes out again once per cycle, never more.
+
+Every flush and send runs against a ``DeliveryBudget``: a cycle passes its own, shared by all
+its senders; a lone call (tests, tools) gets FLUSH_BUDGET_SECONDS and up to MAX_ENTRIES messages.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Any
 from argus_cli.config import Config
 from argus_cli.model import iso_z
 from argus_cli.notify.common import note
-from argus_cli.notify.telegram import REQUEST_TIMEOUT, Delivery, cap_text, send_message
+from argus_cli.notify.telegram import REQUEST_TIMEOUT, Delivery, DeliveryBudget, cap_text, send_message
 from argus_cli.state.files import (
     PRIVATE_DIR_MODE,
     LineStats,
@@ -51,7 +59,7 @@ OUTBOX_NAME = "outbox.jsonl"
 LEDGER_NAME = "outbox-delivered.jsonl"
 MAX_ENTRIES = 1000  # a week-long outage at one alert a cycle stays well under this
 LOCK_WAIT_SECONDS = 30.0
-FLUSH_BUDGET_SECONDS = 60.0  # leave the rest of the cycle for its real work
+FLUSH_BUDGET_SECONDS = 60.0  # a lone flush or send (outside a cycle) stops after this
 
 Sleep = Callable[[float], None]
 Send = Callable[[str], Delivery]
@@ -65,34 +73,47 @@ class OutboxBusy(OSError):
 class _Flush:
     delivered: int
     remaining: int
-    telegram_failed: bool
 
 
 def send_alert(config: Config, text: str, now: float, *, attempts: int = 3, sleep: Sleep = time.sleep,
-               timeout: float = REQUEST_TIMEOUT) -> Delivery:
-    """Deliver ``text`` now, or keep it in the outbox for a later run (ok=False, "queued ...")."""
+               timeout: float = REQUEST_TIMEOUT, budget: DeliveryBudget | None = None) -> Delivery:
+    """Deliver ``text`` now, or keep it in the outbox for a later run (ok=False, "queued ...").
+    Once ``budget`` refuses (Telegram failed this cycle, time or cap used up) nothing is tried."""
     if not config.telegram_configured:
         return Delivery(False, "telegram not configured", "unconfigured")
     text = cap_text(text)
     if not text.strip():
         return Delivery(False, "empty alert, not sent")
-    send = partial(send_message, config, attempts=attempts, sleep=sleep, timeout=timeout)
-    if pending_count(config):  # older alerts go first; if Telegram still fails, don't try twice
-        flushed = _flush(config, now, send, FLUSH_BUDGET_SECONDS)
-        if flushed.telegram_failed:
+    budget = budget or _lone_budget()
+    refused = budget.refusal()
+    if refused is not None:
+        return _queue(config, text, now, refused)
+    send = partial(send_message, config, attempts=attempts, sleep=sleep, timeout=timeout, budget=budget)
+    if budget.outbox_error is None and pending_count(config):  # older alerts go first
+        flushed = _flush(config, now, send, budget)
+        if flushed.remaining and budget.outbox_error is None:
             return _queue(config, text, now, f"{flushed.remaining} earlier alert(s) still undelivered")
+    # An outbox that cannot be updated (a full disk) likely cannot take this alert either: it
+    # goes out directly, once; being in no file, nothing can send it again.
     delivery = send(text)
     return delivery if delivery.ok else _queue(config, text, now, delivery.detail)
 
 
 def flush_outbox(config: Config, now: float, *, attempts: int = 3, sleep: Sleep = time.sleep,
-                 timeout: float = REQUEST_TIMEOUT, budget: float = FLUSH_BUDGET_SECONDS) -> tuple[int, int]:
-    """Deliver queued alerts oldest first; stop at the first failure. Returns (delivered, remaining)."""
+                 timeout: float = REQUEST_TIMEOUT, budget: DeliveryBudget | None = None) -> tuple[int, int]:
+    """Deliver queued alerts oldest first; stop at the first failure, when ``budget`` is used up
+    or when the outbox cannot be updated. Returns (delivered, remaining)."""
     if not config.telegram_configured:
         return 0, pending_count(config)
-    send = partial(send_message, config, attempts=attempts, sleep=sleep, timeout=timeout)
+    budget = budget or _lone_budget()
+    send = partial(send_message, config, attempts=attempts, sleep=sleep, timeout=timeout, budget=budget)
     flushed = _flush(config, now, send, budget)
     return flushed.delivered, flushed.remaining
+
+
+def _lone_budget() -> DeliveryBudget:
+    """For a call outside a cycle: a minute, and no cap below the outbox's own size."""
+    return DeliveryBudget(FLUSH_BUDGET_SECONDS, MAX_ENTRIES)
 
 
 def pending_count(config: Config) -> int:
@@ -104,30 +125,63 @@ def pending_alerts(config: Config) -> list[dict[str, Any]]:
     return _read(_outbox(config))[0]
 
 
-def _flush(config: Config, now: float, send: Send, budget: float) -> _Flush:
+def _flush(config: Config, now: float, send: Send, budget: DeliveryBudget) -> _Flush:
+    if budget.outbox_error is not None:  # said once already; the outbox waits for the next cycle
+        return _Flush(0, pending_count(config))
     try:
         with FileLock(config.state_dir / "outbox.flush.lock"):
-            return _flush_locked(config, now, send, time.monotonic() + budget)
+            return _flush_locked(config, now, send, budget)
     except LockBusy:  # another process is flushing; it re-reads the file and will take ours too
-        return _Flush(0, pending_count(config), False)
+        return _Flush(0, pending_count(config))
     except OSError as exc:
-        note(f"outbox flush stopped: {exc}", config.secrets())
-        return _Flush(0, pending_count(config), False)
+        _stuck(config, budget, str(exc))
+        return _Flush(0, pending_count(config))
 
 
-def _flush_locked(config: Config, now: float, send: Send, deadline: float) -> _Flush:
+def _flush_locked(config: Config, now: float, send: Send, budget: DeliveryBudget) -> _Flush:
     delivered = 0
     while True:
         head, remaining = _reconcile(config)
-        if head is None or time.monotonic() > deadline:
-            return _Flush(delivered, remaining, False)
+        if head is None or budget.refusal() is not None:
+            return _Flush(delivered, remaining)
+        if head["id"] in budget.sent_ids:  # still at the head after we sent it: never twice a cycle
+            _stuck(config, budget, "a delivered alert is still queued")
+            return _Flush(delivered, remaining)
+        budget.sent_ids.add(head["id"])
         result = send(head["text"])
         if not result.ok:
             _mark_failed(config, head["id"], result.detail)
-            return _Flush(delivered, remaining, True)
-        _record_delivered(config, head["id"], now)
-        _remove(config, head["id"])
+            return _Flush(delivered, remaining)
         delivered += 1
+        if not _settle(config, budget, head["id"], now):
+            return _Flush(delivered, remaining)
+
+
+def _settle(config: Config, budget: DeliveryBudget, entry_id: str, now: float) -> bool:
+    """Record a delivered entry and take it off the outbox. False, with one error, when it stays
+    queued (a full disk, typically): looping on would send the same head again at once."""
+    with contextlib.suppress(OSError):  # harmless when the removal works; reported with it if not
+        _record_delivered(config, entry_id, now)
+    try:
+        _remove(config, entry_id)
+    except OSError as exc:
+        if _still_queued(config, entry_id):
+            _stuck(config, budget, f"a delivered alert could not be removed from the outbox ({exc})")
+            return False
+    return True
+
+
+def _stuck(config: Config, budget: DeliveryBudget, why: str) -> None:
+    """The outbox cannot be updated: stop flushing for this cycle, with one clear error."""
+    budget.outbox_error = f"outbox delivery stopped for this cycle: {why}"
+    note(budget.outbox_error, config.secrets())
+
+
+def _still_queued(config: Config, entry_id: str) -> bool:
+    try:
+        return any(e["id"] == entry_id for e in _read(_outbox(config))[0])
+    except OSError:
+        return True
 
 
 # --- file operations, each under the outbox lock ----------------------------------------------
@@ -191,14 +245,12 @@ def _reconcile(config: Config) -> tuple[dict[str, Any] | None, int]:
 
 
 def _remove(config: Config, entry_id: str) -> None:
-    try:
-        with _guard(config):
-            entries, damaged = _read(_outbox(config))
-            keep = [e for e in entries if e["id"] != entry_id]
-            _write(_outbox(config), keep, aside=damaged)
-            _prune_ledger(config, {e["id"] for e in keep})
-    except OSError as exc:  # the ledger still says "delivered": the next flush drops it unsent
-        note(f"outbox: could not remove a delivered alert yet: {exc}", config.secrets())
+    """Raises OSError; if the ledger got the id, the next flush drops the entry unsent."""
+    with _guard(config):
+        entries, damaged = _read(_outbox(config))
+        keep = [e for e in entries if e["id"] != entry_id]
+        _write(_outbox(config), keep, aside=damaged)
+        _prune_ledger(config, {e["id"] for e in keep})
 
 
 def _mark_failed(config: Config, entry_id: str, reason: str) -> None:
@@ -215,11 +267,8 @@ def _mark_failed(config: Config, entry_id: str, reason: str) -> None:
 
 
 def _record_delivered(config: Config, entry_id: str, now: float) -> None:
-    try:
-        append_jsonl(_ledger(config), {"id": entry_id, "ts": iso_z(now)}, mode=0o600)
-        fsync_path(_ledger(config))
-    except OSError as exc:
-        note(f"outbox: could not record a delivery: {exc}", config.secrets())
+    append_jsonl(_ledger(config), {"id": entry_id, "ts": iso_z(now)}, mode=0o600)
+    fsync_path(_ledger(config))
 
 
 def _delivered_ids(config: Config) -> set[str]:

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from argus_cli.config import Config
@@ -43,6 +43,47 @@ class Delivery:
         return self.state in ("sent", "queued")
 
 
+@dataclass
+class DeliveryBudget:
+    """What one cycle may still spend on Telegram, shared by every sender of that cycle (the
+    outbox flush, the self-monitor and disk-guard alerts, every alert action).
+
+    A Telegram that times out must not eat the cycle: once it failed, or the time or the message
+    cap is used up, ``refusal`` says why and callers queue in the outbox without trying the
+    network. ``sent_ids`` are outbox entries already handed to Telegram this cycle: one is never
+    sent twice in a cycle, whatever fails around it.
+    """
+
+    seconds: float
+    max_messages: int
+    clock: Callable[[], float] = time.monotonic
+    messages: int = 0
+    telegram_error: str | None = None
+    outbox_error: str | None = None
+    sent_ids: set[str] = field(default_factory=set)
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    @classmethod
+    def for_cycle(cls, config: Config) -> DeliveryBudget:
+        return cls(float(config["ARGUS_TELEGRAM_BUDGET_SECONDS"]), int(config["ARGUS_TELEGRAM_MAX_PER_CYCLE"]))
+
+    def remaining(self) -> float:
+        return self.seconds - (self.clock() - self.started)
+
+    def refusal(self) -> str | None:
+        """Why no further message may go to Telegram in this cycle; None while one may."""
+        if self.telegram_error is not None:
+            return f"not tried, telegram failed earlier this cycle: {one_line(self.telegram_error, 200)}"
+        if self.messages >= self.max_messages:
+            return f"not tried, {self.max_messages} message(s) already sent this cycle (ARGUS_TELEGRAM_MAX_PER_CYCLE)"
+        if self.remaining() <= 0:
+            return f"not tried, delivery time used up (ARGUS_TELEGRAM_BUDGET_SECONDS={self.seconds:g})"
+        return None
+
+
 @dataclass(frozen=True)
 class _Attempt:
     ok: bool
@@ -68,22 +109,39 @@ def _utf16_len(text: str) -> int:
 
 def send_message(config: Config, text: str, *, attempts: int = 3,
                  sleep: Callable[[float], None] = time.sleep,
-                 timeout: float = REQUEST_TIMEOUT) -> Delivery:
-    """POST ``text`` to the configured chat; retry network errors, 5xx and 429."""
+                 timeout: float = REQUEST_TIMEOUT, budget: DeliveryBudget | None = None) -> Delivery:
+    """POST ``text`` to the configured chat; retry network errors, 5xx and 429. With a
+    ``budget``, every wait (request timeout, backoff) stays within its remaining time, the
+    message counts against its cap, and a failure closes it for the rest of the cycle."""
     if not config.telegram_configured:
         return Delivery(False, "telegram not configured", "unconfigured")
+    refused = budget.refusal() if budget is not None else None
+    if refused is not None:
+        return Delivery(False, refused)
+    if budget is not None:
+        budget.messages += 1
     body = json.dumps({"chat_id": config["TELEGRAM_CHAT_ID"], "text": cap_text(text),
                        "disable_web_page_preview": True}).encode("utf-8")
     url = f"{str(config['ARGUS_TELEGRAM_API_BASE']).rstrip('/')}/bot{config['TELEGRAM_BOT_TOKEN']}/sendMessage"
     result, number = _Attempt(False, "not attempted", False), 0
     for number in range(1, max(1, attempts) + 1):
-        result = _post(url, body, timeout)
+        result = _post(url, body, _within(budget, timeout))
         if result.ok or not result.retry or number >= attempts:
             break
         delay = result.wait if result.wait is not None else _BACKOFF[min(number, len(_BACKOFF)) - 1]
+        if budget is not None and delay >= budget.remaining():
+            break  # no time left for another try: the outbox keeps the message
         sleep(delay)
     detail = result.detail if result.ok else f"{result.detail} (after {number} attempt(s))"
-    return Delivery(result.ok, _scrub(detail, url, config), "sent" if result.ok else "failed")
+    delivery = Delivery(result.ok, _scrub(detail, url, config), "sent" if result.ok else "failed")
+    if budget is not None and not delivery.ok:
+        budget.telegram_error = delivery.detail
+    return delivery
+
+
+def _within(budget: DeliveryBudget | None, timeout: float) -> float:
+    """The request timeout, cut to what the budget has left (never zero: urllib would not wait)."""
+    return timeout if budget is None else max(0.05, min(timeout, budget.remaining()))
 
 
 def _scrub(detail: str, url: str, config: Config) -> str:

@@ -20,7 +20,7 @@ from argus_cli.model import iso_z
 from argus_cli.notify.beads import create_summary_bead
 from argus_cli.reports.patterns import compute_patterns
 from argus_cli.reports.scan import ScanResult
-from argus_cli.state.files import append_jsonl, atomic_write_json, read_json
+from argus_cli.state.files import OPTIONAL_STR, append_jsonl, atomic_write_json, check_fields, read_json
 from argus_cli.state.lock import FileLock
 
 BEAD_TITLE = "[argus] pattern-analysis: recurring operational patterns"
@@ -64,7 +64,7 @@ def detect(config: Config, now: float) -> DetectOutcome:
     today = iso_z(now)[:10]
     state_file = config.state_dir / "pattern-detect-state.json"
     with FileLock(config.state_dir / "pattern-detect.lock"):
-        state = read_json(state_file, dict)
+        state = read_json(state_file, dict, validate=_valid_state)
         reported = list(state.get("signatures") or []) if state.get("date") == today else []
         if signature in reported:
             return DetectOutcome("already-reported", len(patterns), signature, state.get("last_bead_id"), scan)
@@ -74,6 +74,13 @@ def detect(config: Config, now: float) -> DetectOutcome:
         atomic_write_json(state_file, {"date": today, "signatures": [*reported, signature],
                                        "last_signature": signature, "last_bead_id": bead_id})
     return DetectOutcome("reported", len(patterns), signature, bead_id, scan)
+
+
+def _valid_state(value: Any) -> None:
+    check_fields(value, {"date": OPTIONAL_STR, "signatures": (list,), "last_signature": OPTIONAL_STR,
+                         "last_bead_id": OPTIONAL_STR})
+    if not all(isinstance(s, str) for s in value.get("signatures") or []):
+        raise ValueError("signatures holds a non-string")
 
 
 def bead_body(analysis: dict[str, Any], signature: str, now: float) -> str:

@@ -18,7 +18,7 @@ import orjson
 
 from argus_cli.reports.stats import StatsReport
 from argus_cli.reports.window import parse_timestamp
-from argus_cli.state.files import LineStats, iter_jsonl
+from argus_cli.state.files import LineStats, iter_jsonl, read_regular
 
 
 @dataclass
@@ -51,16 +51,17 @@ def cycle_totals(cycles_file: Path) -> CycleTotals:
     """Stream ``cycles.jsonl`` once."""
     totals = CycleTotals()
     lines = LineStats()
-    for record in iter_jsonl(cycles_file, lines):
+    for record in iter_jsonl(cycles_file, lines, repair=False):  # a report only reads
         totals.add(record)
     totals.skipped_lines = lines.malformed
     return totals
 
 
 def read_cycle_state(path: Path) -> dict[str, Any]:
-    """``cycle-state.json`` or {}; a report never moves the cycle's state aside, it only reads."""
+    """``cycle-state.json`` or {}; a report never moves the cycle's state aside, it only reads
+    (and never through a symlink)."""
     try:
-        value = orjson.loads(path.read_bytes())
+        value = orjson.loads(read_regular(path))
     except (OSError, orjson.JSONDecodeError):
         return {}
     return value if isinstance(value, dict) else {}

@@ -103,7 +103,8 @@ def scan_registry(path: Path, accumulators: Sequence[Accumulator]) -> ScanResult
     windows = Windows([acc.now - acc.days * 86400 for acc in accumulators])
     lines, skips = LineStats(), _Skips()
     tags = any(acc.wants_tags for acc in accumulators)
-    digests = _digests(iter_jsonl(path, lines), windows, skips, tags)
+    # A report only reads: a symlink or directory there is an error to show, not a file to move.
+    digests = _digests(iter_jsonl(path, lines, repair=False), windows, skips, tags)
     while chunk := Counter(islice(digests, CHUNK)):
         for bit, acc in enumerate(accumulators):
             acc.fold(((d[0], d[2], d[3], d[4], d[5]), n) for d, n in chunk.items() if d[1] >> bit & 1)

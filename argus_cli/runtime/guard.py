@@ -16,6 +16,20 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
+_held: list[str] = []  # signals that arrived before the cycle's Guard was in place
+
+
+def hold_early_signals() -> None:
+    """From process start until the Guard is installed, SIGTERM/SIGINT are held, not fatal: the
+    default action would kill the process before it could write a record. The Guard then stops
+    the cycle at once, and the record says "interrupted"."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _hold)
+
+
+def _hold(signum: int, frame: FrameType | None) -> None:
+    _held.append(signal.Signals(signum).name)
+
 
 class Interrupted(BaseException):
     """SIGTERM or SIGINT asked the cycle to stop."""
@@ -35,6 +49,11 @@ class Guard:
 
     def should_stop(self) -> bool:
         return self.stop_signal is not None
+
+    def stop_if_asked(self) -> None:
+        """Raise Interrupted if a signal came in (also one held before the Guard was entered)."""
+        if self.stop_signal is not None:
+            raise Interrupted(self.stop_signal)
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_signal = signal.Signals(signum).name
@@ -66,6 +85,9 @@ class Guard:
                                     (signal.SIGALRM, self._on_alarm)):
                 self._saved[signum] = signal.signal(signum, handler)
             signal.alarm(self.timeout)
+        if _held:
+            self.stop_signal = _held[0]
+            _held.clear()
         return self
 
     def __exit__(self, *exc: object) -> None:

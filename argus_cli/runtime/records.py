@@ -9,7 +9,15 @@ from typing import Any, NamedTuple
 
 from argus_cli.config import Config
 from argus_cli.model import ActionResult, Decision, iso_z
-from argus_cli.state.files import append_jsonl, atomic_write_json, read_json
+from argus_cli.state.files import (
+    NUMBER,
+    OPTIONAL_NUMBER,
+    OPTIONAL_STR,
+    append_jsonl,
+    atomic_write_json,
+    check_fields,
+    read_json,
+)
 
 CYCLE_STATE = "cycle-state.json"
 CYCLES = "cycles.jsonl"
@@ -67,8 +75,14 @@ def action_summaries(decision: Decision, results: list[ActionResult]) -> list[di
     return out
 
 
+def valid_state(value: Any) -> None:
+    """The shape of ``cycle-state.json``; a wrong type there is moved aside, not failed on."""
+    check_fields(value, {"status": (str,), "timestamp": (str,), "detail": OPTIONAL_STR,
+                         "consecutive_failures": NUMBER, "self_alert_for": OPTIONAL_NUMBER})
+
+
 def read_state(config: Config) -> dict[str, Any]:
-    return read_json(config.state_dir / CYCLE_STATE, dict)
+    return read_json(config.state_dir / CYCLE_STATE, dict, validate=valid_state)
 
 
 def next_state(previous: dict[str, Any], status: str, detail: str, now: float) -> dict[str, Any]:
@@ -118,6 +132,13 @@ def disk_guard(config: Config) -> DiskGuard:
 
 def append_cycle(config: Config, record: CycleRecord) -> None:
     append_jsonl(config.state_dir / CYCLES, record.line())
+
+
+def append_minimal_cycle(config: Config, record: CycleRecord) -> None:
+    """The line written when the full one cannot be: plain values only, so it always serialises."""
+    append_jsonl(config.state_dir / CYCLES, {
+        "ts": iso_z(record.now), "duration_ms": record.duration_ms, "status": "failed",
+        "detail": str(record.detail)[:300], "dry_run": record.dry_run})
 
 
 def write_last_decision(config: Config, decision: Decision, results: list[ActionResult],

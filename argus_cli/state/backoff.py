@@ -13,7 +13,13 @@ from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.state.files import atomic_write_json, read_json, stored_number
+from argus_cli.state.files import (
+    OPTIONAL_NUMBER,
+    atomic_write_json,
+    check_fields,
+    read_json,
+    stored_number,
+)
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,17 @@ def backoff_path(config: Config) -> Path:
     return config.state_dir / "restart-backoff.json"
 
 
+_ENTRY = dict.fromkeys(("attempts", "last_attempt", "last_success", "cooldown_until"), OPTIONAL_NUMBER)
+
+
+def _valid(value: Any) -> None:
+    check_fields(value, {"services": (dict,)})
+    for service, entry in (value.get("services") or {}).items():
+        check_fields(entry, _ENTRY, f"services[{service!r}]")
+
+
 def _load(config: Config) -> dict[str, Any]:
-    data = read_json(backoff_path(config), lambda: {"services": {}})
+    data = read_json(backoff_path(config), lambda: {"services": {}}, validate=_valid)
     if not isinstance(data.get("services"), dict):
         data["services"] = {}
     return data

@@ -12,15 +12,28 @@ from pathlib import Path
 from typing import Any
 
 from argus_cli.config import Config
-from argus_cli.state.files import atomic_write_json, read_json, stored_number
+from argus_cli.state.files import (
+    OPTIONAL_NUMBER,
+    atomic_write_json,
+    check_fields,
+    read_json,
+    stored_number,
+)
 
 
 def dedup_path(config: Config) -> Path:
     return config.state_dir / "dedup.json"
 
 
+def _valid(value: Any) -> None:
+    check_fields(value, {"keys": (dict,)})
+    for key, entry in (value.get("keys") or {}).items():
+        check_fields(entry, {"last_seen": OPTIONAL_NUMBER, "count": OPTIONAL_NUMBER, "unsent": (bool,)},
+                     f"keys[{key!r}]")
+
+
 def _load(config: Config) -> dict[str, Any]:
-    data = read_json(dedup_path(config), lambda: {"keys": {}})
+    data = read_json(dedup_path(config), lambda: {"keys": {}}, validate=_valid)
     if not isinstance(data.get("keys"), dict):
         data["keys"] = {}
     return data

@@ -3,15 +3,23 @@
 JSON state is written to a temp file, fsynced and renamed over the target, so a crash leaves
 either the old or the new file. A file that does not parse is moved aside as
 ``NAME.corrupt-<epoch>`` (kept, never deleted), reported once, and read as empty state.
-JSONL files get one whole line per ``write`` on an ``O_APPEND`` descriptor under ``flock``, so
-concurrent writers never interleave inside a line; readers skip a torn or garbage line and count it.
+A file that parses but has the wrong shape (its owner's ``validate`` hook says so) is treated
+the same way. JSONL files get one whole line per ``write`` on an ``O_APPEND`` descriptor under
+``flock``, so concurrent writers never interleave inside a line; readers skip a torn or garbage
+line and count it, and never hold more than ``MAX_LINE_BYTES`` of one line.
+
+State files are opened with ``O_NOFOLLOW``: a symlink, a directory or any other non-regular file
+where a state file belongs is moved aside like a corrupt file (a lock refuses a symlink instead),
+so nothing is ever read or appended through a link planted in the state dir.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -25,6 +33,17 @@ import orjson
 from argus_cli.model import scrub_surrogates
 
 Reporter = Callable[[str], None]
+# A state file's shape check: called with the parsed value, raises ValueError saying what is wrong.
+Validator = Callable[[Any], None]
+# No JSONL line Argus writes comes near this; a longer one is garbage (a crash, a stray write of
+# NULs) and is skipped as it streams by, never held whole in memory.
+MAX_LINE_BYTES = 1 << 20
+_READ_CHUNK = 65536
+# O_NONBLOCK: opening a FIFO planted where a state file belongs must not hang the cycle.
+# Only a directory named like a state file is ever renamed: a configured path that points at a
+# real directory by mistake (ARGUS_PROBLEMS_FILE=/var/log) is an error, never moved.
+_STATE_SUFFIXES = (".json", ".jsonl", ".lock", ".md")
+_SAFE_OPEN = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 # Directories Argus creates hold the registry, the outbox and logs, which describe the host and
 # its alerts: they are not for other users to read.
 PRIVATE_DIR_MODE = 0o700
@@ -46,7 +65,7 @@ def dumps(value: Any, option: int = 0) -> bytes:
         return orjson.dumps(scrub_surrogates(value), default=str, option=option)
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, report: Reporter = _stderr) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -55,12 +74,23 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        _replace(tmp, path, report)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _replace(tmp: str, path: Path, report: Reporter) -> None:
+    """Rename over ``path``. A symlink there is replaced, not followed; a directory there would
+    refuse every write for ever, so it is moved aside first."""
+    try:
+        os.replace(tmp, path)
+    except IsADirectoryError:
+        if not set_aside(path, "a directory", report):
+            raise
+        os.replace(tmp, path)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -88,23 +118,159 @@ def stored_number(value: Any, limit: float = 1e11) -> float | None:
     return value if 0 <= value < limit else None
 
 
+# --- shapes: what a state file's owner declares once, for its ``validate`` hook -------------
+
+NUMBER: tuple[type, ...] = (int, float)
+OPTIONAL_NUMBER: tuple[type, ...] = (int, float, type(None))
+OPTIONAL_STR: tuple[type, ...] = (str, type(None))
+
+
+def check_fields(value: Any, expected: dict[str, tuple[type, ...]], where: str = "") -> None:
+    """Raise ValueError unless ``value`` is an object whose fields, where present, have the
+    expected types. Missing fields are fine (an older version wrote the file); ``bool`` never
+    passes for a number."""
+    label = f"{where} " if where else ""
+    if not isinstance(value, dict):
+        raise ValueError(f"{label}is {type(value).__name__}, expected an object".strip())
+    for name, types in expected.items():
+        if name in value and not _fits(value[name], types):
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ValueError(f"{label}{name} is {type(value[name]).__name__}, expected {wanted}")
+
+
+def check_values(value: Any, types: tuple[type, ...], where: str) -> None:
+    """Raise ValueError unless ``value`` is an object whose every value has one of ``types``."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} is {type(value).__name__}, expected an object")
+    for key, item in value.items():
+        if not _fits(item, types):
+            raise ValueError(f"{where}[{key!r}] is {type(item).__name__}")
+
+
+def _fits(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+# --- opening state files: regular files only, never through a symlink -----------------------
+
+class NotRegularFile(OSError):
+    """A symlink, directory, FIFO ... sits where a state file belongs."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"it is {kind}, not a regular file: refusing to use it", str(path))
+        self.kind = kind
+
+
+def _kind(path: Path) -> str:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "not a regular file"
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    return "a directory" if stat.S_ISDIR(mode) else "a special file"
+
+
+def _open_regular(path: Path, flags: int, mode: int) -> int:
+    try:
+        fd = os.open(path, flags | _SAFE_OPEN, mode)
+    except OSError as exc:
+        # ELOOP: O_NOFOLLOW met a symlink; EISDIR: a directory opened for writing; ENXIO: a FIFO
+        # with no reader opened for writing.
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise NotRegularFile(path, _kind(path)) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(path, _kind(path))
+    return fd
+
+
+def open_state_file(path: Path, report: Reporter = _stderr, *, repair: bool = True) -> int | None:
+    """A read-only descriptor on the regular file at ``path``, or None when there is none.
+
+    Opened without following a symlink; whatever non-regular thing sits there (a symlink, a
+    directory, a FIFO) is moved aside and reported, then read as a missing file. Without
+    ``repair`` (a report: it only reads) or when it cannot be moved, NotRegularFile is raised.
+    """
+    try:
+        return _open_regular(path, os.O_RDONLY, 0)
+    except FileNotFoundError:
+        return None
+    except NotRegularFile as exc:
+        if not repair or not set_aside(path, exc.kind, report):
+            raise
+    return None
+
+
+def create_state_file(path: Path, flags: int, mode: int = 0o644, report: Reporter = _stderr, *,
+                      refuse_symlink: bool = False) -> int:
+    """A descriptor on the regular file at ``path``, created when missing (``O_CREAT`` is added).
+
+    Never through a symlink: a non-regular thing in its place is moved aside (reported) and a
+    fresh file created. With ``refuse_symlink`` a symlink raises NotRegularFile instead: a lock
+    should not guess what a planted link was for.
+    """
+    flags |= os.O_CREAT
+    try:
+        return _open_regular(path, flags, mode)
+    except NotRegularFile as exc:
+        if (refuse_symlink and exc.kind == "a symlink") or not set_aside(path, exc.kind, report):
+            raise
+    return _open_regular(path, flags, mode)
+
+
+def set_aside(path: Path, kind: str, report: Reporter = _stderr) -> bool:
+    """Move the non-regular ``path`` aside and say so; False (also said) when that fails or
+    when it is a directory not named like a state file."""
+    if kind == "a directory" and not path.name.endswith(_STATE_SUFFIXES):
+        return False
+    try:
+        aside = move_aside(path)
+    except OSError as exc:
+        report(f"argus: {path} is {kind}, not a regular file, and cannot be moved aside: "
+               f"{exc.strerror or exc}")
+        return False
+    report(f"argus: {path} is {kind}, not a regular file; moved aside to {aside.name}")
+    return True
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of the regular file ``path``; raises FileNotFoundError, NotRegularFile (a
+    symlink, a directory...) or another OSError. Changes nothing: for read-only reporters."""
+    fd = _open_regular(path, os.O_RDONLY, 0)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
 def atomic_write_json(path: Path, value: Any, mode: int = 0o644) -> None:
     atomic_write_bytes(path, dumps(value, orjson.OPT_INDENT_2) + b"\n", mode)
 
 
 def read_json(path: Path, default: Callable[[], Any], report: Reporter = _stderr,
-              expect: type = dict) -> Any:
-    """The parsed file, or ``default()`` when it is missing or corrupt (then moved aside)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+              expect: type = dict, validate: Validator | None = None) -> Any:
+    """The parsed file, or ``default()`` when it is missing or unusable.
+
+    Unusable means: not JSON, not an ``expect`` at the top level, refused by ``validate`` (the
+    owner's shape check: it raises ValueError naming the bad field), or not a regular file at
+    all. An unusable file is moved aside as ``NAME.corrupt-<epoch>`` and reported once, so one
+    bad value never fails every cycle for ever.
+    """
+    fd = open_state_file(path, report)
+    if fd is None:
         return default()
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read()
     try:
         value = orjson.loads(data)
         if not isinstance(value, expect):
             raise ValueError(f"top level is {type(value).__name__}, expected {expect.__name__}")
+        if validate is not None:
+            validate(value)
         return value
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:  # TypeError: a validator tripping on a type it did not expect
         aside = move_aside(path)
         report(f"argus: {path} is corrupt ({exc}); moved aside to {aside.name}, starting empty")
         return default()
@@ -113,18 +279,18 @@ def read_json(path: Path, default: Callable[[], Any], report: Reporter = _stderr
 def move_aside(path: Path) -> Path:
     aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
     n = 1
-    while aside.exists():
+    while os.path.lexists(aside):
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}-{n}")
         n += 1
     os.replace(path, aside)
     return aside
 
 
-def append_jsonl(path: Path, record: Any, mode: int = 0o644) -> None:
+def append_jsonl(path: Path, record: Any, mode: int = 0o644, report: Reporter = _stderr) -> None:
     """Append one record as one line with a single write on an O_APPEND descriptor."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     line = dumps(record) + b"\n"
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)  # RDWR: to peek at the tail
+    fd = create_state_file(path, os.O_RDWR | os.O_APPEND, mode, report)  # RDWR: to peek at the tail
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # so healing a torn tail cannot race another writer
         _heal_torn_tail(fd)
@@ -150,30 +316,74 @@ class LineStats:
         self.lines = 0
 
 
-def iter_jsonl(path: Path, stats: LineStats | None = None,
-               start: int = 0) -> Iterator[dict[str, Any]]:
-    """Stream JSON objects from ``path`` (one pass, constant memory); skip bad lines."""
+def iter_jsonl(path: Path, stats: LineStats | None = None, start: int = 0, report: Reporter = _stderr, *,
+               repair: bool = True) -> Iterator[dict[str, Any]]:
+    """Stream JSON objects from ``path`` (one pass, constant memory); skip bad lines.
+
+    A line over ``MAX_LINE_BYTES`` is counted malformed and skipped without being held. A
+    non-regular file in its place is moved aside (see ``open_state_file``; ``repair``).
+    """
     stats = stats if stats is not None else LineStats()
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
+    fd = open_state_file(path, report, repair=repair)
+    if fd is None:
         return
-    with handle:
+    try:
         if start:
-            handle.seek(start)
-        for line in handle:
-            if not line.strip():
-                continue
-            stats.lines += 1
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                stats.malformed += 1
-                continue
-            if isinstance(record, dict):
-                yield record
+            os.lseek(fd, start, os.SEEK_SET)
+        yield from _records(_lines_forward(fd), stats)
+    finally:
+        os.close(fd)
+
+
+def _records(lines: Iterator[bytes | None], stats: LineStats) -> Iterator[dict[str, Any]]:
+    """The JSON objects among ``lines`` (None: a line too long to keep), counting the rest."""
+    for line in lines:
+        if line is not None and not line.strip():
+            continue
+        stats.lines += 1
+        if line is None:
+            stats.malformed += 1
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            stats.malformed += 1
+            continue
+        if isinstance(record, dict):
+            yield record
+        else:
+            stats.malformed += 1
+
+
+def _lines_forward(fd: int, chunk: int = _READ_CHUNK) -> Iterator[bytes | None]:
+    """The lines from ``fd``'s offset on, without newlines; None for one over MAX_LINE_BYTES.
+
+    The start of a line that runs past a chunk is kept as a list of pieces joined once, so the
+    cost is linear in the bytes read; once the pieces pass the bound they are dropped and the
+    rest of that line is skipped as it streams by.
+    """
+    head: list[bytes] = []
+    held, too_long = 0, False
+    while data := os.read(fd, chunk):
+        parts = data.split(b"\n")
+        if len(parts) > 1:
+            first = parts[0]
+            too_long = too_long or held + len(first) > MAX_LINE_BYTES
+            yield None if too_long else b"".join([*head, first])
+            head, held, too_long = [], 0, False
+            yield from parts[1:-1]  # whole lines inside one chunk: shorter than the bound
+        rest = parts[-1]
+        if rest and not too_long:
+            held += len(rest)
+            too_long = held > MAX_LINE_BYTES
+            if too_long:
+                head = []  # drop what was held: the rest of this line streams by unkept
             else:
-                stats.malformed += 1
+                head.append(rest)
+    if too_long:
+        yield None
+    elif head:
+        yield b"".join(head)
 
 
 def tail_jsonl(path: Path, max_lines: int, chunk: int = 65536) -> list[dict[str, Any]]:
@@ -186,38 +396,51 @@ def tail_jsonl(path: Path, max_lines: int, chunk: int = 65536) -> list[dict[str,
     return records
 
 
-def iter_jsonl_backwards(path: Path, chunk: int = 65536) -> Iterator[dict[str, Any]]:
-    """JSON objects from the last line to the first; malformed lines are skipped.
+def iter_jsonl_backwards(path: Path, chunk: int = 65536, stats: LineStats | None = None,
+                         report: Reporter = _stderr) -> Iterator[dict[str, Any]]:
+    """JSON objects from the last line to the first; malformed lines are skipped (and counted).
 
     Reads ``chunk`` bytes at a time from the end, so a caller that stops early (a window, a
     tail) never pays for the rest of the file.
     """
-    for line in _lines_backwards(path, chunk):
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            yield record
-
-
-def _lines_backwards(path: Path, chunk: int) -> Iterator[bytes]:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    stats = stats if stats is not None else LineStats()
+    fd = open_state_file(path, report)
+    if fd is None:
         return
     try:
-        pos = os.fstat(fd).st_size
-        partial = b""
-        while pos > 0:
-            step = min(chunk, pos)
-            pos -= step
-            lines = (os.pread(fd, step, pos) + partial).split(b"\n")
-            partial = lines[0]  # may continue in the previous chunk
-            for line in reversed(lines[1:]):
-                if line.strip():
-                    yield line
-        if partial.strip():
-            yield partial
+        yield from _records(_lines_backwards(fd, min(chunk, MAX_LINE_BYTES)), stats)
     finally:
         os.close(fd)
+
+
+def _lines_backwards(fd: int, chunk: int) -> Iterator[bytes | None]:
+    """The lines of ``fd`` from the last to the first; None for one over MAX_LINE_BYTES.
+
+    The mirror of ``_lines_forward``: the end of a line whose start lies in an earlier chunk is
+    kept as pieces (latest first) and joined once, or dropped once it passes the bound.
+    """
+    pos = os.fstat(fd).st_size
+    tail: list[bytes] = []
+    held, too_long = 0, False
+    while pos > 0:
+        step = min(chunk, pos)
+        pos -= step
+        parts = os.pread(fd, step, pos).split(b"\n")
+        if len(parts) > 1:
+            last = parts[-1]
+            too_long = too_long or held + len(last) > MAX_LINE_BYTES
+            yield None if too_long else b"".join([last, *reversed(tail)])
+            tail, held, too_long = [], 0, False
+            yield from reversed(parts[1:-1])
+        first = parts[0]  # may continue in the previous chunk
+        if first and not too_long:
+            held += len(first)
+            too_long = held > MAX_LINE_BYTES
+            if too_long:
+                tail = []
+            else:
+                tail.append(first)
+    if too_long:
+        yield None
+    elif tail:
+        yield b"".join(reversed(tail))

@@ -1,4 +1,9 @@
-"""The one-cycle-at-a-time lock: ``flock`` on a file, released by the kernel if we die."""
+"""The one-cycle-at-a-time lock: ``flock`` on a file, released by the kernel if we die.
+
+The lock file is opened without following a symlink: acquiring truncates it and writes our pid,
+and a link planted in its place must not make that truncate a file elsewhere. A symlink is
+refused (NotRegularFile, an OSError); a directory or FIFO in its place is moved aside.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from argus_cli.state.files import PRIVATE_DIR_MODE
+from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file
 
 
 class LockBusy(RuntimeError):
@@ -23,7 +28,7 @@ class FileLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = create_state_file(self.path, os.O_RDWR, 0o644, refuse_symlink=True)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -18,7 +18,7 @@ from argus_cli.state.files import append_jsonl, iter_jsonl_backwards
 
 _CHUNK = 16384
 _HOG_SUFFIX = re.compile(r";\s*hog_process=.*$", re.DOTALL)
-_ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+_ISO_Z = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 
 
 def without_hog(description: str) -> str:
