@@ -307,3 +307,44 @@ def test_run_cycle_on_a_read_only_state_dir_fails_without_raising(read_only_stat
     assert line["status"] == "failed" and "cycle lock" in line["detail"] and "Read-only" in line["detail"]
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 1 and "cycle.lock" in errors[0]
+
+
+# --- argus last on hand-edited records ---------------------------------------------------------
+
+@pytest.mark.parametrize("decision", ['{"actions": 5, "results": "x", "assessment": 3}',
+                                      '{"results": [1, {"status": 5}], "actions": [{"type": 1}]}'])
+def test_argus_last_passes_over_wrong_typed_records(argus_env: dict[str, str], run_argus: Any,
+                                                     decision: str) -> None:
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    state.mkdir(mode=0o700)
+    (state / "last_decision.json").write_text(decision)
+    good = {"ts": "2026-11-30T00:00:00Z", "status": "ok", "actions": [], "errors": []}
+    (state / "cycles.jsonl").write_text(json.dumps(good) + "\n" + '{"ts": 5, "status": 3, "errors": 7}\n')
+    proc = run_argus("last", env=argus_env)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.startswith("cycle 2026-11-30T00:00:00Z  status ok")
+
+
+@pytest.mark.parametrize("name", ["logs/argus.log", "observations.md", "outbox.lock"])
+def test_no_state_file_is_written_through_a_planted_symlink(argus_env: dict[str, str], run_argus: Any,
+                                                            tmp_path: Path, name: str) -> None:
+    from helpers_notify import FakeTelegram, running, stop, telegram_env
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    (state / "logs").mkdir(parents=True, mode=0o700)
+    state.chmod(0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched\n")
+    (state / name).symlink_to(victim)
+    decision = {"actions": [{"type": "log", "observation": "swap is high"},
+                            {"type": "alert", "message": "disk full on /"}]}
+    telegram = running(FakeTelegram())
+    try:
+        env = telegram_env(argus_env, telegram)
+        cycle = run_argus("cycle", "--decider", "rules", env=env)
+        act = run_argus("act", "--decision", "-", env=env, input=json.dumps(decision))
+    finally:
+        stop(telegram)
+    assert cycle.returncode == 0 and act.returncode == 0, cycle.stderr + act.stderr
+    assert victim.read_text() == "untouched\n"
+    assert not (state / name).is_symlink()  # moved aside, reported
+    assert list(telegram.delivered.values()) == [1]  # the alert still went out, once

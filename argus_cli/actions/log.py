@@ -10,7 +10,7 @@ from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, infe
 from argus_cli.actions.enrich import hog_suffix
 from argus_cli.actions.guardrails import Log
 from argus_cli.model import iso_z, normalise
-from argus_cli.state.files import PRIVATE_DIR_MODE, open_state_file
+from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file, open_state_file
 from argus_cli.state.registry import without_hog
 
 ESCALATE_EVERY = 3
@@ -70,7 +70,7 @@ def _trailing_repeats(path: Path, observation: str) -> int:
 def _append(path: Path, line: str) -> None:
     """One write on an O_APPEND descriptor, like the JSONL files: concurrent writers never interleave."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = create_state_file(path, os.O_WRONLY | os.O_APPEND)  # never appended through a planted symlink
     try:
         os.write(fd, line.encode("utf-8"))
     finally:

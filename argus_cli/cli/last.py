@@ -16,15 +16,13 @@ def command(
 
     Example: argus last --json | jq '.decision.results[] | {type, status, detail}'
     """
-    from argus_cli.runtime.records import CYCLES, LAST_DECISION
-    from argus_cli.state.files import read_json, tail_jsonl
+    from argus_cli.runtime.records import last_cycle_line, read_last_decision
 
     config = load_config()
-    lines = tail_jsonl(config.state_dir / CYCLES, 1)
-    decision = read_json(config.state_dir / LAST_DECISION, dict) or None
-    if not lines and decision is None:
+    cycle = last_cycle_line(config)
+    decision = read_last_decision(config) or None
+    if cycle is None and decision is None:
         raise ArgusError(f"no cycle recorded yet in {config.state_dir} (run `argus cycle`)", 1)
-    cycle = lines[-1] if lines else None
     if json_out:
         emit_json({"cycle": cycle, "decision": decision})
         return

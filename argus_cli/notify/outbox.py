@@ -47,6 +47,7 @@ from argus_cli.state.files import (
     LineStats,
     append_jsonl,
     atomic_write_bytes,
+    create_state_file,
     dumps,
     fsync_path,
     iter_jsonl,
@@ -198,7 +199,8 @@ def _ledger(config: Config) -> Path:
 def _guard(config: Config) -> Iterator[None]:
     """Exclusive flock on ``outbox.lock``, waiting up to LOCK_WAIT_SECONDS."""
     config.state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    fd = os.open(config.state_dir / "outbox.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    # never through a planted symlink: it, or a directory or FIFO in its place, is moved aside
+    fd = create_state_file(config.state_dir / "outbox.lock", os.O_RDWR, 0o600)
     try:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from argus_cli.config import Config
 from argus_cli.redaction import redact
-from argus_cli.state.files import PRIVATE_DIR_MODE
+from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file
 
 LOG_NAME = "argus.log"
 MAX_BYTES = 10 * 1024 * 1024
@@ -36,6 +36,16 @@ def rotate(path: Path, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> bo
             os.replace(older, path.with_name(f"{path.name}.{n + 1}"))
     os.replace(path, path.with_name(f"{path.name}.1"))
     return True
+
+
+class _OwnedStream(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler that closes its stream (argus.log, opened safely above) when it closes."""
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        finally:
+            super().close()
 
 
 class Redact(logging.Filter):
@@ -71,7 +81,9 @@ def cycle_log(config: Config, *, may_rotate: bool = True) -> Iterator[tuple[logg
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
         rotated = rotate(path) if may_rotate else False
-        handler = logging.FileHandler(path, encoding="utf-8")
+        # never appended through a planted symlink (it would write wherever the link points)
+        fd = create_state_file(path, os.O_WRONLY | os.O_APPEND, 0o600)
+        handler = _OwnedStream(os.fdopen(fd, "a", encoding="utf-8"))
     except OSError as exc:  # an unwritable log dir must not stop the watchdog
         print(f"argus: cannot write {path}: {exc.strerror}; logging to stderr only", file=sys.stderr)
         handler = logging.StreamHandler(sys.stderr)

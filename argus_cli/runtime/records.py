@@ -17,6 +17,7 @@ from argus_cli.state.files import (
     atomic_write_json,
     check_fields,
     read_json,
+    tail_jsonl,
 )
 
 CYCLE_STATE = "cycle-state.json"
@@ -79,6 +80,34 @@ def valid_state(value: Any) -> None:
     """The shape of ``cycle-state.json``; a wrong type there is moved aside, not failed on."""
     check_fields(value, {"status": (str,), "timestamp": (str,), "detail": OPTIONAL_STR,
                          "consecutive_failures": NUMBER, "self_alert_for": OPTIONAL_NUMBER})
+
+
+def valid_cycle_line(value: Any) -> None:
+    """The shape of one cycles.jsonl line, as the renderers and reports read it."""
+    check_fields(value, {"ts": (str,), "status": (str,), "detail": OPTIONAL_STR, "decider": OPTIONAL_STR,
+                         "assessment": OPTIONAL_STR, "duration_ms": OPTIONAL_NUMBER, "actions": (list,),
+                         "errors": (list,), "llm_skip_reason": OPTIONAL_STR})
+
+
+def valid_decision(value: Any) -> None:
+    """The shape of ``last_decision.json``."""
+    check_fields(value, {"ts": (str,), "decider": OPTIONAL_STR, "assessment": OPTIONAL_STR, "actions": (list,),
+                         "results": (list,), "observations": (list,)})
+
+
+def last_cycle_line(config: Config, look_back: int = 20) -> dict[str, Any] | None:
+    """The newest well-formed cycles.jsonl line (a hand-edited or foreign line is passed over)."""
+    for line in reversed(tail_jsonl(config.state_dir / CYCLES, look_back)):
+        try:
+            valid_cycle_line(line)
+        except ValueError:
+            continue
+        return line
+    return None
+
+
+def read_last_decision(config: Config) -> dict[str, Any]:
+    return read_json(config.state_dir / LAST_DECISION, dict, validate=valid_decision)
 
 
 def read_state(config: Config) -> dict[str, Any]:
