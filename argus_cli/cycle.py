@@ -113,7 +113,7 @@ class _Cycle:
         self.found: list[Finding] = []
         self.decided: engine.Decided | None = None
         self.results: list[ActionResult] = []
-        from argus_cli.notify.telegram import DeliveryBudget
+        from argus_cli.notify.budget import DeliveryBudget
         # One Telegram allowance (time and messages) for every sender of this cycle: a dead
         # Telegram costs the cycle ARGUS_TELEGRAM_BUDGET_SECONDS once, not once per alert.
         self.delivery = DeliveryBudget.for_cycle(config)

@@ -27,8 +27,8 @@ from argus_cli.actions.execute import execute_decision
 from argus_cli.config import Config, load
 from argus_cli.cycle import run_cycle
 from argus_cli.model import Decision, iso_z
+from argus_cli.notify.budget import DeliveryBudget
 from argus_cli.notify.outbox import flush_outbox, pending_alerts, send_alert
-from argus_cli.notify.telegram import DeliveryBudget
 
 NOW = 1_770_000_000.0
 SCENARIO = Path(__file__).parent / "scenarios" / "service_down.json"  # the rules answer with one alert

@@ -39,8 +39,8 @@ def run(ctx: ActionContext, request: Alert) -> Outcome:
 def _deliver(ctx: ActionContext, text: str) -> tuple[str, str, bool]:
     """(status, detail, delivered or queued). Never raises: an alert that cannot go out is
     queued or reported, the cycle goes on."""
+    from argus_cli.notify.budget import DeliveryBudget
     from argus_cli.notify.outbox import send_alert
-    from argus_cli.notify.telegram import DeliveryBudget
     if ctx.delivery is None:  # `argus act`: the decision's alerts share one budget, like a cycle's
         ctx.delivery = DeliveryBudget.for_cycle(ctx.config)
     try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from argus_cli.config import Config
 
 if TYPE_CHECKING:  # the notify layer loads only when an alert runs
-    from argus_cli.notify.telegram import DeliveryBudget
+    from argus_cli.notify.budget import DeliveryBudget
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from argus_cli.model import MAX_ACTIONS, ActionResult, Decision
 from argus_cli.notify.common import note
 
 if TYPE_CHECKING:
-    from argus_cli.notify.telegram import DeliveryBudget
+    from argus_cli.notify.budget import DeliveryBudget
 
 _RUNNERS: dict[str, Callable[[ActionContext, Any], Outcome]] = {
     "restart_service": restart_service.run, "kill_pid": kill_pid.run, "kill_tmux": kill_tmux.run,

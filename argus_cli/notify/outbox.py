@@ -40,8 +40,9 @@ from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
+from argus_cli.notify.budget import DeliveryBudget
 from argus_cli.notify.common import note
-from argus_cli.notify.telegram import REQUEST_TIMEOUT, Delivery, DeliveryBudget, cap_text, send_message
+from argus_cli.notify.telegram import REQUEST_TIMEOUT, Delivery, cap_text, send_message
 from argus_cli.state.files import (
     PRIVATE_DIR_MODE,
     LineStats,
