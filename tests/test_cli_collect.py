@@ -76,3 +76,18 @@ def test_doctor_fails_on_unwritable_state_dir(run_argus, argus_env, tmp_path):
     result = run_argus("doctor", env={**argus_env, "ARGUS_STATE_DIR": str(blocker / "state")})
     assert result.returncode == 1
     assert any(line.startswith("FAIL") and "state dir" in line for line in result.stdout.splitlines())
+
+
+def test_a_quiet_cycle_does_not_import_the_http_client(argus_env):
+    """Every cycle creates a Telegram budget; only a cycle that sends pays for urllib and ssl."""
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: sys.stderr.write(repr(sorted(sys.modules))))\n"
+             "sys.argv = ['argus', 'cycle', '--json', '--decider', 'rules']\n"
+             "from argus_cli.cli.entry import main\nmain()\n")
+    quiet = {**argus_env, "ARGUS_MEMORY_WARN_PCT": "100", "ARGUS_MEMORY_CRIT_PCT": "100", "ARGUS_DISK_WARN_PCT": "100",
+             "ARGUS_DISK_CRIT_PCT": "100", "ARGUS_SWAP_WARN_PCT": "100", "ARGUS_LOAD_FACTOR": "1000"}
+    result = subprocess.run([sys.executable, "-c", probe], env=quiet, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    loaded = set(eval(result.stderr.strip().splitlines()[-1]))  # noqa: S307 - our own repr of a list
+    assert not loaded & {"ssl", "urllib.request", "http.client", "anthropic", "rich"}
