@@ -1,4 +1,4 @@
-"""Configuration: process environment, then an env file, then defaults (SPEC §2).
+"""Configuration: process environment, then an env file, then defaults (ARCHITECTURE.md §5).
 
 Every variable is declared once in ``VARIABLES``; the loader, the validation, ``argus doctor``
 and ``argus.env.example`` are all derived from that table, so they cannot drift apart.

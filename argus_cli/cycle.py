@@ -1,4 +1,4 @@
-"""One Argus cycle, the ten steps of SPEC §6:
+"""One Argus cycle, the ten steps of ARCHITECTURE.md §1:
 
     lock → log rotation + outbox → self-check → disk guard → orphan sweep → collect
          → pre-screen → decide → act → record

@@ -87,7 +87,7 @@ def normalise(description: str) -> str:
 
 
 def problem_key(problem_type: str, description: str) -> str:
-    """``<type>:<first 16 hex of sha256(normalised description)>`` (SPEC §5)."""
+    """``<type>:<first 16 hex of sha256(normalised description)>``."""
     import hashlib  # only the paths that record problems pay for it
 
     digest = hashlib.sha256(normalise(description).encode("utf-8")).hexdigest()[:16]
@@ -129,7 +129,7 @@ class ActionResult:
 
 @dataclass
 class Problem:
-    """One registry line, with exactly the keys SPEC §5 names."""
+    """One registry line: exactly these eight keys, as the registry has always had them."""
 
     ts: str
     severity: str

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the notify layer loads only when an alert runs
 
 @dataclass(frozen=True)
 class Tuning:
-    """Waits and hooks; the defaults are the SPEC's, tests shorten them."""
+    """Waits and hooks; the defaults are those of docs/ARCHITECTURE.md, tests shorten them."""
 
     kill_grace: float = 5.0  # SIGTERM -> SIGKILL
     active_timeout: float = 10.0  # restart_service: is-active must say active within this

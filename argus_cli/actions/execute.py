@@ -108,7 +108,7 @@ def _rejected(rejection: Rejection, raw: Any, *, within_limit: bool) -> Outcome:
 
 
 def _rejected_problem_type(raw: Any) -> str:
-    """From the action's own fields (SPEC §4), never from our reason text: that names every
+    """From the action's own fields (ARCHITECTURE.md §3), never from our reason text: that names every
     action type, so inferring from it would file an unknown action as a disk problem."""
     kind = raw.get("type") if isinstance(raw, dict) else None
     if not isinstance(kind, str):

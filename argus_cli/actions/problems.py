@@ -1,6 +1,6 @@
 """Turn an action's outcome into a registry line, with its bead and its Relay event.
 
-Beads (SPEC §7): when the action failed, when the problem key recurs
+Beads (ARCHITECTURE.md §6): when the action failed, when the problem key recurs
 ``ARGUS_BEAD_REPEAT_THRESHOLD`` times within ``ARGUS_BEAD_REPEAT_WINDOW_SECONDS``, or when the
 action has no automatic remediation. bd and relay failing never fail the cycle.
 """

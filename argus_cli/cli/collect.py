@@ -15,7 +15,7 @@ def command(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the JSON snapshot to FILE atomically.",
                                                 metavar="FILE")] = None,
 ) -> None:
-    """Take one snapshot of the host (SPEC §3).
+    """Take one snapshot of the host.
 
     Example: argus collect --json | jq .memory
     """

@@ -11,7 +11,7 @@ import typer
 from argus_cli.cli.common import console, emit_json, load_config
 from argus_cli.cli.reports_common import io_errors, wants_json, warn_skipped
 
-app = typer.Typer(help="Pattern analysis over the problem registry (SPEC §8).\n\n"
+app = typer.Typer(help="Pattern analysis over the problem registry.\n\n"
                        "Example: argus patterns analyze --json", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the real import waits for the command to run (it pulls in n
 
 
 def command() -> None:
-    """Send stats + patterns as an argus.daily_summary event to Relay (SPEC §8).
+    """Send stats + patterns as an argus.daily_summary event to Relay.
 
     When Relay is missing, failing or slow the event is appended to
     ARGUS_RELAY_SUMMARY_FALLBACK_FILE and, if Telegram is configured, the one-line summary is

@@ -33,7 +33,7 @@ def command(
         = Format.json,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON even on a terminal.")] = False,
 ) -> None:
-    """Statistics of the problem registry over the last N days (SPEC §8).
+    """Statistics of the problem registry over the last N days.
 
     JSON on stdout when stdout is not a terminal or with --json; a rich view on a terminal.
 

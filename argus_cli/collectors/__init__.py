@@ -1,4 +1,4 @@
-"""Collectors: one module per source, run in isolation into one snapshot (SPEC §3).
+"""Collectors: one module per source, run in isolation into one snapshot (ARCHITECTURE.md §1).
 
 Each collector is a function ``(ctx) -> dict`` of top-level snapshot keys. It runs in its own
 daemon thread with its own timeout, so a hung or failing source becomes an ``errors`` entry

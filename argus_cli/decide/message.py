@@ -1,4 +1,4 @@
-"""What the LLM is shown: the system prompt and the user message (SPEC §6 step 8).
+"""What the LLM is shown: the system prompt and the user message (ARCHITECTURE.md §1).
 
 Host strings are fenced as data: the snapshot and history go in as JSON inside ``<snapshot>``
 and ``<history>`` blocks, with every ``<`` and ``>`` escaped (``\\u003c``), so no process or

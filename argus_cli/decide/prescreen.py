@@ -1,4 +1,4 @@
-"""Pre-screen: should this cycle ask the LLM at all? (SPEC §6 step 7)
+"""Pre-screen: should this cycle ask the LLM at all? (ARCHITECTURE.md §1)
 
 The LLM is asked when the rules find something notable, when the host changed materially since
 the last successful call, or when the heartbeat is due; a quiet host costs one call per
@@ -136,7 +136,7 @@ def gate(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now:
     if settled is not None:
         return settled
     screened = _screen(config, snapshot, found, now)
-    # Backoff only holds back a call the pre-screen wanted: a nominal cycle stays nominal (SPEC §6.7).
+    # Backoff only holds back a call the pre-screen wanted: a nominal cycle stays nominal (ARCHITECTURE.md §1).
     if screened.call and _in_backoff(config, now):
         return Gate(False, "backoff", fallback=True)
     return screened

@@ -1,4 +1,4 @@
-"""The deterministic rules engine (SPEC §6): the decider without an API key, and the fallback.
+"""The deterministic rules engine (ARCHITECTURE.md §1): the decider without an API key, and the fallback.
 
 It encodes ``prompt.md``'s decision rules. ``findings`` says what is notable in a snapshot as
 stable keys (the pre-screen compares them between cycles); ``decide_rules`` turns findings

@@ -2,7 +2,7 @@
 
 Only a decision unusable *as a whole* is refused here (not an object, no ``actions`` list).
 Individual actions are passed on untouched: the actions layer validates and rejects them one
-by one, so one bad action never discards the good ones next to it (SPEC §4).
+by one, so one bad action never discards the good ones next to it (ARCHITECTURE.md §3).
 """
 
 from __future__ import annotations

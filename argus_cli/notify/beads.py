@@ -1,4 +1,4 @@
-"""Beads through the ``bd`` CLI (SPEC §7): find, create, reuse and close problem beads.
+"""Beads through the ``bd`` CLI (ARCHITECTURE.md §6): find, create, reuse and close problem beads.
 
 Every call is bounded by ``ARGUS_BD_TIMEOUT`` and runs in ``ARGUS_BEADS_WORKDIR``. ``bd`` missing,
 failing, hanging or printing garbage never raises: the functions return None/False, so the cycle

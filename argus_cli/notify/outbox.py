@@ -1,4 +1,4 @@
-"""The durable alert outbox (SPEC §5): an alert Telegram did not take is kept and delivered,
+"""The durable alert outbox (ARCHITECTURE.md §4): an alert Telegram did not take is kept and delivered,
 oldest first, by a later run. None is lost; none is sent twice, with one honest exception below.
 
 Files under the state dir:

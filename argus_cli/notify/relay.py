@@ -1,4 +1,4 @@
-"""Relay publishing (SPEC §7): problems and the daily summary, with a fallback file.
+"""Relay publishing (ARCHITECTURE.md §6): problems and the daily summary, with a fallback file.
 
 Relay missing, disabled, failing, slow, or a body over Relay's 64 KiB limit: the payload is
 appended to the fallback file instead, one JSON line, so nothing is lost and Relay's outage
@@ -25,7 +25,7 @@ SUMMARY_TAGS = "argus,summary,daily"
 
 
 def problem_payload(problem: Problem) -> dict[str, Any]:
-    """The ``argus.problem`` event, exactly the SPEC §7 keys."""
+    """The ``argus.problem`` event, with the keys Relay's consumers read."""
     return {"type": "alert", "source": "argus", "event": "argus.problem", "severity": problem.severity,
             "problem_type": problem.type, "message": problem.description,
             "action_taken": problem.action_taken, "host": problem.host, "timestamp": problem.ts}

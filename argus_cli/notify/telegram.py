@@ -1,4 +1,4 @@
-"""Telegram alerts through the Bot API (SPEC §7), with retries and no token leaks.
+"""Telegram alerts through the Bot API (ARCHITECTURE.md §6), with retries and no token leaks.
 
 The request URL embeds the bot token, so nothing produced here ever mentions the URL: details
 are built from status codes and Telegram's own ``description``, then redacted again anyway.

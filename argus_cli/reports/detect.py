@@ -1,4 +1,4 @@
-"""``argus patterns detect``: one summary bead per pattern signature per UTC day (SPEC §8).
+"""``argus patterns detect``: one summary bead per pattern signature per UTC day.
 
 The signature is the sha256 of the canonical JSON (sorted keys, compact, UTF-8) of the patterns
 list, so the same findings give the same signature whatever the key order. Every signature

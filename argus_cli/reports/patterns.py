@@ -1,4 +1,4 @@
-"""Pattern analysis (SPEC §8): four detectors over the registry window, pure aggregation.
+"""Pattern analysis: four detectors over the registry window, pure aggregation.
 
 Detectors, their ids and ``data`` follow the original ``pattern-analysis.sh`` so its consumers
 keep working: restart spikes per UTC day, a disk-pressure trend, a recurring memory hog (read

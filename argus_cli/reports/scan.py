@@ -45,7 +45,7 @@ class Accumulator(Protocol):
 class ScanResult:
     path: Path
     lines: int
-    skipped: int  # lines that are not JSON objects, lack the SPEC §5 string fields, or have a bad ts
+    skipped: int  # lines that are not JSON objects, lack the registry's string fields, or have a bad ts
 
     def warning(self) -> str | None:
         """The stderr line an operator should see, or None when every line was usable."""

@@ -1,4 +1,4 @@
-"""Registry statistics (SPEC §8): counts over the last ``window_days``, pure aggregation.
+"""Registry statistics: counts over the last ``window_days``, pure aggregation.
 
 ``action_success_rate`` is the percentage of in-window problems whose ``action_result`` is
 ``success``, unrounded as the original script printed it (0.0 for an empty window). Buckets are UTC and sorted
@@ -77,7 +77,7 @@ class StatsReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the SPEC §8 schema."""
+        """The report's JSON schema, as the README's Reports section documents it."""
         return {
             "generated_at": self.generated_at,
             "window_days": self.window_days,

@@ -1,4 +1,4 @@
-"""``argus relay-summary``: stats + patterns as one ``argus.daily_summary`` event (SPEC §8).
+"""``argus relay-summary``: stats + patterns as one ``argus.daily_summary`` event.
 
 The payload keeps the original's shape (``problems_url`` carries ``ARGUS_DASHBOARD_URL``) so its
 consumers keep working. Relay rejects bodies over 64 KiB, so a payload that would be larger

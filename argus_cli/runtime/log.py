@@ -1,6 +1,6 @@
 """``argus.log``: rotated at 10 MB with 3 backups, secrets redacted from every line.
 
-Rotation happens once at the start of a cycle (SPEC §6 step 2), not per record, so one cycle's
+Rotation happens once at the start of a cycle (ARCHITECTURE.md §1), not per record, so one cycle's
 lines stay together in one file. Other modules log through ``logging.getLogger("argus.<x>")``.
 """
 

@@ -1,4 +1,4 @@
-"""What a cycle leaves behind (SPEC §5): cycle-state.json, cycles.jsonl, last_decision.json,
+"""What a cycle leaves behind (ARCHITECTURE.md §4): cycle-state.json, cycles.jsonl, last_decision.json,
 last_response.json; plus the two checks that read them: the self-check and the disk guard."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Atomic JSON state files and append-only JSONL files (SPEC §5).
+"""Atomic JSON state files and append-only JSONL files (ARCHITECTURE.md §4).
 
 JSON state is written to a temp file, fsynced and renamed over the target, so a crash leaves
 either the old or the new file. A file that does not parse is moved aside as
