@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -348,11 +349,11 @@ def load(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> 
     return Config(values=values, env_file=env_file)
 
 
+ENV_FILE_MAX_BYTES = 1024 * 1024  # a real env file is a few KiB; /dev/zero is not one
+
+
 def _read_env_file(path: Path) -> dict[str, str]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError("ARGUS_ENV_FILE", str(path), f"a readable file ({exc.strerror})") from None
+    data = _read_regular_file(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -360,10 +361,38 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return parse_env_file(text, str(path))
 
 
+def _read_regular_file(path: Path) -> bytes:
+    """The env file's bytes. A FIFO would block the process for good (before any time limit is
+    armed) and a device could be endless: only a regular file of a sane size is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ConfigError("ARGUS_ENV_FILE", str(path), f"a readable file ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError("ARGUS_ENV_FILE", str(path), "a regular file")
+        data = _read_up_to(fd, ENV_FILE_MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > ENV_FILE_MAX_BYTES:
+        raise ConfigError("ARGUS_ENV_FILE", str(path), f"a file of at most {ENV_FILE_MAX_BYTES // 1024} KiB")
+    return data
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit and (chunk := os.read(fd, min(65536, limit - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def _convert(var: Var, raw: str) -> Any:
     converters: dict[str, Callable[[Var, str], Any]] = {
         "int": _to_int, "float": _to_float, "bool": _to_bool, "list": _to_list,
     }
+    if "\x00" in raw:  # no path, URL or token holds a NUL; the shell drops it, os.open refuses it
+        raise ConfigError(var.name, raw.replace("\x00", "\\0"), "a value without NUL bytes")
     value = converters.get(var.kind, _to_str)(var, raw)
     if var.choices and value not in var.choices:
         raise ConfigError(var.name, raw, "one of " + ", ".join(var.choices))
@@ -380,21 +409,24 @@ def _range_text(var: Var) -> str:
     return f"an integer from {var.lo:.0f} to {var.hi:.0f}"  # every number has both bounds (a test checks)
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
 def _to_int(var: Var, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(var.name, raw, _range_text(var)) from None
+    # plain ASCII digits only: int() would also take "1_0", "+30" and other scripts' digits
+    if not _INTEGER.fullmatch(raw):
+        raise ConfigError(var.name, raw, _range_text(var))
+    value = int(raw)
     if (var.lo is not None and value < var.lo) or (var.hi is not None and value > var.hi):
         raise ConfigError(var.name, raw, _range_text(var))
     return value
 
 
 def _to_float(var: Var, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(var.name, raw, _range_text(var)) from None
+    if not _DECIMAL.fullmatch(raw):
+        raise ConfigError(var.name, raw, _range_text(var))
+    value = float(raw)
     if not math.isfinite(value) or value <= (var.lo or 0.0) or (var.hi is not None and value > var.hi):
         raise ConfigError(var.name, raw, _range_text(var))
     return value

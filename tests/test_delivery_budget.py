@@ -6,6 +6,7 @@ tmpfs, real state files and a systemctl stand-in."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import json
@@ -75,6 +76,29 @@ class Blackhole:
         self.thread.join(timeout=2)
         for conn in [*self.accepted, self.listener]:
             conn.close()
+
+
+class Drip(Blackhole):
+    """Telegram behind a server that answers one byte every 0.2 s, for ever: each socket read is
+    on time, the request as a whole never ends."""
+
+    def _serve(self) -> None:
+        while not self.closing:
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted.append(conn)
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not self.closing:
+                conn.sendall(b"X")
+                time.sleep(0.2)
 
 
 @pytest.fixture
@@ -240,3 +264,20 @@ def test_one_budget_covers_outbox_self_monitor_and_alert_actions(
     assert action["type"] == "alert" and "telegram failed earlier this cycle" in action["detail"]
     queued = [e["text"] for e in pending_alerts(config)]
     assert len(queued) == 3 and queued[0] == "queued earlier"
+
+
+def test_a_dripping_telegram_is_cut_off_at_the_budget(argus_env: dict[str, str]) -> None:
+    drip = Drip()
+    try:
+        config = load(dead_telegram_env(argus_env, drip))
+        config.state_dir.mkdir(parents=True)
+        (config.state_dir / "outbox.jsonl").write_text(json.dumps(
+            {"id": "e1", "ts": iso_z(NOW - 600), "text": "queued earlier", "attempts": 1, "last_error": "x"}) + "\n")
+        line = run_cycle(config, now=NOW, decider="rules", collect=service_down, sleep=no_sleep,
+                         install_signals=False)
+    finally:
+        drip.close()
+    assert line["duration_ms"] < 5000, line  # the 2 s budget, not the cycle's 240 s limit
+    assert line["status"] == "ok" and line["outbox"] == {"delivered": 0, "queued": 1}
+    assert len(drip.accepted) == 1
+    assert [e["text"] for e in pending_alerts(config)][:1] == ["queued earlier"]

@@ -126,3 +126,34 @@ def test_cli_exits_2_and_doctor_fails_naming_file_and_line(run_argus, argus_env,
     assert doctor.returncode == 1
     assert f"FAIL  config      {env_file}:3: TELEGRAM_CHAT_ID: unterminated double quote" in doctor.stdout
 
+
+
+def test_a_fifo_or_a_device_as_the_env_file_is_refused_at_once(run_argus, argus_env, tmp_path):
+    """A FIFO would block `argus cycle` before any time limit is armed; /dev/zero never ends."""
+    import os
+    fifo = tmp_path / "argus.env"
+    os.mkfifo(fifo)
+    for path, why in ((fifo, "a regular file"), ("/dev/zero", "a regular file"), (tmp_path, "a regular file")):
+        proc = run_argus("cycle", "--dry-run", env={**argus_env, "ARGUS_ENV_FILE": str(path)}, timeout=20)
+        assert proc.returncode == 2 and why in proc.stderr, proc.stderr
+
+
+def test_an_env_file_over_1_mib_is_refused(argus_env, tmp_path):
+    big = tmp_path / "argus.env"
+    big.write_text("# padding\n" * 120_000)
+    with pytest.raises(ConfigError, match="at most 1024 KiB"):
+        load({**argus_env, "ARGUS_ENV_FILE": str(big)})
+
+
+@pytest.mark.parametrize(("line", "name"), [("ARGUS_PROBLEMS_FILE=/tmp/p\x00.jsonl", "ARGUS_PROBLEMS_FILE"),
+                                            ("TELEGRAM_BOT_TOKEN=123:SECRET\x00zz", "TELEGRAM_BOT_TOKEN"),
+                                            ("ARGUS_LLM_TIMEOUT=1_0", "ARGUS_LLM_TIMEOUT"),
+                                            ("ARGUS_LLM_TIMEOUT=+30", "ARGUS_LLM_TIMEOUT"),
+                                            ("ARGUS_LLM_TIMEOUT=\u0663\u0660", "ARGUS_LLM_TIMEOUT"),
+                                            ("ARGUS_LOAD_FACTOR=1_0.5", "ARGUS_LOAD_FACTOR")])
+def test_nul_bytes_and_odd_number_spellings_are_refused(argus_env, tmp_path, line, name):
+    env_file = tmp_path / "argus.env"
+    env_file.write_text(line + "\n")
+    with pytest.raises(ConfigError) as refused:
+        load({**argus_env, "ARGUS_ENV_FILE": str(env_file)})
+    assert refused.value.name == name and "SECRET" not in str(refused.value)

@@ -348,3 +348,16 @@ def test_no_state_file_is_written_through_a_planted_symlink(argus_env: dict[str,
     assert victim.read_text() == "untouched\n"
     assert not (state / name).is_symlink()  # moved aside, reported
     assert list(telegram.delivered.values()) == [1]  # the alert still went out, once
+
+
+def test_a_symlinked_default_log_dir_is_not_followed(argus_env: dict[str, str], run_argus: Any,
+                                                     tmp_path: Path) -> None:
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    state.mkdir(mode=0o700)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (state / "logs").symlink_to(elsewhere)
+    proc = run_argus("cycle", "--decider", "rules", env=argus_env)
+    assert proc.returncode == 0, proc.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert (state / "logs" / "argus.log").is_file() and not (state / "logs").is_symlink()

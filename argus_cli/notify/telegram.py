@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +26,7 @@ REQUEST_TIMEOUT = 10.0
 RETRY_AFTER_CAP = 10.0  # a longer 429 wait is left to the outbox and the next cycle
 _BACKOFF = (1.0, 2.0, 4.0)
 _MAX_BODY = 64 * 1024
+_JOIN_MARGIN = 0.5  # seconds past a request's timeout before it is abandoned
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def send_message(config: Config, text: str, *, attempts: int = 3,
     url = f"{str(config['ARGUS_TELEGRAM_API_BASE']).rstrip('/')}/bot{config['TELEGRAM_BOT_TOKEN']}/sendMessage"
     result, number = _Attempt(False, "not attempted", False), 0
     for number in range(1, max(1, attempts) + 1):
-        result = _post(url, body, _within(budget, timeout))
+        result = _post_within(url, body, _within(budget, timeout))
         if result.ok or not result.retry or number >= attempts:
             break
         delay = result.wait if result.wait is not None else _BACKOFF[min(number, len(_BACKOFF)) - 1]
@@ -106,6 +108,21 @@ def _within(budget: DeliveryBudget | None, timeout: float) -> float:
 
 def _scrub(detail: str, url: str, config: Config) -> str:
     return one_line(redact(detail.replace(url, "<telegram-api>"), config.secrets()), 500)
+
+
+def _post_within(url: str, body: bytes, timeout: float) -> _Attempt:
+    """``_post`` with ``timeout`` as a limit on the whole request, not on each socket read: a
+    server that drips one byte a second would otherwise hold the cycle until its time limit. The
+    request runs in a daemon thread; one still running at the limit is abandoned (the process
+    is short-lived) and the message stays in the outbox."""
+    outcome: list[_Attempt] = []
+    worker = threading.Thread(target=lambda: outcome.append(_post(url, body, timeout)), daemon=True,
+                              name="telegram-post")
+    worker.start()
+    worker.join(timeout + _JOIN_MARGIN)
+    if outcome:
+        return outcome[0]
+    return _Attempt(False, f"network error: no complete answer within {timeout:g}s", True)
 
 
 def _post(url: str, body: bytes, timeout: float) -> _Attempt:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from argus_cli.config import Config
 from argus_cli.redaction import redact
-from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file
+from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file, set_aside
 
 LOG_NAME = "argus.log"
 MAX_BYTES = 10 * 1024 * 1024
@@ -79,6 +79,8 @@ def cycle_log(config: Config, *, may_rotate: bool = True) -> Iterator[tuple[logg
     handler: logging.Handler | None = None
     rotated = False
     try:
+        if path.parent == config.state_dir / "logs" and path.parent.is_symlink():
+            set_aside(path.parent, "a symlink")  # the default log dir is the state dir's own: no link out
         path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
         rotated = rotate(path) if may_rotate else False
         # never appended through a planted symlink (it would write wherever the link points)
