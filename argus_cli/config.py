@@ -105,6 +105,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("ARGUS_RESTART_COOLDOWN_SECONDS", "3600", "Cooldown after a restart loop is detected", "int", 1, TEN_YEARS),
     Var("ARGUS_BOOT_GRACE_SECONDS", "120", "After boot, service-down findings are logged, not escalated",
         "int", 0, DAY),
+    Var("ARGUS_SYSTEMCTL_BIN", "systemctl", "systemctl for service checks and restart_service (name or path)"),
+    Var("ARGUS_TMUX_BIN", "tmux", "tmux for the tmux collector and kill_tmux (name or path)"),
     Var("ARGUS_BD_BIN", "bd", "beads CLI"),
     Var("ARGUS_BEADS_WORKDIR", ".", "Directory bd runs in"),
     Var("ARGUS_BD_TIMEOUT", "10", "Seconds per bd call", "int", 1, 300),

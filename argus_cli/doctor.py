@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -12,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from argus_cli.children import run_tool
 from argus_cli.config import Config, ConfigError, load
 from argus_cli.model import iso_z
-from argus_cli.redaction import child_env
 from argus_cli.runtime.records import CYCLE_STATE
 from argus_cli.state.directory import StateDirError
 from argus_cli.state.directory import check_state_dir as check_safe_state_dir
@@ -39,10 +38,12 @@ def run_checks() -> list[Check]:
     source = f"env file {config.env_file}" if config.env_file else "environment and defaults"
     checks = [Check("config", "ok", f"valid ({source})"),
               check_state_dir(config.state_dir), check_prompt(Path(config["ARGUS_PROMPT_FILE"]))]
-    checks += [check_binary("tmux", "tmux"), check_binary("systemctl", "systemctl"),
+    systemctl = config["ARGUS_SYSTEMCTL_BIN"]
+    checks += [check_binary("tmux", config["ARGUS_TMUX_BIN"]), check_binary("systemctl", systemctl),
                check_binary("bd", config["ARGUS_BD_BIN"]), check_relay(config),
                check_api_key(config), check_telegram(config)]
-    checks += [check_timer(Path(config["ARGUS_HOST_ROOT"])), check_last_cycle(config.state_dir, time.time())]
+    checks += [check_timer(Path(config["ARGUS_HOST_ROOT"]), systemctl=systemctl),
+               check_last_cycle(config.state_dir, time.time())]
     return checks
 
 
@@ -118,12 +119,11 @@ def _timer_enabled(root: Path, unit: Path, systemctl: str) -> Check:
     if not (root / "run/systemd/system").is_dir():
         return Check("timer", "ok", f"{unit} installed (systemd is not running here: enabled state unknown)")
     argv = [systemctl, "is-enabled", "argus.timer"]
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=5, check=False, env=child_env())
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("timer", "warn", f"{unit} installed; {' '.join(argv)} failed: {exc}")
-    answer = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}").splitlines()[0]
-    if proc.returncode == 0:
+    run = run_tool(argv, timeout=5)
+    if run.error:
+        return Check("timer", "warn", f"{unit} installed; {' '.join(argv)} failed: {run.error}")
+    answer = (run.stdout.strip() or run.stderr.strip() or f"exit {run.returncode}").splitlines()[0]
+    if run.returncode == 0:
         return Check("timer", "ok", f"{unit} {answer}")
     return Check("timer", "warn", f"{unit} installed but {' '.join(argv)} says {answer!r}: "
                                   "run `systemctl enable --now argus.timer`")

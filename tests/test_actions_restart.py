@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from helpers_actions import actions_env, beads, install_bd, install_systemctl, recorded, registry, use_env
+from helpers_children import group_killed, install_hanging
 
 from argus_cli.actions.context import Tuning
 from argus_cli.actions.execute import execute_decision
@@ -23,9 +25,10 @@ def bin_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def config(argus_env, tmp_path, monkeypatch, bin_dir):
-    install_systemctl(bin_dir)
+    systemctl = install_systemctl(bin_dir)
     install_bd(bin_dir)
-    env = actions_env(argus_env, tmp_path, ARGUS_ALLOWED_SERVICES="web.service,worker@1.service",
+    env = actions_env(argus_env, tmp_path, ARGUS_SYSTEMCTL_BIN=str(systemctl),
+                      ARGUS_ALLOWED_SERVICES="web.service,worker@1.service",
                       ARGUS_BD_BIN="bd", ARGUS_RESTART_BACKOFF_SECOND_DELAY="60",
                       ARGUS_RESTART_BACKOFF_THIRD_DELAY="300", ARGUS_RESTART_COOLDOWN_SECONDS="3600")
     return use_env(monkeypatch, env)
@@ -103,3 +106,28 @@ def test_missing_systemctl_is_a_failure_not_a_crash(config, bin_dir, monkeypatch
     monkeypatch.setenv("PATH", str(bin_dir))
     result = _restart(config, T0)
     assert result.status == "failure" and "not installed" in result.detail
+
+
+def test_the_configured_systemctl_runs_not_the_one_on_path(argus_env, tmp_path, monkeypatch, bin_dir, config):
+    opt = tmp_path / "opt"  # not on PATH; the fixture's stand-in in bin_dir is, as a decoy
+    opt.mkdir()
+    systemctl = install_systemctl(opt)
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_SYSTEMCTL_BIN=str(systemctl),
+                                              ARGUS_ALLOWED_SERVICES="web.service"))
+    assert _restart(config, T0).status == "success"
+    assert recorded(opt, "systemctl") == [["restart", "web.service"], ["is-active", "web.service"]]
+    assert recorded(bin_dir, "systemctl") == []
+
+
+def test_a_hung_systemctl_is_killed_with_its_group_at_the_timeout(argus_env, tmp_path, monkeypatch):
+    hung = install_hanging(tmp_path / "opt", "systemctl")
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_SYSTEMCTL_BIN=str(hung),
+                                              ARGUS_ALLOWED_SERVICES="web.service"))
+    decision = Decision("t", [{"type": "restart_service", "target": "web.service", "reason": "web is down"}])
+    started = time.monotonic()
+    result = execute_decision(config, decision, None, dry_run=False, now=T0,
+                              tuning=Tuning(command_timeout=0.5, active_timeout=0.3, poll_interval=0.05))[0]
+    assert time.monotonic() - started < 5
+    assert result.status == "failure"
+    assert result.detail == f"systemctl restart web.service failed: {hung} timed out after 0.5s"
+    assert group_killed(hung)  # the stand-in and its `sleep 30` grandchild

@@ -70,6 +70,10 @@ class Blackhole:
             except OSError:
                 return
             self.accepted.append(conn)
+            self.on_connection(conn)
+
+    def on_connection(self, conn: socket.socket) -> None:
+        """A blackhole reads nothing and never answers."""
 
     def close(self) -> None:
         self.closing = True
@@ -82,16 +86,8 @@ class Drip(Blackhole):
     """Telegram behind a server that answers one byte every 0.2 s, for ever: each socket read is
     on time, the request as a whole never ends."""
 
-    def _serve(self) -> None:
-        while not self.closing:
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.accepted.append(conn)
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+    def on_connection(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
 
     def _drip(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):

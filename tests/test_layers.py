@@ -50,13 +50,14 @@ def test_rich_only_in_cli_rendering_and_lazily():
         assert eager_renderers == [], f"{name} imports a renderer at module level"
 
 
-def test_psutil_only_in_collectors_and_actions():
+def test_psutil_only_in_collectors_actions_and_process_identity():
+    """processes.py is the leaf both collectors and actions read the process table through."""
     users = {name for name, imps in modules() if any(m.split(".")[0] == "psutil" for m, _ in imps)}
-    assert all(name.startswith(("collectors/", "actions/")) for name in users), users
+    assert all(name.startswith(("collectors/", "actions/")) or name == "processes.py" for name in users), users
 
 
-def test_model_and_config_are_leaves():
-    for leaf in ("model.py", "config.py"):
+def test_model_config_and_text_are_leaves():
+    for leaf in ("model.py", "config.py", "text.py"):
         imps = dict(modules())[leaf]
         assert not [m for m, _ in imps if m.startswith("argus_cli")], leaf
 
@@ -74,4 +75,25 @@ def test_state_and_collectors_stay_below_the_layers_that_use_them():
              "argus_cli.cycle", "argus_cli.cli", "argus_cli.runtime")
     offenders = [(name, m) for name, imps in modules() if name.startswith(("state/", "collectors/"))
                  for m, _ in imps if m.startswith(upper)]
+    assert offenders == []
+
+
+def test_process_identity_is_a_leaf():
+    """Collectors and actions both stand on processes.py; it stands on neither (stdlib and psutil)."""
+    imps = dict(modules())["processes.py"]
+    assert not [m for m, _ in imps if m.startswith("argus_cli")]
+
+
+def test_actions_do_not_import_collectors():
+    """Actions act on what a snapshot reported and re-check the host themselves: what they share
+    with collectors (process identity, text) lives in leaves below both."""
+    offenders = [(name, m) for name, imps in modules() if name.startswith("actions/")
+                 for m, _ in imps if m.startswith("argus_cli.collectors")]
+    assert offenders == []
+
+
+def test_reports_do_not_import_notify():
+    """Reports are aggregation: they return data; the command or a notify module delivers it."""
+    offenders = [(name, m) for name, imps in modules() if name.startswith("reports/")
+                 for m, _ in imps if m.startswith("argus_cli.notify")]
     assert offenders == []

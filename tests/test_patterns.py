@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from argus_cli.config import load
+from argus_cli.notify.beads import create_summary_bead
 from argus_cli.reports.detect import detect
 from argus_cli.reports.patterns import compute_patterns
 
@@ -144,13 +145,13 @@ def test_detect_new_signature_or_new_day_reports_again(argus_env, tmp_path):
     argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
     argus_env["ARGUS_BD_BIN"] = str(tmp_path / "bin" / "bd")  # in-process: PATH is not argus_env's
     config = load(argus_env)
-    assert detect(config, NOW).status == "reported"
-    assert detect(config, NOW + 60).status == "already-reported"
+    assert detect(config, NOW, create_summary_bead).status == "reported"
+    assert detect(config, NOW + 60, create_summary_bead).status == "already-reported"
     write_registry(registry, _spike(4, NOW - 3600))  # the count changes, so does the signature
-    assert detect(config, NOW + 120).status == "reported"
+    assert detect(config, NOW + 120, create_summary_bead).status == "reported"
     write_registry(registry, _spike(3, NOW - 3600))  # back to the first findings: already done today
-    assert detect(config, NOW + 180).status == "already-reported"
-    assert detect(config, NOW + DAY).status == "reported"  # a new UTC day
+    assert detect(config, NOW + 180, create_summary_bead).status == "already-reported"
+    assert detect(config, NOW + DAY, create_summary_bead).status == "reported"  # a new UTC day
     assert len(log.read_text().splitlines()) == 3
     assert len((config.state_dir / "patterns.jsonl").read_text().splitlines()) == 3
 

@@ -27,3 +27,10 @@ def test_config_table_has_every_variable_with_its_default():
         assert var.name in rows, var.name
         assert rows[var.name] == (var.default or "—"), var.name
     assert set(rows) == {var.name for var in VARIABLES}
+
+
+def test_the_top_level_prompt_is_the_packaged_one():
+    """`prompt.md` at the top level is where operators look; the package ships the one Argus reads."""
+    top, packaged = REPO_ROOT / "prompt.md", REPO_ROOT / "argus_cli" / "prompt.md"
+    assert top.read_text() == packaged.read_text()
+    assert top.is_symlink() and top.resolve() == packaged.resolve()

@@ -152,7 +152,8 @@ def test_hand_edited_llm_state_with_wrong_types_does_not_stop_the_watchdog(env: 
 # --- --dry-run changes nothing, whatever state is there ---------------------------------------------
 
 # What a dry run may write: its audit line, its decision, its log, the CPU baseline, the lock's PID.
-MAY_CHANGE = {"cycles.jsonl", "last_decision.json", "logs/argus.log", "cpu-times.json", "cycle.lock"}
+# A dry run records what it decided, and an LLM call it made (tokens were spent: llm.jsonl, marked dry_run).
+MAY_CHANGE = {"cycles.jsonl", "last_decision.json", "logs/argus.log", "cpu-times.json", "cycle.lock", "llm.jsonl"}
 
 
 def _digest(root: Path, ignore: set[str]) -> dict[str, str]:
@@ -210,6 +211,7 @@ def test_dry_run_cycle_leaves_every_state_file_and_integration_untouched(env: di
     after = _digest(state(env), MAY_CHANGE)
     assert after == before
     assert json.loads((state(env) / "last_decision.json").read_text())["dry_run"] is True
+    assert list(iter_jsonl(state(env) / "llm.jsonl"))[-1]["dry_run"] is True
     assert list(iter_jsonl(state(env) / "cycles.jsonl"))[-1]["dry_run"] is True
 
 

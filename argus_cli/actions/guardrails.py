@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from argus_cli.collectors.context import truncate
 from argus_cli.config import UNIT_NAME, Config
 from argus_cli.model import ACTION_TYPES, MAX_ACTIONS
+from argus_cli.text import truncate
 
 # \A...\Z, not ^...$: "$" also matches before a trailing newline, so "web\n" would pass.
 TMUX_NAME = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")

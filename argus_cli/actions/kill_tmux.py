@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import TMUX_NAME, KillTmux
-from argus_cli.collectors.tmux import tmux_argv
-from argus_cli.redaction import child_env
+from argus_cli.children import ToolRun
+from argus_cli.tmux import installed, run_tmux
 
 
-def _tmux(ctx: ActionContext, socket: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*tmux_argv(socket), *args], capture_output=True, text=True, check=False,
-                          timeout=ctx.tuning.command_timeout, env=child_env())
+def _tmux(ctx: ActionContext, socket: str, *args: str) -> ToolRun:
+    return run_tmux(ctx.config, socket, *args, timeout=ctx.tuning.command_timeout)
 
 
-def has_session(ctx: ActionContext, socket: str, name: str) -> bool:
+def _probe_session(ctx: ActionContext, socket: str, name: str) -> ToolRun:
+    """``tmux has-session``: exit 0 when the server has it; ``error`` set when tmux did not answer."""
     # "=name" asks tmux for an exact match; a bare name would also match "name-2" as a prefix
-    return _tmux(ctx, socket, "has-session", "-t", f"={name}").returncode == 0
+    return _tmux(ctx, socket, "has-session", "-t", f"={name}")
 
 
 def run(ctx: ActionContext, request: KillTmux) -> Outcome:
@@ -27,7 +24,7 @@ def run(ctx: ActionContext, request: KillTmux) -> Outcome:
         return _refused(request, f"{name!r} is not a valid session name")
     if "." in name:  # tmux reads "=a.b" as window "=a", pane "b" and can resolve that to another session
         return _refused(request, f"{name!r}: tmux session names never contain '.' (tmux reads it as window.pane)")
-    if shutil.which("tmux") is None:
+    if not installed(ctx.config):
         return _refused(request, "tmux is not installed")
     socket = _find(ctx, request)
     if isinstance(socket, Outcome):
@@ -40,10 +37,13 @@ def run(ctx: ActionContext, request: KillTmux) -> Outcome:
 def _find(ctx: ActionContext, request: KillTmux) -> str | Outcome:
     """The one configured server that has the session, or the outcome saying why not."""
     name = request.session
-    try:
-        sockets = [s for s in ctx.config["ARGUS_TMUX_SOCKETS"] if has_session(ctx, s, name)]
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return _failed(request, f"tmux did not answer: {exc}")
+    sockets = []
+    for socket in ctx.config["ARGUS_TMUX_SOCKETS"]:
+        run = _probe_session(ctx, socket, name)
+        if run.error:
+            return _failed(request, f"tmux did not answer: {run.error}")
+        if run.returncode == 0:
+            sockets.append(socket)
     if not sockets:
         return _refused(request, f"no session named {name} on the configured tmux servers")
     if len(sockets) > 1:
@@ -52,14 +52,15 @@ def _find(ctx: ActionContext, request: KillTmux) -> str | Outcome:
 
 
 def _kill(ctx: ActionContext, request: KillTmux, socket: str) -> Outcome:
-    try:
-        proc = _tmux(ctx, socket, "kill-session", "-t", f"={request.session}")
-        still_there = has_session(ctx, socket, request.session)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return _failed(request, f"tmux kill-session failed: {exc}")
-    if proc.returncode != 0 or still_there:
+    run = _tmux(ctx, socket, "kill-session", "-t", f"={request.session}")
+    if run.error:
+        return _failed(request, f"tmux kill-session failed: {run.error}")
+    probe = _probe_session(ctx, socket, request.session)  # success means gone, not just exit 0
+    if probe.error:
+        return _failed(request, f"tmux kill-session failed: {probe.error}")
+    if run.returncode != 0 or probe.returncode == 0:
         return _failed(request, f"tmux kill-session -t ={request.session} on {socket}: "
-                                f"exit {proc.returncode} {proc.stderr.strip()[:200]}")
+                                f"exit {run.returncode} {run.stderr.strip()[:200]}")
     draft = ProblemDraft("process", "warning", request.reason, f"kill_tmux:{request.session}", "success")
     return Outcome("success", f"killed tmux session {request.session} on {socket}", draft, {"socket": socket})
 

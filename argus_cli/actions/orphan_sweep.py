@@ -1,4 +1,4 @@
-"""The deterministic orphan sweep (no LLM): orphaned test processes (see ``collectors.orphans`` for
+"""The deterministic orphan sweep (no LLM): orphaned test processes (see ``argus_cli.processes`` for
 what counts as one) seen in ``ARGUS_ORPHAN_KILL_THRESHOLD`` consecutive cycles get SIGTERM, then
 SIGKILL after 5 s, at most ``ARGUS_ORPHAN_MAX_KILLS`` of them per cycle, oldest first.
 
@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from argus_cli.actions import signals
-from argus_cli.collectors.orphans import Orphan, find_orphans, never_killed
-from argus_cli.collectors.processes import process_names
-from argus_cli.collectors.proctable import read_process_table
 from argus_cli.config import Config
 from argus_cli.model import Problem, iso_z
+from argus_cli.processes import Orphan, find_orphans, never_killed, process_names, read_process_table
 from argus_cli.state.files import (
     NUMBER,
     OPTIONAL_NUMBER,

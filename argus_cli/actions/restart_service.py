@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import UNIT_NAME, RestartService
+from argus_cli.children import ToolRun, run_tool
 from argus_cli.model import iso_z, problem_key
-from argus_cli.redaction import child_env
 from argus_cli.state import backoff
 
 
@@ -48,30 +47,27 @@ def _attempt(ctx: ActionContext, request: RestartService, verdict: backoff.Verdi
                    after_record=lambda _bead: _close_bead(ctx, unit))
 
 
+def _systemctl(ctx: ActionContext, *args: str) -> ToolRun:
+    return run_tool([ctx.config["ARGUS_SYSTEMCTL_BIN"], *args], timeout=ctx.tuning.command_timeout)
+
+
 def _restart(ctx: ActionContext, unit: str) -> str | None:
     """None when the unit is active again within the timeout, else what went wrong."""
-    if shutil.which("systemctl") is None:
+    if shutil.which(ctx.config["ARGUS_SYSTEMCTL_BIN"]) is None:
         return "systemctl is not installed"
-    try:
-        proc = subprocess.run(["systemctl", "restart", unit], capture_output=True, text=True,
-                              check=False, timeout=ctx.tuning.command_timeout, env=child_env())
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"systemctl restart {unit} failed: {exc}"
-    if proc.returncode != 0:
-        return f"systemctl restart {unit} exited {proc.returncode}: {proc.stderr.strip()[:200]}"
+    run = _systemctl(ctx, "restart", unit)
+    if run.error:
+        return f"systemctl restart {unit} failed: {run.error}"
+    if run.returncode != 0:
+        return f"systemctl restart {unit} exited {run.returncode}: {run.stderr.strip()[:200]}"
     return _wait_active(ctx, unit)
 
 
 def _wait_active(ctx: ActionContext, unit: str) -> str | None:
     deadline = time.monotonic() + ctx.tuning.active_timeout
-    state = "unknown"
     while True:
-        try:
-            proc = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True,
-                                  check=False, timeout=ctx.tuning.command_timeout, env=child_env())
-            state = proc.stdout.strip() or f"exit {proc.returncode}"
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            state = str(exc)
+        run = _systemctl(ctx, "is-active", unit)
+        state = run.error or run.stdout.strip() or f"exit {run.returncode}"
         if state == "active":
             return None
         if time.monotonic() >= deadline:

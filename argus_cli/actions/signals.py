@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from argus_cli.collectors.processes import process_names
+from argus_cli.processes import process_names
 
 CREATE_TIME_TOLERANCE = 1.0  # seconds: /proc/stat btime may differ by one between readers
 _HAS_PIDFD = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")

@@ -53,7 +53,8 @@ def command(
     decider: DeciderOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
 ) -> None:
-    """Decide what Argus would do for a snapshot; nothing is executed or recorded.
+    """Decide what Argus would do for a snapshot. Nothing is executed; an LLM call is kept in
+    llm.jsonl (as a dry run), since it spent tokens.
 
     Replaying a saved snapshot is how to test an edit of prompt.md.
 

@@ -59,13 +59,14 @@ def detect() -> None:
 
     Example: argus patterns detect
     """
+    from argus_cli.notify.beads import create_summary_bead
     from argus_cli.reports.detect import detect as run_detect
     from argus_cli.state.lock import LockBusy
 
     config = load_config()
     try:
-        with io_errors("pattern detection"):
-            outcome = run_detect(config, time.time())
+        with io_errors("pattern detection"):  # reports never send: the bead creator comes from notify
+            outcome = run_detect(config, time.time(), create_summary_bead)
     except LockBusy:
         typer.echo("argus: another `argus patterns detect` is running; leaving it to that one", err=True)
         return

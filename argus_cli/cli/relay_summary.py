@@ -11,7 +11,7 @@ from argus_cli.cli.common import load_config
 from argus_cli.cli.reports_common import io_errors, warn_skipped
 
 if TYPE_CHECKING:  # the real import waits for the command to run (it pulls in notify)
-    from argus_cli.reports.summary import SummaryOutcome
+    from argus_cli.notify.summary import SummaryDelivery
 
 
 def command() -> None:
@@ -23,24 +23,26 @@ def command() -> None:
 
     Example: argus relay-summary
     """
-    from argus_cli.reports.summary import relay_summary
+    from argus_cli.notify.summary import deliver_summary
+    from argus_cli.reports.summary import daily_summary
 
     config = load_config()
-    with io_errors(f"reading {config.problems_file}"):
-        outcome = relay_summary(config, time.time())
-    warn_skipped(outcome.scan)
-    for key, count in outcome.omitted.items():
+    with io_errors(f"reading {config.problems_file}"):  # sending too: an OSError is exit 1, never a traceback
+        summary = daily_summary(config, time.time())
+        sent = deliver_summary(config, summary.payload, summary.text)
+    warn_skipped(summary.scan)
+    for key, count in summary.omitted.items():
         typer.echo(f"argus: summary over the Relay size limit; omitted {count} {key} entries", err=True)
-    typer.echo(f"argus: {_delivery(outcome, config['ARGUS_RELAY_SUMMARY_FALLBACK_FILE'])}", err=True)
-    typer.echo(outcome.text)
+    typer.echo(f"argus: {_delivery(sent, config['ARGUS_RELAY_SUMMARY_FALLBACK_FILE'])}", err=True)
+    typer.echo(summary.text)
 
 
-def _delivery(outcome: SummaryOutcome, fallback: str) -> str:
-    if outcome.relay == "disabled":
+def _delivery(sent: SummaryDelivery, fallback: str) -> str:
+    if sent.relay == "disabled":
         return "relay summary disabled (ARGUS_RELAY_SUMMARY_ENABLED=false); nothing sent"
-    if outcome.relay == "sent":
+    if sent.relay == "sent":
         return "summary sent to relay"
-    telegram = outcome.telegram
+    telegram = sent.telegram
     extra = "; telegram not configured" if telegram is None else (
         "; sent to telegram" if telegram.ok else f"; telegram failed: {telegram.detail}")
     return f"relay unavailable; summary appended to {fallback}{extra}"

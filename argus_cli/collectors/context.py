@@ -9,13 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from argus_cli.config import Config
+from argus_cli.text import truncate
 
-HOST_STRING_MAX = 120  # host-supplied strings are data; keep them short
-
-
-def truncate(text: str, limit: int = HOST_STRING_MAX) -> str:
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# truncate is re-exported: collectors import it with the context; it lives in argus_cli/text.py
+# so that the actions layer shares it without importing a collector.
+__all__ = ["CollectContext", "truncate"]
 
 
 @dataclass
@@ -30,6 +28,6 @@ class CollectContext:
         """All processes (pid, name, rss, create_time, cmdline), read once per snapshot."""
         with self._lock:
             if self._table is None:
-                from argus_cli.collectors.proctable import read_process_table
+                from argus_cli.processes import read_process_table  # psutil only when a collector asks
                 self._table = read_process_table()
             return self._table

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from argus_cli.collectors.context import CollectContext, truncate
-from argus_cli.collectors.proctable import total_memory_kb
+import psutil
+
+from argus_cli.collectors.context import CollectContext
+from argus_cli.processes import process_names
+from argus_cli.text import truncate
 
 
 def etime(seconds: float) -> str:
@@ -47,9 +50,5 @@ def _describe(proc: dict[str, Any], now: float, total_kb: int, allow: set[str]) 
     }
 
 
-def process_names(comm: str, cmdline: list[str]) -> set[str]:
-    """The names a process answers to: its comm and the basename of its argv[0]."""
-    names = {comm} if comm else set()
-    if cmdline and cmdline[0]:
-        names.add(cmdline[0].rsplit("/", 1)[-1])
-    return names
+def total_memory_kb() -> int:
+    return psutil.virtual_memory().total // 1024

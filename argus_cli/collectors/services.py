@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
+from functools import partial
 from typing import Any
 
+from argus_cli.children import run_tool
 from argus_cli.collectors.context import CollectContext, truncate
 from argus_cli.config import ServiceCheck
-from argus_cli.redaction import child_env
 
 CHECK_TIMEOUT = 3.0  # below the collector timeout, so one slow check cannot hide the others
 
@@ -21,12 +21,14 @@ def collect(ctx: CollectContext) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor  # hosts without checks never load it
 
     with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
-        return {"services": list(pool.map(check_service, checks))}
+        check = partial(check_service, systemctl=ctx.config["ARGUS_SYSTEMCTL_BIN"])
+        return {"services": list(pool.map(check, checks))}
 
 
-def check_service(svc: ServiceCheck, timeout: float = CHECK_TIMEOUT) -> dict[str, Any]:
+def check_service(svc: ServiceCheck, timeout: float = CHECK_TIMEOUT, *,
+                  systemctl: str = "systemctl") -> dict[str, Any]:
     if svc.check.startswith("systemd:"):
-        status, detail = check_systemd(svc.check[8:], timeout)
+        status, detail = check_systemd(svc.check[8:], timeout, systemctl)
     elif svc.check.startswith("tcp:"):
         host, _, port = svc.check[4:].rpartition(":")
         status, detail = check_tcp(host, int(port), timeout)
@@ -35,20 +37,21 @@ def check_service(svc: ServiceCheck, timeout: float = CHECK_TIMEOUT) -> dict[str
     return {"name": svc.name, "check": svc.check, "status": status, "detail": truncate(detail, 200)}
 
 
-def check_systemd(unit: str, timeout: float) -> tuple[str, str]:
-    if shutil.which("systemctl") is None:
+def check_systemd(unit: str, timeout: float, systemctl: str = "systemctl") -> tuple[str, str]:
+    """``systemctl is-active``'s word as up/down; a missing or hung systemctl is unknown, not down."""
+    if shutil.which(systemctl) is None:
         return "unknown", "systemctl not found"
-    try:
-        proc = subprocess.run(["systemctl", "is-active", "--", unit], capture_output=True,
-                              text=True, timeout=timeout, check=False, env=child_env())
-    except subprocess.TimeoutExpired:
+    run = run_tool([systemctl, "is-active", "--", unit], timeout=timeout)
+    if run.timed_out:
         return "unknown", f"systemctl is-active timed out after {timeout:g}s"
-    state = proc.stdout.strip() or proc.stderr.strip()
+    if run.error:
+        return "unknown", run.error
+    state = run.stdout.strip() or run.stderr.strip()
     if state == "active":
         return "up", "active"
     if state in ("inactive", "failed", "deactivating"):
         return "down", state
-    return "unknown", state or f"systemctl exit {proc.returncode}"
+    return "unknown", state or f"systemctl exit {run.returncode}"
 
 
 def check_tcp(host: str, port: int, timeout: float) -> tuple[str, str]:

@@ -64,7 +64,9 @@ def _ask(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now:
          self_check: dict[str, Any], past: list[dict[str, Any]] | None, remember: bool) -> Decided:
     from argus_cli.decide import llm, message  # llm.py pulls in the SDK lazily; keep even this off the rules path
 
-    outcome = llm.ask_llm(config, snapshot, message.history(config) if past is None else past, self_check)
+    # remember=False is a dry run or `argus decide`: nothing acts on this answer, its tokens still count
+    outcome = llm.ask_llm(config, snapshot, message.history(config) if past is None else past, self_check,
+                          now=now, dry_run=not remember)
     if outcome.decision is not None:
         if remember:
             prescreen.record_success(config, snapshot, found, now)

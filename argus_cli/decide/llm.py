@@ -5,15 +5,17 @@ never ask the LLM. Every exception of the call is caught (the SDK raises a plain
 ``JSONDecodeError`` on a malformed 200 body, not one of its own errors): any failure becomes an
 ``LlmOutcome`` with ``error`` set and no decision, and the caller lets the rules decide.
 The SDK's own retries are off (``max_retries=0``): Argus backs off across cycles instead.
+Each call sent leaves one line in llm.jsonl (``exchanges.py``), whatever became of it.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from argus_cli.config import Config
-from argus_cli.decide import message, schema
+from argus_cli.decide import exchanges, message, schema
 from argus_cli.decide.rules import findings
 from argus_cli.model import Decision, bounded
 from argus_cli.redaction import redact
@@ -50,16 +52,45 @@ def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[s
 
 
 def ask_llm(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
-            self_check: dict[str, Any], *, hostname: str | None = None) -> LlmOutcome:
-    """Ask the model for a decision. Never raises an ``Exception``; failures are in the outcome."""
+            self_check: dict[str, Any], *, hostname: str | None = None, now: float | None = None,
+            dry_run: bool = False) -> LlmOutcome:
+    """Ask the model for a decision. Never raises an ``Exception``; failures are in the outcome.
+
+    Every call that was sent, failed or not, gets its llm.jsonl line (``exchanges``), dated
+    ``now`` (the cycle's clock, as its cycles.jsonl line) and marked ``dry_run`` when nothing
+    will act on the answer."""
     try:
         request = build_request(config, snapshot, history, self_check, hostname)
+    except Exception as exc:  # noqa: BLE001 - an unreadable prompt file: nothing was sent, nothing to record
+        return _failed(config, exc)
+    started, now = time.monotonic(), time.time() if now is None else now
+
+    def on_record(outcome: LlmOutcome, kind: str) -> None:
+        exchanges.record(config, request, outcome, kind, now=now,
+                         duration_ms=int((time.monotonic() - started) * 1000), dry_run=dry_run)
+
+    try:
         outcome = _call(config, request)
-    except Exception as exc:  # noqa: BLE001 - SDK errors, timeouts, bad bodies, unreadable prompt: all fall back
-        outcome = LlmOutcome(None, error=redact(f"{type(exc).__name__}: {exc}", config.secrets())[:500],
-                             status_code=getattr(exc, "status_code", None))
-        outcome.raw = {"error": outcome.error, "status_code": outcome.status_code}
+        kind = "ok" if outcome.decision is not None else _unusable_kind(outcome)
+    except Exception as exc:  # noqa: BLE001 - SDK errors, timeouts, bad bodies: all fall back
+        outcome, kind = _failed(config, exc), "error"
+    except BaseException as exc:  # a stop or the cycle's time limit mid-call: tokens may be spent
+        on_record(_failed(config, exc), "interrupted")
+        raise
+    on_record(outcome, kind)
     return outcome
+
+
+def _failed(config: Config, exc: BaseException) -> LlmOutcome:
+    outcome = LlmOutcome(None, error=redact(f"{type(exc).__name__}: {exc}", config.secrets())[:500],
+                         status_code=getattr(exc, "status_code", None))
+    outcome.raw = {"error": outcome.error, "status_code": outcome.status_code}
+    return outcome
+
+
+def _unusable_kind(outcome: LlmOutcome) -> str:
+    """A reply came but gave no decision: a refusal, or an answer the schema cannot use."""
+    return "refused" if (outcome.raw or {}).get("stop_reason") == "refusal" else "unusable"
 
 
 def _call(config: Config, request: dict[str, Any]) -> LlmOutcome:

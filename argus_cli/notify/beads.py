@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from argus_cli.children import ToolRun, run_tool
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.notify.common import ToolRun, note, one_line, run_tool
+from argus_cli.notify.common import note, one_line
 
 MAX_TITLE = 200
 MAX_BODY = 8000

@@ -14,9 +14,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from argus_cli.children import run_tool
 from argus_cli.config import Config
 from argus_cli.model import Problem
-from argus_cli.notify.common import note, run_tool
+from argus_cli.notify.common import note
 from argus_cli.state.files import append_jsonl
 
 MAX_BODY_BYTES = 64 * 1024  # Relay rejects larger message bodies

@@ -5,11 +5,15 @@ list, so the same findings give the same signature whatever the key order. Every
 reported today is remembered in ``pattern-detect-state.json``, so findings that flip back and
 forth within a day still produce one bead each, not one per run. A lock keeps two concurrent
 runs from both creating the bead.
+
+How the bead is made is the caller's: ``detect`` takes the creator (``notify.beads`` in the
+command), so reports decide *when* to report and never import a sender (docs/ARCHITECTURE.md §2).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +21,15 @@ import orjson
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.notify.beads import create_summary_bead
 from argus_cli.reports.patterns import compute_patterns
 from argus_cli.reports.scan import ScanResult
 from argus_cli.state.files import OPTIONAL_STR, append_jsonl, atomic_write_json, check_fields, read_json
 from argus_cli.state.lock import FileLock
 
 BEAD_TITLE = "[argus] pattern-analysis: recurring operational patterns"
+
+# (config, title, body) -> the new bead's id, or None when bd is missing or failed.
+BeadCreator = Callable[[Config, str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,10 @@ def run_analysis(config: Config, now: float) -> tuple[dict[str, Any], ScanResult
     return analysis, scan
 
 
-def detect(config: Config, now: float) -> DetectOutcome:
-    """Analyse, and report the patterns once per signature per UTC day. Raises LockBusy."""
+def detect(config: Config, now: float, create_bead: BeadCreator) -> DetectOutcome:
+    """Analyse, and report the patterns once per signature per UTC day. Raises LockBusy.
+
+    ``create_bead`` runs under the lock, so two concurrent runs never both create one."""
     analysis, scan = run_analysis(config, now)
     patterns = analysis["patterns"]
     if not patterns:
@@ -68,7 +76,7 @@ def detect(config: Config, now: float) -> DetectOutcome:
         reported = list(state.get("signatures") or []) if state.get("date") == today else []
         if signature in reported:
             return DetectOutcome("already-reported", len(patterns), signature, state.get("last_bead_id"), scan)
-        bead_id = create_summary_bead(config, BEAD_TITLE, bead_body(analysis, signature, now))
+        bead_id = create_bead(config, BEAD_TITLE, bead_body(analysis, signature, now))
         append_jsonl(config.state_dir / "patterns.jsonl", {
             "ts": iso_z(now), "signature": signature, "pattern_count": len(patterns), "bead_id": bead_id})
         atomic_write_json(state_file, {"date": today, "signatures": [*reported, signature],

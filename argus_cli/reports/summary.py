@@ -4,22 +4,19 @@ The payload keeps the original's shape (``problems_url`` carries ``ARGUS_DASHBOA
 consumers keep working. Relay rejects bodies over 64 KiB, so a payload that would be larger
 loses whole elements, never bytes: the pattern list is cut from its end (info-level time
 clusters go first), then the oldest hourly and daily buckets; each cut is counted in an
-``*_omitted`` field. On any Relay failure the event goes to the summary fallback file (inside
-``send_relay``) and, when Telegram is configured, the one-line summary goes there too.
+``*_omitted`` field. Delivery (Relay, its fallback file, Telegram) is ``notify/summary.py``'s:
+reports aggregate, they never send (docs/ARCHITECTURE.md §2).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.notify.relay import SUMMARY_TAGS, send_relay
-from argus_cli.notify.telegram import Delivery, send_message
 from argus_cli.reports.patterns import PatternAccumulator
 from argus_cli.reports.scan import ScanResult, scan_registry
 from argus_cli.reports.stats import StatsAccumulator
@@ -28,13 +25,17 @@ MAX_BODY = 64 * 1024 - 1024  # Relay's 64 KiB limit, with room for its own envel
 
 
 @dataclass(frozen=True)
-class SummaryOutcome:
-    text: str
-    relay: str  # "sent" | "fallback" | "disabled"
-    telegram: Delivery | None
-    payload_bytes: int
-    omitted: dict[str, int]
+class Summary:
+    """The daily summary, ready to send: ``payload`` already fits Relay's limit."""
+
+    payload: dict[str, Any]
+    omitted: dict[str, int]  # list name -> elements cut to fit
     scan: ScanResult
+
+    @property
+    def text(self) -> str:
+        """The one-line summary the command prints and Telegram gets when Relay fails."""
+        return str(self.payload["summary"])
 
 
 def collect(config: Config, now: float) -> tuple[dict[str, Any], dict[str, Any], ScanResult]:
@@ -103,16 +104,8 @@ def _headline(section: dict[str, Any]) -> dict[str, Any]:
     return {k: section[k] for k in keep if k in section}
 
 
-def relay_summary(config: Config, now: float) -> SummaryOutcome:
-    """Build, fit and deliver the daily summary; never raises for a delivery failure."""
+def daily_summary(config: Config, now: float) -> Summary:
+    """Build the daily summary and fit it under Relay's limit; sending it is the caller's."""
     stats, analysis, scan = collect(config, now)
     payload, omitted = fit(build_payload(stats, analysis, now, config["ARGUS_DASHBOARD_URL"]))
-    text = payload["summary"]
-    size = body_size(payload)
-    if not config["ARGUS_RELAY_SUMMARY_ENABLED"]:
-        return SummaryOutcome(text, "disabled", None, size, omitted, scan)
-    fallback = Path(config["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"])
-    if send_relay(config, payload, tags=SUMMARY_TAGS, fallback_file=fallback, priority="medium"):
-        return SummaryOutcome(text, "sent", None, size, omitted, scan)
-    delivery = send_message(config, text) if config.telegram_configured else None
-    return SummaryOutcome(text, "fallback", delivery, size, omitted, scan)
+    return Summary(payload, omitted, scan)

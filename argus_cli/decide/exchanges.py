@@ -1,0 +1,180 @@
+"""``llm.jsonl``: every LLM exchange on record (ARCHITECTURE.md §4).
+
+last_response.json keeps only the latest reply; this file keeps one line per Messages API call,
+failed ones too: what the model was shown (the user message, capped, and its digest; the system
+prompt only by digest, it is the prompt file the operator already has), what it answered, how
+long it took and what it cost. A dry run or `argus decide` spent tokens as well: its line says
+``"dry_run": true``.
+
+Every string is redacted with the configured secrets before it is written: the user message
+quotes the host (command lines, unit names), where a key can turn up, and so can an error. The
+file is private (0600, the prompts describe the host), appended through ``append_jsonl``
+(``O_NOFOLLOW``, one line per write) and rotated by size like argus.log. Writing never fails the
+caller: the exchange has already happened; a failure is said once on stderr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from argus_cli.config import Config
+from argus_cli.decide import schema
+from argus_cli.model import iso_z
+from argus_cli.redaction import redact
+from argus_cli.state.files import (
+    OPTIONAL_NUMBER,
+    OPTIONAL_STR,
+    append_jsonl,
+    check_fields,
+    dumps,
+    iter_jsonl_backwards,
+)
+
+if TYPE_CHECKING:
+    from argus_cli.decide.llm import LlmOutcome
+
+EXCHANGES = "llm.jsonl"
+MAX_BYTES = 10 * 1024 * 1024  # rotated past this: llm.jsonl.1 ... llm.jsonl.3, as argus.log
+BACKUPS = 3
+# Per line: what is kept of the user message and of the answer. Well under the readers' 1 MiB
+# line bound even when JSON escaping inflates the text; the digest still names the whole message.
+TEXT_CAP = 64 * 1024
+ANSWER_CAP = 64 * 1024
+MODE = 0o600
+
+_REPORTED: set[Path] = set()  # one stderr line per file and process, however many calls fail to be recorded
+
+
+def record(config: Config, request: dict[str, Any], outcome: LlmOutcome, kind: str, *, now: float,
+           duration_ms: int, dry_run: bool) -> None:
+    """Append the exchange (``kind``: ok, error, refused, unusable, interrupted); never raises an
+    ``Exception``."""
+    from argus_cli.state.directory import StateDirError, check_state_dir
+
+    path = config.state_dir / EXCHANGES
+    try:
+        # `argus decide` records too and, unlike a cycle, has not vetted the state dir: the
+        # host's description never goes into a directory another user controls.
+        check_state_dir(config.state_dir, write=False)
+        line = exchange_line(config, request, outcome, kind, now=now, duration_ms=duration_ms, dry_run=dry_run)
+        _append(path, line)
+    except StateDirError as exc:
+        _report(path, str(exc))
+    except OSError as exc:
+        _report(path, exc.strerror or str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug here must not cost the decision either
+        _report(path, redact(f"{type(exc).__name__}: {exc}", config.secrets())[:300])
+
+
+def exchange_line(config: Config, request: dict[str, Any], outcome: LlmOutcome, kind: str, *, now: float,
+                  duration_ms: int, dry_run: bool) -> dict[str, Any]:
+    """The llm.jsonl line of one call, redacted and capped."""
+    secrets = config.secrets()
+    user = _user_text(request)
+    raw = outcome.raw if isinstance(outcome.raw, dict) else {}
+    line: dict[str, Any] = {
+        "ts": iso_z(now), "dry_run": dry_run, "model": raw.get("model") or request.get("model"),
+        "duration_ms": duration_ms, "outcome": kind, "status_code": outcome.status_code,
+        "stop_reason": raw.get("stop_reason"), "error": _one_line(outcome.error),
+        "usage": outcome.usage, "system_sha256": _sha256(str(request.get("system") or "")),
+        "user_sha256": _sha256(user), "user_bytes": len(user.encode("utf-8", "surrogatepass")),
+    }
+    # Redact before cutting: a secret straddling the cut would leave its first half behind.
+    line["user"], line["truncated"] = _cap(redact(user, secrets), TEXT_CAP)
+    line["answer"], line["answer_truncated"] = _capped_answer(_redacted(answer_of(raw, kind), secrets))
+    line["error"] = _redacted(line["error"], secrets)
+    return line
+
+
+def answer_of(raw: dict[str, Any], kind: str) -> Any:
+    """What the model answered: the ``decide`` tool's input, else its text; None when no reply came."""
+    if kind == "error":
+        return None
+    blocks = [b for b in raw.get("content") or [] if isinstance(b, dict)]
+    for block in blocks:
+        if block.get("type") == "tool_use" and block.get("name") == schema.TOOL_NAME:
+            return block.get("input")
+    text = "".join(str(b.get("text") or "") for b in blocks if b.get("type") == "text")
+    return text or None
+
+
+def valid_line(value: Any) -> None:
+    """The shape `argus last --llm` relies on; other lines (a hand edit) are passed over."""
+    check_fields(value, {"ts": (str,), "outcome": (str,), "model": OPTIONAL_STR, "error": OPTIONAL_STR,
+                         "duration_ms": OPTIONAL_NUMBER, "usage": (dict, type(None)), "user": OPTIONAL_STR})
+
+
+def last_exchange(config: Config, look_back: int = 20) -> dict[str, Any] | None:
+    """The newest well-formed llm.jsonl line, or None."""
+    for number, line in enumerate(iter_jsonl_backwards(config.state_dir / EXCHANGES)):
+        if number >= look_back:
+            break
+        try:
+            valid_line(line)
+        except ValueError:
+            continue
+        return line
+    return None
+
+
+def _append(path: Path, line: dict[str, Any]) -> None:
+    from argus_cli.runtime.log import rotate  # one rotation scheme for argus.log and this file
+
+    # Two writers (a cycle and `argus decide`) rotating at once can at worst shift a backup early.
+    # The bounds are read here, not bound as defaults, so a test can lower MAX_BYTES.
+    rotate(path, MAX_BYTES, BACKUPS)
+    append_jsonl(path, line, mode=MODE)
+
+
+def _report(path: Path, reason: str) -> None:
+    logging.getLogger("argus.llm").warning("cannot record the LLM exchange in %s: %s", path, reason)
+    if path not in _REPORTED:
+        _REPORTED.add(path)
+        print(f"argus: cannot record the LLM exchange in {path}: {reason}", file=sys.stderr)
+
+
+def _user_text(request: dict[str, Any]) -> str:
+    messages = request.get("messages") or []
+    content = messages[0].get("content") if messages and isinstance(messages[0], dict) else ""
+    return content if isinstance(content, str) else dumps(content).decode()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _one_line(text: str | None) -> str | None:
+    return " ".join(text.split()) if text else text
+
+
+def _cap(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` UTF-8 bytes on a character boundary; and whether it was cut."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text, False
+    return data[:limit].decode("utf-8", "ignore"), True
+
+
+def _capped_answer(answer: Any) -> tuple[Any, bool]:
+    """A big answer (a hostile reply, bounded but still up to megabytes) is kept as cut JSON text."""
+    if isinstance(answer, str):
+        return _cap(answer, ANSWER_CAP)
+    data = dumps(answer)
+    if len(data) <= ANSWER_CAP:
+        return answer, False
+    return data[:ANSWER_CAP].decode("utf-8", "ignore"), True
+
+
+def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` with every string in it (keys too) redacted."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {_redacted(str(k), secrets): _redacted(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v, secrets) for v in value]
+    return value

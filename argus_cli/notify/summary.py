@@ -1,0 +1,33 @@
+"""Delivery of the daily summary (``argus relay-summary``): Relay first, then the fallbacks.
+
+``reports/summary.py`` builds the event; this module only sends it, so reports stay pure
+aggregation (docs/ARCHITECTURE.md §2). On any Relay failure the event goes to the summary
+fallback file (inside ``send_relay``) and, when Telegram is configured, the one-line summary
+goes there too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argus_cli.config import Config
+from argus_cli.notify.relay import SUMMARY_TAGS, send_relay
+from argus_cli.notify.telegram import Delivery, send_message
+
+
+@dataclass(frozen=True)
+class SummaryDelivery:
+    relay: str  # "sent" | "fallback" | "disabled"
+    telegram: Delivery | None = None  # only when Relay failed and Telegram is configured
+
+
+def deliver_summary(config: Config, payload: dict[str, Any], text: str) -> SummaryDelivery:
+    """Send the summary event; never raises for a delivery failure."""
+    if not config["ARGUS_RELAY_SUMMARY_ENABLED"]:
+        return SummaryDelivery("disabled")
+    fallback = Path(config["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"])
+    if send_relay(config, payload, tags=SUMMARY_TAGS, fallback_file=fallback, priority="medium"):
+        return SummaryDelivery("sent")
+    return SummaryDelivery("fallback", send_message(config, text) if config.telegram_configured else None)

@@ -1,0 +1,15 @@
+"""Host-supplied text made safe to show: a leaf every layer may import.
+
+Collectors shorten what they read from the host, and the guardrails shorten what a decider
+sent back; both need the same rule, so it lives below both (docs/ARCHITECTURE.md §2).
+"""
+
+from __future__ import annotations
+
+HOST_STRING_MAX = 120  # host-supplied strings are data; keep them short
+
+
+def truncate(text: str, limit: int = HOST_STRING_MAX) -> str:
+    """``text`` with non-printable characters as ``?`` and at most ``limit`` characters."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
