@@ -109,6 +109,7 @@ class _Cycle:
         self.previous: dict[str, Any] = {}
         self.self_check: dict[str, Any] = {}
         self.guard_tripped = False
+        self.processes: list[dict[str, Any]] | None = None  # the process table, once the sweep read it
         self.snapshot: dict[str, Any] | None = None
         self.found: list[Finding] = []
         self.decided: engine.Decided | None = None
@@ -213,13 +214,17 @@ class _Cycle:
     # 5 ------------------------------------------------------------------------------------------
     def sweep_orphans(self) -> None:
         from argus_cli.actions.orphan_sweep import sweep_orphans
+        from argus_cli.processes import read_process_table
         try:
-            sweep = sweep_orphans(self.config, self.now, dry_run=self.dry_run)
+            table = read_process_table()  # read once: the sweep and then the collectors use it
+            sweep = sweep_orphans(self.config, self.now, dry_run=self.dry_run, processes=table)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("orphan sweep", exc)
             return
         self.record.extra["orphan_sweep"] = sweep
-        if sweep.get("killed"):
+        ended = {*sweep["killed"], *sweep["children_killed"]}
+        self.processes = [p for p in table if p["pid"] not in ended]
+        if ended:
             self.log.warning("orphan sweep killed %s", sweep["killed"])
 
     # 6 ------------------------------------------------------------------------------------------
@@ -229,7 +234,7 @@ class _Cycle:
                 self.snapshot = self.collect_fn(self.now)
             else:
                 from argus_cli.collectors import take_snapshot
-                self.snapshot = take_snapshot(self.config, self.now)
+                self.snapshot = take_snapshot(self.config, self.now, processes=self.processes)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("collect", exc)
             return

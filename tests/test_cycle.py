@@ -301,3 +301,22 @@ def test_hostile_llm_actions_are_rejected_one_by_one_and_the_rest_runs(env: dict
     assert "a legitimate note" in (state(env) / "observations.md").read_text()
     problems = [json.loads(x) for x in (state(env) / "problems.jsonl").read_text().splitlines()]
     assert sum(p["action_result"] == "rejected" for p in problems) == 3
+
+
+def test_a_cycle_reads_the_process_table_once(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The orphan sweep and the collectors share one pass over /proc (psutil's, counted here)."""
+    import psutil
+
+    from argus_cli.config import load
+    from argus_cli.cycle import run_cycle
+    passes = []
+    real = psutil.process_iter
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        passes.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(psutil, "process_iter", counted)
+    line = run_cycle(load({**env, "ARGUS_DECIDER": "rules"}), install_signals=False)
+    assert line["status"] == "ok", line
+    assert len(passes) == 1

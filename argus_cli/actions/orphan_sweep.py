@@ -41,10 +41,12 @@ def orphans_path(config: Config) -> Path:
     return config.state_dir / "orphans.json"
 
 
-def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = KILL_GRACE) -> dict[str, Any]:
-    """One sweep; returns the report the cycle records (every key a string, every value JSON)."""
+def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = KILL_GRACE,
+                  processes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One sweep over ``processes`` (the cycle's process table; read here when not given);
+    returns the report the cycle records (every key a string, every value JSON)."""
     pattern, allowlist = config["ARGUS_ORPHAN_PATTERN"], config["ARGUS_KILL_ALLOWLIST"]
-    table = {p["pid"]: p for p in read_process_table()}
+    table = {p["pid"]: p for p in (read_process_table() if processes is None else processes)}
     protected = frozenset(signals.protected_pids())
     found = find_orphans(list(table.values()), pattern, allowlist, protected)
     killable = [o for o in found if o.killable]

@@ -54,9 +54,11 @@ def default_collectors() -> list[CollectorSpec]:
     ]
 
 
-def take_snapshot(config: Config, now: float | None = None) -> dict[str, Any]:
-    """A snapshot with every default collector, as the commands and the cycle take it."""
-    return collect_snapshot(CollectContext(config, now=time.time() if now is None else now))
+def take_snapshot(config: Config, now: float | None = None,
+                  processes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A snapshot with every default collector, as the commands and the cycle take it; a cycle
+    hands in the process table it already read for the orphan sweep."""
+    return collect_snapshot(CollectContext(config, now=time.time() if now is None else now, _table=processes))
 
 
 def collect_snapshot(ctx: CollectContext, collectors: Sequence[CollectorSpec] | None = None,

@@ -49,13 +49,13 @@ def decide_gated(config: Config, snapshot: dict[str, Any], found: list[Finding],
                  remember: bool = True) -> Decided:
     """Decide once the pre-screen has spoken: the rules when ``gate`` says no, else the LLM."""
     if not gate.call:
-        return Decided(_rules(snapshot, config, now, fallback=gate.fallback), False, gate.reason)
+        return Decided(_rules(snapshot, config, found, fallback=gate.fallback), False, gate.reason)
     return _ask(config, snapshot, found, now=now, reason=gate.reason, self_check=self_check or {},
                 past=past, remember=remember)
 
 
-def _rules(snapshot: dict[str, Any], config: Config, now: float, *, fallback: bool) -> Decision:
-    decision = decide_rules(snapshot, config, now=now)
+def _rules(snapshot: dict[str, Any], config: Config, found: list[Finding], *, fallback: bool) -> Decision:
+    decision = decide_rules(snapshot, config, found=found)
     decision.decider = "fallback" if fallback else "rules"
     return decision
 
@@ -66,12 +66,12 @@ def _ask(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now:
 
     # remember=False is a dry run or `argus decide`: nothing acts on this answer, its tokens still count
     outcome = llm.ask_llm(config, snapshot, message.history(config) if past is None else past, self_check,
-                          now=now, dry_run=not remember)
+                          now=now, dry_run=not remember, found=found)
     if outcome.decision is not None:
         if remember:
             prescreen.record_success(config, snapshot, found, now)
         return Decided(outcome.decision, True, None, reason, raw_response=outcome.raw)
     if remember:
         prescreen.record_failure(config, outcome.error or "unknown error", outcome.rate_limited, now)
-    return Decided(_rules(snapshot, config, now, fallback=True), True, None, reason,
+    return Decided(_rules(snapshot, config, found, fallback=True), True, None, reason,
                    llm_error=outcome.error, raw_response=outcome.raw)

@@ -16,7 +16,7 @@ from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.decide import exchanges, message, schema
-from argus_cli.decide.rules import findings
+from argus_cli.decide.rules import Finding, findings
 from argus_cli.model import Decision, bounded
 from argus_cli.redaction import redact
 
@@ -37,9 +37,12 @@ class LlmOutcome:
 
 
 def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
-                  self_check: dict[str, Any], hostname: str | None = None) -> dict[str, Any]:
-    """The keyword arguments of ``messages.create`` (also what tests inspect)."""
-    ctx = message.context(config, findings(snapshot, config), self_check)
+                  self_check: dict[str, Any], *, hostname: str | None = None,
+                  found: list[Finding] | None = None) -> dict[str, Any]:
+    """The keyword arguments of ``messages.create`` (also what tests inspect); ``found`` are the
+    snapshot's findings when the caller already has them."""
+    found = findings(snapshot, config) if found is None else found
+    ctx = message.context(config, found, self_check)
     return {
         "model": config["ARGUS_MODEL"],
         "max_tokens": MAX_TOKENS,
@@ -53,14 +56,14 @@ def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[s
 
 def ask_llm(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
             self_check: dict[str, Any], *, hostname: str | None = None, now: float | None = None,
-            dry_run: bool = False) -> LlmOutcome:
+            dry_run: bool = False, found: list[Finding] | None = None) -> LlmOutcome:
     """Ask the model for a decision. Never raises an ``Exception``; failures are in the outcome.
 
     Every call that was sent, failed or not, gets its llm.jsonl line (``exchanges``), dated
     ``now`` (the cycle's clock, as its cycles.jsonl line) and marked ``dry_run`` when nothing
     will act on the answer."""
     try:
-        request = build_request(config, snapshot, history, self_check, hostname)
+        request = build_request(config, snapshot, history, self_check, hostname=hostname, found=found)
     except Exception as exc:  # noqa: BLE001 - an unreadable prompt file: nothing was sent, nothing to record
         return _failed(config, exc)
     started, now = time.monotonic(), time.time() if now is None else now

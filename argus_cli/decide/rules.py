@@ -202,9 +202,11 @@ def metric_notes(snap: Snapshot) -> list[str]:
     return notes
 
 
-def decide_rules(snapshot: Snapshot, config: Config, *, now: float | None = None) -> Decision:
-    """The rules decision for ``snapshot``. ``now`` is accepted for symmetry; the rules need no clock."""
-    found = findings(snapshot, config)
+def decide_rules(snapshot: Snapshot, config: Config, *, now: float | None = None,
+                 found: list[Finding] | None = None) -> Decision:
+    """The rules decision for ``snapshot`` (``found``: its findings, when the caller has them).
+    ``now`` is accepted for symmetry; the rules need no clock."""
+    found = findings(snapshot, config) if found is None else found
     planned = plan_actions(found)
     actions, dropped = planned[:MAX_ACTIONS], max(0, len(planned) - MAX_ACTIONS)
     observations = metric_notes(snapshot) + [f.text for f in found if not f.actions]
