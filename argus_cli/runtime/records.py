@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 from argus_cli.config import Config
 from argus_cli.model import ActionResult, Decision, iso_z
+from argus_cli.state.cycle_state import CYCLE_STATE, read_cycle_state
 from argus_cli.state.files import (
-    NUMBER,
     OPTIONAL_NUMBER,
     OPTIONAL_STR,
     append_jsonl,
@@ -20,7 +20,6 @@ from argus_cli.state.files import (
     tail_jsonl,
 )
 
-CYCLE_STATE = "cycle-state.json"
 CYCLES = "cycles.jsonl"
 LAST_DECISION = "last_decision.json"
 LAST_RESPONSE = "last_response.json"
@@ -76,12 +75,6 @@ def action_summaries(decision: Decision, results: list[ActionResult]) -> list[di
     return out
 
 
-def valid_state(value: Any) -> None:
-    """The shape of ``cycle-state.json``; a wrong type there is moved aside, not failed on."""
-    check_fields(value, {"status": (str,), "timestamp": (str,), "detail": OPTIONAL_STR,
-                         "consecutive_failures": NUMBER, "self_alert_for": OPTIONAL_NUMBER})
-
-
 def valid_cycle_line(value: Any) -> None:
     """The shape of one cycles.jsonl line, as the renderers and reports read it."""
     check_fields(value, {"ts": (str,), "status": (str,), "detail": OPTIONAL_STR, "decider": OPTIONAL_STR,
@@ -107,11 +100,12 @@ def last_cycle_line(config: Config, look_back: int = 20) -> dict[str, Any] | Non
 
 
 def read_last_decision(config: Config) -> dict[str, Any]:
-    return read_json(config.state_dir / LAST_DECISION, dict, validate=valid_decision)
+    """For `argus last`, which only reads: a bad file is reported and left for the next cycle."""
+    return read_json(config.state_dir / LAST_DECISION, dict, validate=valid_decision, repair=False)
 
 
 def read_state(config: Config) -> dict[str, Any]:
-    return read_json(config.state_dir / CYCLE_STATE, dict, validate=valid_state)
+    return read_cycle_state(config.state_dir)
 
 
 def next_state(previous: dict[str, Any], status: str, detail: str, now: float) -> dict[str, Any]:

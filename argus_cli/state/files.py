@@ -250,15 +250,20 @@ def atomic_write_json(path: Path, value: Any, mode: int = 0o644) -> None:
 
 
 def read_json(path: Path, default: Callable[[], Any], report: Reporter = _stderr,
-              expect: type = dict, validate: Validator | None = None) -> Any:
+              expect: type = dict, validate: Validator | None = None, *, repair: bool = True) -> Any:
     """The parsed file, or ``default()`` when it is missing or unusable.
 
     Unusable means: not JSON, not an ``expect`` at the top level, refused by ``validate`` (the
     owner's shape check: it raises ValueError naming the bad field), or not a regular file at
     all. An unusable file is moved aside as ``NAME.corrupt-<epoch>`` and reported once, so one
-    bad value never fails every cycle for ever.
+    bad value never fails every cycle for ever. Commands that only read (``repair=False``:
+    collect, last) report it and leave it where it is, for the cycle that owns it.
     """
-    fd = open_state_file(path, report)
+    try:
+        fd = open_state_file(path, report, repair=repair)
+    except NotRegularFile as exc:
+        report(f"argus: {path} is {exc.kind}, not a regular file; left as it is")
+        return default()
     if fd is None:
         return default()
     with os.fdopen(fd, "rb") as handle:
@@ -271,6 +276,9 @@ def read_json(path: Path, default: Callable[[], Any], report: Reporter = _stderr
             validate(value)
         return value
     except (ValueError, TypeError) as exc:  # TypeError: a validator tripping on a type it did not expect
+        if not repair:
+            report(f"argus: {path} is unusable ({exc}); left as it is")
+            return default()
         aside = move_aside(path)
         report(f"argus: {path} is corrupt ({exc}); moved aside to {aside.name}, starting empty")
         return default()
