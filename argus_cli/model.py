@@ -7,12 +7,41 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-ACTION_TYPES = ("restart_service", "kill_pid", "kill_tmux", "clean_disk", "alert", "log")
 DECIDERS = ("llm", "rules", "fallback")
 SEVERITIES = ("critical", "warning", "info")
 PROBLEM_TYPES = ("disk", "memory", "service", "process", "swap")
 RESULTS = ("success", "failure", "skipped", "suppressed", "rejected")
 MAX_ACTIONS = 10
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    """What the decider and the records know of one action type. Plain data here, so the decider's
+    schema (decide/) reads it without importing the actions; actions/registry.py binds each kind
+    to its request type and runner, and a test keeps the two tables in step."""
+
+    name: str
+    description: str  # what it does, for the decider (the tool schema's ``type`` field)
+    changes_host: bool  # it acts on the host, so it must give a ``reason``
+    problem_type: str  # registry type of its problems; a text action's when the text names none
+    target: str | None = None  # what ``target`` names, for the decider; None: it takes no target
+    text_field: str | None = None  # alert and log carry their text here, and are typed from it
+    text: str = ""  # what ``text_field`` holds, for the decider
+
+
+ACTIONS: dict[str, ActionKind] = {kind.name: kind for kind in (
+    ActionKind("restart_service", "systemctl restart an allowed unit", True, "service", target="unit"),
+    ActionKind("kill_pid", "SIGTERM then SIGKILL an allow-listed process the snapshot showed", True, "process",
+               target="PID"),
+    ActionKind("kill_tmux", "kill one tmux session on a configured server", True, "process",
+               target="session name"),
+    ActionKind("clean_disk", "remove old entries from the fixed safelist (no target)", True, "disk"),
+    ActionKind("alert", "send a Telegram message to the operator", False, "process",
+               text_field="message", text="the text sent to the operator"),
+    ActionKind("log", "record an observation", False, "process", text_field="observation",
+               text="the note to record"),
+)}
+ACTION_TYPES = tuple(ACTIONS)
 
 
 def iso_z(epoch: float) -> str:

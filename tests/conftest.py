@@ -1,29 +1,60 @@
-"""Shared fixtures: an isolated Argus environment and a way to run the real CLI."""
+"""Shared fixtures: an isolated Argus environment for every test, local API servers, the real CLI."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from argus_cli.config import Config, load
+
+if TYPE_CHECKING:  # imported inside the fixtures: both helpers import write_executable from here
+    from helpers_anthropic import FakeAnthropic
+    from helpers_notify import FakeTelegram
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_REGISTRY = REPO.parent / "shared" / "data" / "problems-real.jsonl"
 _OWN_PREFIXES = ("ARGUS_", "ANTHROPIC_", "TELEGRAM_")
 
 
-@pytest.fixture
-def argus_env(tmp_path: Path) -> dict[str, str]:
-    """A process environment with no Argus settings leaking in, state under tmp_path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+@pytest.fixture(autouse=True)
+def isolated_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test, whether it asks for ``argus_env`` or not, runs as if on a machine of its own.
+
+    No ARGUS_*, ANTHROPIC_* or TELEGRAM_* setting of the real environment reaches it; its state dir
+    (tmp_path/state, not created), HOME (tmp_path/home), host root (tmp_path/host, so clean_disk
+    never sees this machine's /tmp) and env file (tmp_path/empty.env) are temp paths. XDG_STATE_HOME
+    is removed too, so even a default state dir lands under the temp HOME. A test or fixture that
+    sets its own values (monkeypatch.setenv, use_env, an env= dict) runs later and wins.
+    """
+    for key in [k for k in os.environ if k.startswith(_OWN_PREFIXES)]:
+        monkeypatch.delenv(key)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     (tmp_path / "empty.env").write_text("")
-    (tmp_path / "bin").mkdir()
+    (tmp_path / "home").mkdir()
     (tmp_path / "host").mkdir()
+    monkeypatch.setenv("ARGUS_ENV_FILE", str(tmp_path / "empty.env"))
+    monkeypatch.setenv("ARGUS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("ARGUS_HOST_ROOT", str(tmp_path / "host"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+@pytest.fixture
+def argus_env(isolated_machine: Path) -> dict[str, str]:
+    """A process environment with no Argus settings leaking in, state under tmp_path.
+
+    The same temp paths as ``isolated_machine`` (whose HOME it carries), plus a tmp_path/bin first
+    on PATH for stand-in tools and the beads workdir.
+    """
+    tmp_path = isolated_machine
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+    (tmp_path / "bin").mkdir()
     env.update({
         "ARGUS_ENV_FILE": str(tmp_path / "empty.env"),
         "ARGUS_STATE_DIR": str(tmp_path / "state"),
@@ -35,6 +66,34 @@ def argus_env(tmp_path: Path) -> dict[str, str]:
         "NO_COLOR": "1",
     })
     return env
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """A local Telegram Bot API on 127.0.0.1 (tests/helpers_notify.py), stopped after the test.
+
+    Point a config at it with ``helpers_notify.telegram_env(env, telegram)``.
+    """
+    from helpers_notify import FakeTelegram, running, stop
+
+    server = running(FakeTelegram())
+    try:
+        yield server
+    finally:
+        stop(server)
+
+
+@pytest.fixture
+def anthropic_api() -> Iterator[FakeAnthropic]:
+    """A local Anthropic Messages API on 127.0.0.1 (tests/helpers_anthropic.py), stopped after the test.
+
+    Point a config at it with ``helpers_anthropic.llm_env(env, anthropic_api)``; queue replies with
+    ``anthropic_api.queue(...)`` or set ``anthropic_api.default``.
+    """
+    from helpers_anthropic import FakeAnthropic
+
+    with FakeAnthropic() as server:
+        yield server
 
 
 @pytest.fixture

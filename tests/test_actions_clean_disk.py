@@ -363,3 +363,35 @@ def test_locked_inodes_reads_every_lock_line(tmp_path):
                      "4: LEASE  ACTIVE    READ  99 fd:01:5 0 EOF\n")
     assert locked_inodes(str(locks)) == {1234, 2147559, 77, 5}
     assert locked_inodes(str(tmp_path / "absent")) == frozenset()
+
+
+# --- bind mounts -------------------------------------------------------------------------------
+
+def _act(config, *actions, snapshot=None):
+    return execute_decision(config, Decision("t", list(actions), [], "llm"), snapshot, dry_run=False,
+                            now=time.time(), tuning=Tuning(kill_grace=0.5, active_timeout=2.0, poll_interval=0.1))
+
+
+def test_clean_disk_does_not_enter_a_bind_mount_of_the_same_filesystem(argus_env, tmp_path, monkeypatch):
+    env = actions_env(argus_env, tmp_path)
+    precious = tmp_path / "precious"
+    (precious / "sub").mkdir(parents=True)
+    files = [precious / "keep.txt", precious / "sub" / "keep2.txt"]
+    mount_point = Path(env["ARGUS_HOST_ROOT"]) / "tmp" / "build-cache"
+    mount_point.mkdir(parents=True)
+    old = time.time() - 30 * 86400
+    for path in files:
+        path.write_text("precious")
+    for path in [*files, precious / "sub", precious]:
+        os.utime(path, (old, old))
+    mounted = subprocess.run(["mount", "--bind", str(precious), str(mount_point)], capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("needs permission to bind-mount (root with CAP_SYS_ADMIN)")
+    try:
+        assert os.stat(mount_point).st_dev == os.stat(mount_point.parent).st_dev  # st_dev cannot tell
+        config = use_env(monkeypatch, env)
+        [result] = _act(config, {"type": "clean_disk", "reason": "disk full"})
+        assert result.status == "success", result.detail
+        assert all(path.exists() for path in files), "clean_disk deleted files outside its root"
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)

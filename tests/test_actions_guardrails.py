@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
+from pathlib import Path
 
 import pytest
 from helpers_actions import actions_env, registry, use_env
 
 from argus_cli.actions.execute import execute_decision
-from argus_cli.actions.guardrails import Alert, CleanDisk, KillPid, KillTmux, Log, Rejection, RestartService, parse
-from argus_cli.model import Decision
+from argus_cli.actions.guardrails import (
+    REASON_MAX,
+    TEXT_MAX,
+    Alert,
+    CleanDisk,
+    KillPid,
+    KillTmux,
+    Log,
+    Rejection,
+    RestartService,
+    parse,
+)
+from argus_cli.actions.registry import SPECS
+from argus_cli.decide.schema import DECISION_SCHEMA
+from argus_cli.model import ACTION_TYPES, ACTIONS, PROBLEM_TYPES, Decision
 
 
 @pytest.fixture
@@ -122,3 +138,55 @@ def test_a_rejected_action_is_typed_from_its_own_fields_never_from_the_reason(co
                                now=time.time())
     assert [r.status for r in results] == ["rejected"] * len(typed)
     assert [p["type"] for p in registry(config)] == [kind for _, kind in typed]
+
+
+def test_the_action_table_is_complete():
+    """One entry per action type: a kind the decider sees, a request type, a parser, a runner."""
+    assert list(SPECS) == list(ACTIONS) == list(ACTION_TYPES)
+    for name, spec in SPECS.items():
+        fields = {f.name for f in dataclasses.fields(spec.request)}
+        assert spec.kind is ACTIONS[name] and spec.request.type == name, name
+        assert callable(spec.request.parse) and callable(spec.run), name
+        assert spec.kind.problem_type in PROBLEM_TYPES and spec.kind.description, name
+        assert spec.kind.changes_host == ("reason" in fields), name  # a host change must say why
+        assert spec.kind.text_field is None or spec.kind.text_field in fields, name
+        assert spec.kind.changes_host != bool(spec.kind.text_field and spec.kind.text), name
+
+
+def test_the_decider_schema_is_built_from_the_table():
+    items = DECISION_SCHEMA["properties"]["actions"]["items"]["properties"]
+    assert items["type"]["enum"] == list(ACTION_TYPES)
+    assert all(f"{name}: {kind.description}" in items["type"]["description"] for name, kind in ACTIONS.items())
+    assert items["reason"]["description"] == "Required for restart_service, kill_pid, kill_tmux, clean_disk"
+    assert items["target"]["description"] == "restart_service: unit; kill_pid: PID; kill_tmux: session name"
+    assert {kind.text_field for kind in ACTIONS.values() if kind.text_field} == {"message", "observation"}
+
+
+def test_the_prompt_lists_every_action_type():
+    prompt = (Path(__file__).resolve().parent.parent / "argus_cli" / "prompt.md").read_text()
+    assert re.findall(r"^\| `([a-z_]+)` \|", prompt, re.MULTILINE) == list(ACTION_TYPES)
+
+
+@pytest.mark.parametrize(("build", "why"), [
+    (lambda: RestartService("-web.service", "x"), "not a systemd unit name"),
+    (lambda: RestartService("web.service", None), "reason is required for restart_service"),
+    (lambda: KillPid(1, "x"), "out of range"),
+    (lambda: KillPid("42", "x"), "not an integer PID"),
+    (lambda: KillPid(True, "x"), "not an integer PID"),
+    (lambda: KillTmux("web\n", "x"), "not a tmux session name"),
+    (lambda: KillTmux("web", " stuck "), "must be trimmed"),
+    (lambda: KillTmux("web", "x" * (REASON_MAX + 1)), "at most 500"),
+    (lambda: CleanDisk("   "), "non-empty"),
+    (lambda: Alert(""), "non-empty"),
+    (lambda: Alert("\ud83d"), "valid UTF-8"),
+    (lambda: Log("x" * (TEXT_MAX + 1)), "at most 4096"),
+])
+def test_a_request_with_an_invalid_field_cannot_be_built(build, why):
+    """The request types check themselves: an unchecked request cannot reach a runner."""
+    with pytest.raises(ValueError, match=why):
+        build()
+
+
+def test_a_request_cannot_claim_another_type():
+    with pytest.raises(TypeError):
+        CleanDisk("disk full", type="kill_pid")  # type: ignore[call-arg]

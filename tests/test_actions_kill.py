@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
-from helpers_actions import NODE_IDLE, actions_env, create_time, registry, running, snapshot_with, spawned, use_env
+from helpers_actions import (
+    NODE_IDLE,
+    actions_env,
+    create_time,
+    registry,
+    running,
+    snapshot_with,
+    spawned,
+    use_env,
+    wait_started,
+)
 
 from argus_cli.actions.context import Tuning
 from argus_cli.actions.execute import execute_decision
@@ -135,3 +148,74 @@ def test_refuses_a_listed_pid_without_a_start_time(config):
         result = _kill(config, node.pid, snapshot)
         assert running(node)
     assert result.status == "rejected" and "no start time" in result.detail
+
+
+# --- thread ids ------------------------------------------------------------------------------
+
+def _act(config, *actions, snapshot=None):
+    return execute_decision(config, Decision("t", list(actions), [], "llm"), snapshot, dry_run=False,
+                            now=time.time(), tuning=Tuning(kill_grace=0.5, active_timeout=2.0, poll_interval=0.1))
+
+
+_NODE_PARENT = """
+const fs = require('fs'), {spawnSync} = require('child_process');
+const tid = fs.readdirSync('/proc/self/task').map(Number).find(t => t !== process.pid);
+// The snapshot lists the TID as a process, as a confused or hostile decider might claim it is.
+const shown = {pid: tid, name: 'node', create_time: 0};
+fs.writeFileSync(process.argv[1], JSON.stringify({actions: [{type: 'kill_pid', target: tid, reason: 'runaway'}],
+                                                  snapshot: {top_processes: [shown]}}));
+const r = spawnSync(process.argv[2], ['-m', 'argus_cli', 'act', '--decision', process.argv[1], '--json'],
+                    {encoding: 'utf8', env: process.env});
+process.stdout.write(r.stdout || '');
+process.exit(0);
+"""
+
+
+def test_kill_pid_with_a_thread_id_of_an_ancestor_is_refused(argus_env, tmp_path):
+    # Argus started from a node program (an agent CLI): the TID of one of node's threads is not
+    # in the protected set, and kill() on a TID signals the whole process, Argus's ancestor.
+    env = actions_env(argus_env, tmp_path)
+    decision = tmp_path / "decision.json"
+    proc = subprocess.run(["node", "-e", _NODE_PARENT, str(decision), sys.executable], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, f"argus signalled its own ancestor: rc={proc.returncode} {proc.stderr[-300:]}"
+    [result] = json.loads(proc.stdout)
+    assert result["status"] == "rejected", result["detail"]
+    assert "thread" in result["detail"]
+
+
+_RENAMED_THREAD = """
+import ctypes, threading, time
+def named():
+    ctypes.CDLL(None).prctl(15, b"node", 0, 0, 0)  # PR_SET_NAME: this thread's comm
+    time.sleep(60)
+threading.Thread(target=named, daemon=True).start()
+time.sleep(60)
+"""
+
+
+def test_kill_pid_with_a_renamed_thread_id_does_not_kill_an_unlisted_process(argus_env, tmp_path, monkeypatch):
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", _RENAMED_THREAD])
+    try:
+        wait_started(proc.pid, "python")
+        tid = _thread_named(proc.pid, "node")
+        started = psutil.Process(proc.pid).create_time()
+        listed = {"top_processes": [{"pid": tid, "name": "node", "create_time": started}]}
+        [result] = _act(config, {"type": "kill_pid", "target": tid, "reason": "runaway"}, snapshot=listed)
+        time.sleep(0.3)
+        assert proc.poll() is None, "a python process was killed through its thread's comm"
+        assert result.status == "rejected" and "thread" in result.detail
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _thread_named(pid: int, name: str) -> int:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            if int(tid) != pid and Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip() == name:
+                return int(tid)
+        time.sleep(0.02)
+    raise AssertionError("thread never renamed")

@@ -111,3 +111,19 @@ def test_a_hung_tmux_is_killed_with_its_group_at_the_timeout(argus_env, tmp_path
     assert result.detail == f"tmux did not answer: {hung} timed out after 0.5s"
     assert group_killed(hung)  # the stand-in and its `sleep 30` grandchild
     assert tmux_sessions(sock) == {"web", "web-2", "api"}
+
+
+# --- tmux target syntax ------------------------------------------------------------------------
+
+def _act(config, *actions, snapshot=None):
+    return execute_decision(config, Decision("t", list(actions), [], "llm"), snapshot, dry_run=False,
+                            now=time.time(), tuning=Tuning(kill_grace=0.5, active_timeout=2.0, poll_interval=0.1))
+
+
+@pytest.mark.parametrize("target", ["0.0", "web.0", "api."])
+def test_kill_tmux_dotted_target_never_kills_a_session_of_another_name(argus_env, tmp_path, monkeypatch, sock, target):
+    # tmux reads "=0.0" as window "=0", pane 0 of the current session: it killed a real session.
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_TMUX_SOCKETS=str(sock)))
+    [result] = _act(config, {"type": "kill_tmux", "target": target, "reason": "stuck"})
+    assert result.status == "rejected", result.detail
+    assert tmux_sessions(sock) == {"web", "web-2", "api"}

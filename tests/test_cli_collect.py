@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 SNAPSHOT_KEYS = {"ts", "host", "argus_version", "system", "memory", "swap", "cgroup_memory", "disks",
                  "memory_hog", "top_processes", "services", "orphans", "tmux", "freshness",
@@ -91,3 +95,24 @@ def test_a_quiet_cycle_does_not_import_the_http_client(argus_env):
     assert result.returncode == 0, result.stderr
     loaded = set(eval(result.stderr.strip().splitlines()[-1]))  # noqa: S307 - our own repr of a list
     assert not loaded & {"ssl", "urllib.request", "http.client", "anthropic", "rich"}
+
+
+# --- state the collectors keep ------------------------------------------------------------------
+
+@pytest.fixture
+def env(argus_env: dict[str, str]) -> dict[str, str]:
+    return argus_env
+
+
+def state(env: dict[str, str]) -> Path:
+    return Path(env["ARGUS_STATE_DIR"])
+
+
+def test_a_hand_edited_cpu_baseline_costs_one_sample_not_the_system_section(env: dict[str, str],
+                                                                             run_argus: Any) -> None:
+    state(env).mkdir(parents=True)
+    (state(env) / "cpu-times.json").write_text('{"ts": null, "busy": "x", "idle": 1}')
+    for _ in range(2):
+        snap = json.loads(run_argus("collect", "--json", env=env).stdout)
+        assert snap["errors"] == [] and 0.0 <= snap["system"]["cpu_percent"] <= 100.0
+    assert isinstance(json.loads((state(env) / "cpu-times.json").read_text())["ts"], float)

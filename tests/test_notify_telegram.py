@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers_notify import CHAT_ID, TOKEN, FakeTelegram, running, stop, telegram_env
+from helpers_notify import CHAT_ID, TOKEN, FakeTelegram, telegram_env
 
 from argus_cli.config import Config, load
 from argus_cli.notify.telegram import MAX_TEXT, send_message
 
 
 @pytest.fixture
-def server() -> Iterator[FakeTelegram]:
-    fake = running(FakeTelegram())
-    yield fake
-    stop(fake)
+def server(telegram: FakeTelegram) -> FakeTelegram:
+    return telegram  # conftest's local Bot API
 
 
 @pytest.fixture
@@ -153,3 +152,44 @@ def test_malformed_api_base_never_quotes_the_url(argus_env: dict[str, str], serv
     delivery = send_message(cfg, "x", sleep=Sleeps())
     assert not delivery.ok and "ARGUS_TELEGRAM_API_BASE" in delivery.detail
     assert TOKEN not in delivery.detail and "not-a-url" not in delivery.detail
+
+
+# --- odd tokens and answers -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["\x7f", "\x01", "\n"])
+def test_telegram_token_with_a_control_character_never_reaches_the_detail(tmp_path, bad):
+    (tmp_path / "none.env").write_text("")
+    token = f"123456:SECRETsecret{bad}tail"
+    config = load({"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_CHAT_ID": "42", "ARGUS_STATE_DIR": str(tmp_path),
+                   "ARGUS_TELEGRAM_API_BASE": "http://127.0.0.1:9"}, env_file=tmp_path / "none.env")
+    delivery = send_message(config, "disk full", attempts=1, sleep=lambda _s: None)
+    assert not delivery.ok
+    assert "SECRETsecret" not in delivery.detail, delivery.detail
+
+
+class _Deep(BaseHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b"[" * 60000
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_telegram_answer_nested_too_deep_is_a_failed_delivery_not_a_crash(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Deep)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "none.env").write_text("")
+    try:
+        config = load({"TELEGRAM_BOT_TOKEN": "1:tok", "TELEGRAM_CHAT_ID": "42", "ARGUS_STATE_DIR": str(tmp_path),
+                       "ARGUS_TELEGRAM_API_BASE": f"http://127.0.0.1:{server.server_port}"},
+                      env_file=tmp_path / "none.env")
+        delivery = send_message(config, "disk full", attempts=1, sleep=lambda _s: None)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not delivery.ok

@@ -6,10 +6,9 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
-from helpers_notify import TOKEN, FakeTelegram, files_containing, running, stop, telegram_env
+from helpers_notify import TOKEN, FakeTelegram, files_containing, telegram_env
 
 from argus_cli.config import Config, load
 from argus_cli.notify.outbox import MAX_ENTRIES, flush_outbox, pending_alerts, send_alert
@@ -22,10 +21,8 @@ def no_sleep(_: float) -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeTelegram]:
-    fake = running(FakeTelegram())
-    yield fake
-    stop(fake)
+def server(telegram: FakeTelegram) -> FakeTelegram:
+    return telegram  # conftest's local Bot API
 
 
 @pytest.fixture
@@ -218,3 +215,16 @@ def test_concurrent_senders_while_down_queue_each_alert_once(env: dict[str, str]
     for p in range(6):  # each sender's alerts stay in its own order
         mine = [t for t in server.order if t.startswith(f"p{p} ")]
         assert mine == [f"p{p} n{k}" for k in range(5)]
+
+
+# --- entries holding the wrong types ----------------------------------------------------------
+
+def test_outbox_entry_with_wrong_attempts_type_does_not_break_the_flush(tmp_path):
+    (tmp_path / "none.env").write_text("")
+    config = load({"TELEGRAM_BOT_TOKEN": "1:tok", "TELEGRAM_CHAT_ID": "42", "ARGUS_STATE_DIR": str(tmp_path / "state"),
+                   "ARGUS_TELEGRAM_API_BASE": "http://127.0.0.1:9"}, env_file=tmp_path / "none.env")
+    config.state_dir.mkdir()
+    entry = {"id": "a1", "ts": "2026-01-01T00:00:00Z", "text": "disk full", "attempts": [1], "last_error": "x"}
+    (config.state_dir / "outbox.jsonl").write_text(json.dumps(entry) + "\n")
+    assert flush_outbox(config, time.time(), attempts=1, sleep=lambda _s: None) == (0, 1)
+    assert [e["attempts"] for e in pending_alerts(config)] == [1]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_anthropic import FakeAnthropic, error, llm_env
 
+from argus_cli.cycle import run_cycle
 from argus_cli.decide import prescreen
 from argus_cli.decide.rules import findings
+from argus_cli.model import iso_z
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 NOW = 1_771_590_000.0
@@ -78,3 +82,69 @@ def test_a_corrupt_backoff_file_is_set_aside_not_fatal(argus_env: dict[str, str]
     assert gate(config, snap()).reason == "first_call"
     assert list(config.state_dir.glob("llm-backoff.json.corrupt-*"))
     assert "corrupt" in capsys.readouterr().err
+
+
+# --- backoff only holds back a call the pre-screen wanted: whole cycles, in-process -------------
+
+START = 1_771_545_600.0  # 2026-02-20T00:00:00Z
+STEP = 300
+
+
+@pytest.fixture
+def env(argus_env: dict[str, str]) -> dict[str, str]:
+    return argus_env  # its ARGUS_HOST_ROOT is a temp dir: clean_disk may really run
+
+
+def state(env: dict[str, str]) -> Path:
+    return Path(env["ARGUS_STATE_DIR"])
+
+
+def snapshot_source(*names: str) -> Any:
+    """run_cycle(collect=...) source: the n-th cycle gets scenario names[n], stamped with the clock."""
+    snaps = iter([json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"] for name in names])
+
+    def collect(now: float) -> dict[str, Any]:
+        snap = copy.deepcopy(next(snaps))
+        snap["ts"] = iso_z(now)
+        return snap
+    return collect
+
+
+def test_a_nominal_cycle_during_llm_backoff_is_nominal_not_fallback(env: dict[str, str], config_of: Any,
+                                                                    anthropic_api: FakeAnthropic) -> None:
+    collect = snapshot_source("healthy", "disk_92", "healthy")
+    config = config_of(llm_env(env, anthropic_api))
+    first = run_cycle(config, now=START, collect=collect)          # first call: answered
+    anthropic_api.queue(error(500))
+    failed = run_cycle(config, now=START + STEP, collect=collect)  # notable: asked, fails
+    calm = run_cycle(config, now=START + STEP + 60, collect=collect)  # as at the last answer
+    assert first["decider"] == "llm" and failed["decider"] == "fallback" and failed["status"] == "fallback"
+    assert len(anthropic_api.requests) == 2
+    assert calm["llm_called"] is False and calm["llm_skip_reason"] == "nominal"
+    assert calm["decider"] == "rules" and calm["status"] == "ok"
+
+
+def test_a_notable_cycle_during_llm_backoff_still_falls_back(env: dict[str, str], config_of: Any,
+                                                             anthropic_api: FakeAnthropic) -> None:
+    collect = snapshot_source("disk_92", "disk_92")
+    anthropic_api.default = lambda: error(500)
+    config = config_of(llm_env(env, anthropic_api))
+    run_cycle(config, now=START, collect=collect)
+    again = run_cycle(config, now=START + 60, collect=collect)  # within the 300 s rest
+    assert len(anthropic_api.requests) == 1
+    assert again["llm_skip_reason"] == "backoff" and again["decider"] == "fallback"
+    assert [a["type"] for a in again["actions"]] == ["clean_disk", "alert"]
+
+
+def test_hand_edited_llm_state_with_wrong_types_does_not_stop_the_watchdog(env: dict[str, str], config_of: Any,
+                                                                           anthropic_api: FakeAnthropic) -> None:
+    state(env).mkdir(parents=True)
+    (state(env) / "llm-backoff.json").write_text('{"until": null, "failures": "many"}')
+    (state(env) / "prescreen.json").write_text('{"last_call": "yesterday", "coarse": [], "signature": ""}')
+    collect = snapshot_source("healthy", "disk_92")
+    config = config_of(llm_env(env, anthropic_api))
+    line = run_cycle(config, now=START, collect=collect)
+    anthropic_api.queue(error(500))
+    failed = run_cycle(config, now=START + STEP, collect=collect)
+    assert line["status"] == "ok" and line["decider"] == "llm", line["detail"]
+    assert failed["status"] == "fallback" and failed["decider"] == "fallback", failed["detail"]

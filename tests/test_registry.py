@@ -9,8 +9,11 @@ import sys
 import time
 
 import pytest
+from helpers_actions import actions_env, registry, use_env
 
-from argus_cli.model import Problem, iso_z
+from argus_cli.actions.context import Tuning
+from argus_cli.actions.execute import execute_decision
+from argus_cli.model import Decision, Problem, iso_z
 from argus_cli.state.registry import key_for, recent_count, record_problem
 
 T0 = 1_800_000_000.0
@@ -101,3 +104,22 @@ def test_eight_concurrent_writers_leave_only_whole_lines(config, argus_env):
     assert len(lines) == 8 * 300
     records = [json.loads(line) for line in lines]
     assert {r["description"].split(" line ")[0] for r in records} == {f"writer {n}" for n in range(8)}
+
+
+# --- hostile strings in decisions --------------------------------------------------------------
+
+def _act(config, *actions, snapshot=None):
+    return execute_decision(config, Decision("t", list(actions), [], "llm"), snapshot, dry_run=False,
+                            now=time.time(), tuning=Tuning(kill_grace=0.5, active_timeout=2.0, poll_interval=0.1))
+
+
+def test_lone_surrogates_from_the_llm_are_recorded_not_crashed(argus_env, tmp_path, monkeypatch):
+    # json.loads (what the SDK uses) turns "\\ud83d" into a lone surrogate that UTF-8 cannot encode.
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path))
+    llm_reply = json.loads('{"actions": [{"type": "alert", "message": "disk full \\ud83d"},'
+                           '{"type": "log", "observation": "swap high \\ud83d"},'
+                           '{"type": "kill_tmux", "target": "nope", "reason": "stuck \\ud83d"}]}')
+    results = _act(config, *llm_reply["actions"])
+    assert [r.status for r in results] == ["skipped", "success", "rejected"], [r.detail for r in results]
+    assert [line["action_taken"] for line in registry(config)] == ["alert:telegram", "log:observation",
+                                                                   "kill_tmux:nope"]

@@ -12,16 +12,21 @@ import copy
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_actions import actions_env, install_systemctl, recorded, use_env
 from helpers_anthropic import FakeAnthropic, llm_env
+from helpers_notify import FakeTelegram, telegram_env
 
+from argus_cli.actions.context import Tuning
+from argus_cli.actions.execute import execute_decision
 from argus_cli.config import Config
 from argus_cli.cycle import run_cycle
-from argus_cli.model import Problem, iso_z
+from argus_cli.model import Decision, Problem, iso_z
 from argus_cli.state import backoff, dedup
 from argus_cli.state.directory import StateDirError, check_state_dir
 from argus_cli.state.files import append_jsonl, iter_jsonl, read_json
@@ -107,12 +112,11 @@ LLM_CASES = [
 @pytest.mark.parametrize(("name", "bad"), LLM_CASES,
                          ids=[f"{n}-{'dir' if b is None else 'wrong-type'}" for n, b in LLM_CASES])
 def test_a_bad_prescreen_file_is_moved_aside_and_the_llm_still_decides(
-        argus_env: dict[str, str], config_of: Any, capsys: pytest.CaptureFixture[str],
-        name: str, bad: str | None) -> None:
-    with FakeAnthropic() as fake:
-        config = config_of(llm_env(argus_env, fake))
-        plant(config.state_dir / name, bad)
-        lines = two_cycles(config, "healthy")
+        argus_env: dict[str, str], config_of: Any, *, capsys: pytest.CaptureFixture[str],
+        name: str, bad: str | None, anthropic_api: FakeAnthropic) -> None:
+    config = config_of(llm_env(argus_env, anthropic_api))
+    plant(config.state_dir / name, bad)
+    lines = two_cycles(config, "healthy")
     assert [line["status"] for line in lines] == ["ok", "ok"], [(x["status"], x["detail"]) for x in lines]
     assert lines[0]["llm_called"] and lines[0]["decider"] == "llm"
     assert len(corrupt_copies(config.state_dir, name)) == 1
@@ -327,8 +331,7 @@ def test_argus_last_passes_over_wrong_typed_records(argus_env: dict[str, str], r
 
 @pytest.mark.parametrize("name", ["logs/argus.log", "observations.md", "outbox.lock"])
 def test_no_state_file_is_written_through_a_planted_symlink(argus_env: dict[str, str], run_argus: Any,
-                                                            tmp_path: Path, name: str) -> None:
-    from helpers_notify import FakeTelegram, running, stop, telegram_env
+                                                            tmp_path: Path, name: str, telegram: FakeTelegram) -> None:
     state = Path(argus_env["ARGUS_STATE_DIR"])
     (state / "logs").mkdir(parents=True, mode=0o700)
     state.chmod(0o700)
@@ -337,13 +340,9 @@ def test_no_state_file_is_written_through_a_planted_symlink(argus_env: dict[str,
     (state / name).symlink_to(victim)
     decision = {"actions": [{"type": "log", "observation": "swap is high"},
                             {"type": "alert", "message": "disk full on /"}]}
-    telegram = running(FakeTelegram())
-    try:
-        env = telegram_env(argus_env, telegram)
-        cycle = run_argus("cycle", "--decider", "rules", env=env)
-        act = run_argus("act", "--decision", "-", env=env, input=json.dumps(decision))
-    finally:
-        stop(telegram)
+    env = telegram_env(argus_env, telegram)
+    cycle = run_argus("cycle", "--decider", "rules", env=env)
+    act = run_argus("act", "--decision", "-", env=env, input=json.dumps(decision))
     assert cycle.returncode == 0 and act.returncode == 0, cycle.stderr + act.stderr
     assert victim.read_text() == "untouched\n"
     assert not (state / name).is_symlink()  # moved aside, reported
@@ -361,3 +360,33 @@ def test_a_symlinked_default_log_dir_is_not_followed(argus_env: dict[str, str], 
     assert proc.returncode == 0, proc.stderr
     assert list(elsewhere.iterdir()) == []
     assert (state / "logs" / "argus.log").is_file() and not (state / "logs").is_symlink()
+
+
+# --- state files holding the wrong types -------------------------------------------------------
+
+def _act(config, *actions, snapshot=None):
+    return execute_decision(config, Decision("t", list(actions), [], "llm"), snapshot, dry_run=False,
+                            now=time.time(), tuning=Tuning(kill_grace=0.5, active_timeout=2.0, poll_interval=0.1))
+
+
+def test_dedup_entry_with_a_non_numeric_count_does_not_lose_the_alert(argus_env, tmp_path, monkeypatch):
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path))
+    [first] = _act(config, {"type": "alert", "message": "disk full on /"})
+    key = first.extra["key"]
+    for count in ("x", [1], 1e300):
+        dedup.dedup_path(config).write_text(json.dumps({"keys": {key: {"last_seen": 0, "count": count}}}))
+        [result] = _act(config, {"type": "alert", "message": "disk full on /"})
+        assert result.status == "skipped", result.detail  # recorded, not sent: Telegram is not configured
+
+
+def test_restart_backoff_with_wrong_types_still_restarts(argus_env, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    install_systemctl(bin_dir)
+    config = use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_ALLOWED_SERVICES="web.service"))
+    for entry in ({"attempts": "x"}, {"attempts": [1]}, {"last_attempt": 1e300, "attempts": 1},
+                  {"cooldown_until": 1e300}):
+        backoff.backoff_path(config).parent.mkdir(parents=True, exist_ok=True)
+        backoff.backoff_path(config).write_text(json.dumps({"services": {"web.service": entry}}))
+        [result] = _act(config, {"type": "restart_service", "target": "web.service", "reason": "down"})
+        assert result.status == "success", (entry, result.detail)
+    assert len([c for c in recorded(bin_dir, "systemctl") if c[0] == "restart"]) == 4

@@ -13,23 +13,16 @@ import bisect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from argus_cli.actions import alert, clean_disk, kill_pid, kill_tmux, log, problems, restart_service
+from argus_cli.actions import problems
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, Tuning, infer_type
 from argus_cli.actions.guardrails import Rejection, Request, parse, shown
+from argus_cli.actions.registry import SPECS
 from argus_cli.config import Config
 from argus_cli.model import MAX_ACTIONS, ActionResult, Decision
 from argus_cli.notify.common import note
 
 if TYPE_CHECKING:
     from argus_cli.notify.budget import DeliveryBudget
-
-_RUNNERS: dict[str, Callable[[ActionContext, Any], Outcome]] = {
-    "restart_service": restart_service.run, "kill_pid": kill_pid.run, "kill_tmux": kill_tmux.run,
-    "clean_disk": clean_disk.run, "alert": alert.run, "log": log.run,
-}
-_TYPE_OF = {"restart_service": "service", "kill_pid": "process", "kill_tmux": "process", "clean_disk": "disk"}
-_TEXT_FIELD = {"alert": "message", "log": "observation"}
-
 
 def execute_decision(config: Config, decision: Decision, snapshot: dict[str, Any] | None, *, dry_run: bool,
                      now: float, should_stop: Callable[[], bool] = lambda: False,
@@ -77,7 +70,7 @@ def _one(ctx: ActionContext, index: int, raw: Any) -> ActionResult:
         outcome = _rejected(request, raw, within_limit=index < MAX_ACTIONS)
         return _finish(ctx, index, request.type, request.target, outcome)
     try:
-        outcome = _RUNNERS[request.type](ctx, request)
+        outcome = SPECS[request.type].run(ctx, request)
     except Exception as exc:  # noqa: BLE001 - one broken action must not stop the others
         outcome = _crashed(request, exc)
     return _finish(ctx, index, request.type, request.target, outcome)
@@ -110,18 +103,17 @@ def _rejected(rejection: Rejection, raw: Any, *, within_limit: bool) -> Outcome:
 def _rejected_problem_type(raw: Any) -> str:
     """From the action's own fields (ARCHITECTURE.md §3), never from our reason text: that names every
     action type, so inferring from it would file an unknown action as a disk problem."""
-    kind = raw.get("type") if isinstance(raw, dict) else None
-    if not isinstance(kind, str):
+    name = raw.get("type") if isinstance(raw, dict) else None
+    if not isinstance(name, str) or name not in SPECS:
         return "process"
-    if kind in _TYPE_OF:
-        return _TYPE_OF[kind]
-    text = raw.get(_TEXT_FIELD[kind]) if kind in _TEXT_FIELD else None
-    return infer_type(text) if isinstance(text, str) else "process"
+    kind = SPECS[name].kind
+    text = raw.get(kind.text_field) if kind.text_field else None
+    return infer_type(text) if isinstance(text, str) else kind.problem_type
 
 
 def _crashed(request: Request, exc: Exception) -> Outcome:
     detail = f"{request.type} {request.target} failed unexpectedly: {type(exc).__name__}: {str(exc)[:200]}"
-    draft = ProblemDraft(_TYPE_OF.get(request.type, "process"), "critical", detail,
+    draft = ProblemDraft(SPECS[request.type].kind.problem_type, "critical", detail,
                          f"{request.type}:{request.target}", "failure")
     return Outcome("failure", detail, draft)
 

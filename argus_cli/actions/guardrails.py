@@ -1,17 +1,18 @@
 """Parse each requested action into a typed request, or reject it with a reason.
 
-Every field is checked against a set or a pattern and the request is rebuilt from the checked
-values only; nothing the decider wrote is passed on as-is. These are the static checks; the
-checks that depend on the host (process identity, tmux session, backoff) run in each action
-right before it acts.
+A request type checks its fields when it is constructed, so a request that exists has passed
+them: every field is checked against a set or a pattern and nothing the decider wrote is passed
+on as-is. Each type's ``parse`` turns the decider's raw dict into one, adding the checks that need
+the configuration (the service allowlist). These are the static checks; the checks that depend
+on the host (process identity, tmux session, backoff) run in each action right before it acts.
+actions/registry.py binds each request type to its action.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from argus_cli.config import UNIT_NAME, Config
 from argus_cli.model import ACTION_TYPES, MAX_ACTIONS
@@ -25,58 +26,121 @@ REASON_MAX = 500
 TEXT_MAX = 4096
 
 
+class _Invalid(ValueError):
+    """A field failed its check; the message is the reason the action is rejected."""
+
+
 @dataclass(frozen=True)
 class RestartService:
     unit: str
     reason: str
-    type: str = "restart_service"
+    type: ClassVar[str] = "restart_service"
+
+    def __post_init__(self) -> None:
+        _check_unit(self.unit)
+        _check_reason(self.type, self.reason)
 
     @property
     def target(self) -> str:
         return self.unit
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], config: Config) -> RestartService:
+        unit: Any = raw.get("target")  # checked by the constructor, whatever the decider sent
+        _check_unit(unit)  # first, so a malformed unit is reported as such, not as not allowed
+        if unit not in config["ARGUS_ALLOWED_SERVICES"]:
+            raise _Invalid(f"service {unit} is not in ARGUS_ALLOWED_SERVICES")
+        return cls(unit, _tidy(raw.get("reason"), REASON_MAX))
 
 
 @dataclass(frozen=True)
 class KillPid:
     pid: int
     reason: str
-    type: str = "kill_pid"
+    type: ClassVar[str] = "kill_pid"
+
+    def __post_init__(self) -> None:
+        pid: Any = self.pid  # checked as what the decider may have sent, not as annotated
+        if isinstance(pid, bool) or not isinstance(pid, int):
+            raise _Invalid(f"target {quoted(pid)} is not an integer PID")
+        if not 1 < pid <= PID_MAX:
+            raise _Invalid(f"PID {pid} is out of range (2..{PID_MAX})")
+        _check_reason(self.type, self.reason)
 
     @property
     def target(self) -> str:
         return str(self.pid)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], config: Config) -> KillPid:
+        target: Any = raw.get("target")
+        if isinstance(target, str) and PID_TEXT.match(target):
+            target = int(target)
+        return cls(target, _tidy(raw.get("reason"), REASON_MAX))
 
 
 @dataclass(frozen=True)
 class KillTmux:
     session: str
     reason: str
-    type: str = "kill_tmux"
+    type: ClassVar[str] = "kill_tmux"
+
+    def __post_init__(self) -> None:
+        name: Any = self.session
+        if not isinstance(name, str) or not TMUX_NAME.match(name):
+            raise _Invalid(f"target {quoted(name)} is not a tmux session name ([A-Za-z0-9._-], 1-64 chars)")
+        _check_reason(self.type, self.reason)
 
     @property
     def target(self) -> str:
         return self.session
 
+    @classmethod
+    def parse(cls, raw: dict[str, Any], config: Config) -> KillTmux:
+        name: Any = raw.get("target")
+        return cls(name, _tidy(raw.get("reason"), REASON_MAX))
+
 
 @dataclass(frozen=True)
 class CleanDisk:
     reason: str
-    type: str = "clean_disk"
-    target: str = "safelist"
+    type: ClassVar[str] = "clean_disk"
+    target: ClassVar[str] = "safelist"
+
+    def __post_init__(self) -> None:
+        _check_reason(self.type, self.reason)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], config: Config) -> CleanDisk:
+        return cls(_tidy(raw.get("reason"), REASON_MAX))  # any target is ignored: only the safelist is cleaned
 
 
 @dataclass(frozen=True)
 class Alert:
     message: str
-    type: str = "alert"
-    target: str = "telegram"
+    type: ClassVar[str] = "alert"
+    target: ClassVar[str] = "telegram"
+
+    def __post_init__(self) -> None:
+        _check_text(self.message, "message", TEXT_MAX)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], config: Config) -> Alert:
+        return cls(_tidy(raw.get("message"), TEXT_MAX))
 
 
 @dataclass(frozen=True)
 class Log:
     observation: str
-    type: str = "log"
-    target: str = "observation"
+    type: ClassVar[str] = "log"
+    target: ClassVar[str] = "observation"
+
+    def __post_init__(self) -> None:
+        _check_text(self.observation, "observation", TEXT_MAX)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], config: Config) -> Log:
+        return cls(_tidy(raw.get("observation"), TEXT_MAX))
 
 
 Request = RestartService | KillPid | KillTmux | CleanDisk | Alert | Log
@@ -108,14 +172,12 @@ def parse(raw: Any, index: int, config: Config) -> Request | Rejection:
     kind = raw.get("type")
     if not isinstance(kind, str) or kind not in ACTION_TYPES:
         return _reject(raw, f"unknown action type {quoted(kind)}; allowed: {', '.join(ACTION_TYPES)}")
+    # Deferred: the registry imports every action module, and they import this one for their types.
+    from argus_cli.actions.registry import SPECS
     try:
-        return _PARSERS[kind](raw, config)
+        return SPECS[kind].parse(raw, config)
     except _Invalid as exc:
         return _reject(raw, str(exc))
-
-
-class _Invalid(ValueError):
-    pass
 
 
 def _reject(raw: Any, reason: str) -> Rejection:
@@ -125,60 +187,29 @@ def _reject(raw: Any, reason: str) -> Rejection:
     return Rejection(shown(raw.get("type")), None if target is None else shown(target), reason)
 
 
-def _text(raw: dict[str, Any], field: str, limit: int) -> str:
-    value = raw.get(field)
+def _check_unit(unit: Any) -> None:
+    if not isinstance(unit, str) or not UNIT_NAME.match(unit) or unit.startswith("-"):
+        raise _Invalid(f"target {quoted(unit)} is not a systemd unit name")
+
+
+def _check_reason(kind: str, reason: Any) -> None:
+    if reason is None:
+        raise _Invalid(f"reason is required for {kind} (it changes the host)")
+    _check_text(reason, "reason", REASON_MAX)
+
+
+def _check_text(value: Any, field: str, limit: int) -> None:
     if not isinstance(value, str) or not value.strip():
         raise _Invalid(f"{field} must be a non-empty string, got {quoted(value)}")
+    if value != _tidy(value, limit):  # only a request built by hand gets here: parse tidies first
+        raise _Invalid(f"{field} must be trimmed, valid UTF-8 and at most {limit} characters, got {quoted(value)}")
+
+
+def _tidy(value: Any, limit: int) -> Any:
+    """A non-blank string trimmed, storable and cut to ``limit``; anything else unchanged, so the
+    request's check rejects it quoting what the decider sent."""
+    if not isinstance(value, str) or not value.strip():
+        return value
     # json.loads (the SDK's parser) yields lone surrogates for "\ud83d"; UTF-8 cannot store them
     value = value.strip().encode("utf-8", "replace").decode("utf-8")
     return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def _reason(raw: dict[str, Any]) -> str:
-    if raw.get("reason") is None:
-        raise _Invalid(f"reason is required for {raw['type']} (it changes the host)")
-    return _text(raw, "reason", REASON_MAX)
-
-
-def _restart(raw: dict[str, Any], config: Config) -> RestartService:
-    unit = raw.get("target")
-    if not isinstance(unit, str) or not UNIT_NAME.match(unit) or unit.startswith("-"):
-        raise _Invalid(f"target {quoted(unit)} is not a systemd unit name")
-    if unit not in config["ARGUS_ALLOWED_SERVICES"]:
-        raise _Invalid(f"service {unit} is not in ARGUS_ALLOWED_SERVICES")
-    return RestartService(unit, _reason(raw))
-
-
-def _kill_pid(raw: dict[str, Any], config: Config) -> KillPid:
-    target = raw.get("target")
-    if isinstance(target, str) and PID_TEXT.match(target):
-        target = int(target)
-    if isinstance(target, bool) or not isinstance(target, int):
-        raise _Invalid(f"target {quoted(target)} is not an integer PID")
-    if not 1 < target <= PID_MAX:
-        raise _Invalid(f"PID {target} is out of range (2..{PID_MAX})")
-    return KillPid(target, _reason(raw))
-
-
-def _kill_tmux(raw: dict[str, Any], config: Config) -> KillTmux:
-    name = raw.get("target")
-    if not isinstance(name, str) or not TMUX_NAME.match(name):
-        raise _Invalid(f"target {quoted(name)} is not a tmux session name ([A-Za-z0-9._-], 1-64 chars)")
-    return KillTmux(name, _reason(raw))
-
-
-def _clean_disk(raw: dict[str, Any], config: Config) -> CleanDisk:
-    return CleanDisk(_reason(raw))  # any target is ignored: only the hard-coded safelist is cleaned
-
-
-def _alert(raw: dict[str, Any], config: Config) -> Alert:
-    return Alert(_text(raw, "message", TEXT_MAX))
-
-
-def _log(raw: dict[str, Any], config: Config) -> Log:
-    return Log(_text(raw, "observation", TEXT_MAX))
-
-
-_PARSERS: dict[str, Callable[[dict[str, Any], Config], Request]] = {
-    "restart_service": _restart, "kill_pid": _kill_pid, "kill_tmux": _kill_tmux,
-    "clean_disk": _clean_disk, "alert": _alert, "log": _log}

@@ -11,10 +11,34 @@ import json
 import re
 from typing import Any
 
-from argus_cli.model import ACTION_TYPES, MAX_ACTIONS, Decision, scrub_surrogates
+from argus_cli.model import ACTION_TYPES, ACTIONS, MAX_ACTIONS, Decision, scrub_surrogates
 
 TOOL_NAME = "decide"
 TOOL_DESCRIPTION = "Record Argus's decision for this cycle: an assessment, the actions to take, observations."
+
+
+
+def _per_type(facts: dict[str, str]) -> str:
+    """``type: fact; type: fact`` in the table's order."""
+    return "; ".join(f"{name}: {fact}" for name, fact in facts.items())
+
+
+def _action_properties() -> dict[str, Any]:
+    """An action's fields, each described from model.ACTIONS, the one table of action types."""
+    kinds = ACTIONS.values()
+    properties: dict[str, Any] = {
+        "type": {"type": "string", "enum": list(ACTION_TYPES),
+                 "description": _per_type({k.name: k.description for k in kinds})},
+        "target": {"type": ["string", "integer"],
+                   "description": _per_type({k.name: k.target for k in kinds if k.target})},
+        "reason": {"type": "string",
+                   "description": "Required for " + ", ".join(k.name for k in kinds if k.changes_host)},
+    }
+    for kind in kinds:
+        if kind.text_field:
+            properties[kind.text_field] = {"type": "string", "description": f"{kind.name}: {kind.text}"}
+    return properties
+
 
 DECISION_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -25,15 +49,7 @@ DECISION_SCHEMA: dict[str, Any] = {
             "maxItems": MAX_ACTIONS,
             "items": {
                 "type": "object",
-                "properties": {
-                    "type": {"type": "string", "enum": list(ACTION_TYPES)},
-                    "target": {"type": ["string", "integer"],
-                               "description": "restart_service: unit; kill_pid: PID; kill_tmux: session name"},
-                    "reason": {"type": "string",
-                               "description": "Required for restart_service, kill_pid, kill_tmux, clean_disk"},
-                    "message": {"type": "string", "description": "alert: the text sent to the operator"},
-                    "observation": {"type": "string", "description": "log: the note to record"},
-                },
+                "properties": _action_properties(),
                 "required": ["type"],
             },
         },
