@@ -365,15 +365,19 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 def _read_regular_file(path: Path) -> bytes:
     """The env file's bytes. A FIFO would block the process for good (before any time limit is
-    armed) and a device could be endless: only a regular file of a sane size is read."""
+    armed) and a device like /dev/zero never ends: only a regular file (or /dev/null-like
+    character device) is read, and at most ENV_FILE_MAX_BYTES of it."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise ConfigError("ARGUS_ENV_FILE", str(path), f"a readable file ({exc.strerror})") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):  # /dev/null is a fine empty env file
             raise ConfigError("ARGUS_ENV_FILE", str(path), "a regular file")
         data = _read_up_to(fd, ENV_FILE_MAX_BYTES + 1)
+    except OSError as exc:  # a terminal with nothing to read (EAGAIN), an I/O error
+        raise ConfigError("ARGUS_ENV_FILE", str(path), f"a readable file ({exc.strerror})") from None
     finally:
         os.close(fd)
     if len(data) > ENV_FILE_MAX_BYTES:

@@ -133,9 +133,13 @@ def test_a_fifo_or_a_device_as_the_env_file_is_refused_at_once(run_argus, argus_
     import os
     fifo = tmp_path / "argus.env"
     os.mkfifo(fifo)
-    for path, why in ((fifo, "a regular file"), ("/dev/zero", "a regular file"), (tmp_path, "a regular file")):
+    for path, why in ((fifo, "a regular file"), ("/dev/zero", "at most 1024 KiB"), (tmp_path, "a regular file")):
         proc = run_argus("cycle", "--dry-run", env={**argus_env, "ARGUS_ENV_FILE": str(path)}, timeout=20)
         assert proc.returncode == 2 and why in proc.stderr, proc.stderr
+
+
+def test_dev_null_is_an_empty_env_file(argus_env):
+    assert load({**argus_env, "ARGUS_ENV_FILE": "/dev/null"}).env_file is not None
 
 
 def test_an_env_file_over_1_mib_is_refused(argus_env, tmp_path):
