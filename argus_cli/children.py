@@ -1,6 +1,6 @@
 """The one way Argus runs a child process: systemctl, tmux, bd and relay all go through ``run_tool``.
 
-A leaf (stdlib and ``redaction`` only), so collectors, actions, notify and the doctor can share it
+A leaf (stdlib, ``redaction`` and ``text`` only), so collectors, actions, notify and the doctor can share it
 without importing one another. Every way a child can misbehave (missing, unstartable, hanging,
 flooding its pipes) becomes a ``ToolRun`` value, never an exception: a cycle must go on.
 """
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from argus_cli.redaction import child_env
+from argus_cli.text import one_line
 
 MAX_OUTPUT = 1 << 20  # a tool printing megabytes is garbage; we keep the first MiB of each stream
 _REAP_SECONDS = 2  # after SIGKILL to the group; only a stuck kernel wait could take longer
@@ -55,7 +56,7 @@ class ToolRun:
     def describe(self) -> str:
         if self.error:
             return self.error
-        return f"exit {self.returncode}: {_one_line(self.stderr or self.stdout, 200) or 'no output'}"
+        return f"exit {self.returncode}: {one_line(self.stderr or self.stdout, 200) or 'no output'}"
 
 
 def run_tool(argv: Sequence[str], timeout: float, cwd: Path | None = None) -> ToolRun:
@@ -137,9 +138,3 @@ def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
 
 def _text(data: bytes) -> str:
     return data[:MAX_OUTPUT].decode("utf-8", errors="replace")
-
-
-def _one_line(text: str, limit: int) -> str:
-    # notify.common.one_line's rule, repeated here so this leaf imports nothing from notify
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

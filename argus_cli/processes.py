@@ -100,10 +100,10 @@ def find_orphans(table: list[dict[str, Any]], pattern: str, allowlist: Iterable[
     by_pid = {p["pid"]: p for p in table}
     allowed = frozenset(allowlist)
     found = []
-    for proc in table:
-        if not proc["cmdline"] or proc["pid"] in protected or not _parent_gone(proc, by_pid):
+    for proc in table:  # cheapest test first: most processes fail the parent test in memory
+        if not proc["cmdline"] or proc["pid"] in protected or not _adopted(proc, by_pid):
             continue
-        if not regex.search(" ".join(proc["cmdline"])[:CMDLINE_SEARCHED]):
+        if not regex.search(" ".join(proc["cmdline"])[:CMDLINE_SEARCHED]) or not _session_is_elsewhere(proc):
             continue
         why_not = never_killed(proc) or _not_allowed(proc, allowed)
         found.append(Orphan(proc["pid"], proc["name"], proc["create_time"], not why_not, why_not))
@@ -111,19 +111,22 @@ def find_orphans(table: list[dict[str, Any]], pattern: str, allowlist: Iterable[
     return found
 
 
-def _parent_gone(proc: dict[str, Any], by_pid: dict[int, dict[str, Any]]) -> bool:
-    """Was this process adopted (its parent is init or a subreaper), rather than started by it?
+def _adopted(proc: dict[str, Any], by_pid: dict[int, dict[str, Any]]) -> bool:
+    """Its parent is init or a known subreaper: it may have been adopted (see below)."""
+    ppid = proc.get("ppid")
+    parent = by_pid.get(ppid) if isinstance(ppid, int) else None
+    return ppid == 1 or (parent is not None and parent["name"] in SUBREAPERS)
+
+
+def _session_is_elsewhere(proc: dict[str, Any]) -> bool:
+    """Was this process adopted by its init or subreaper parent, rather than started by it?
 
     Linux keeps no "original parent", so the session tells: a service or daemon that init or a
     subreaper starts leads a session of its own (systemd units, ``setsid``), and a child that
     tini or ``systemd --user`` starts directly lives in its parent's session. An adopted test
     runner still carries the session of the terminal or agent that started it."""
-    ppid = proc.get("ppid")
-    parent = by_pid.get(ppid) if isinstance(ppid, int) else None
-    if ppid != 1 and (parent is None or parent["name"] not in SUBREAPERS):
-        return False
     session = _stat_field(proc["pid"], _SESSION)
-    return session is not None and session not in (proc["pid"], ppid)
+    return session is not None and session not in (proc["pid"], proc.get("ppid"))
 
 
 def never_killed(proc: dict[str, Any]) -> str:

@@ -7,9 +7,16 @@ sent back; both need the same rule, so it lives below both (docs/ARCHITECTURE.md
 from __future__ import annotations
 
 HOST_STRING_MAX = 120  # host-supplied strings are data; keep them short
+ONE_LINE_MAX = 300
 
 
 def truncate(text: str, limit: int = HOST_STRING_MAX) -> str:
     """``text`` with non-printable characters as ``?`` and at most ``limit`` characters."""
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
+    """Collapse to a single line and cap it: notes and error details must stay one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -55,8 +55,11 @@ def _run_order(actions: list[Any]) -> list[int]:
     their place: local and quick, and an observation written before a restart that hangs is
     kept when the time limit ends the cycle. Without Telegram (or in a dry run) alerts touch no
     network, so the caller keeps the decision's order."""
-    last = [i for i, raw in enumerate(actions) if isinstance(raw, dict) and raw.get("type") == "alert"]
-    return [i for i in range(len(actions)) if i not in last] + last
+    return sorted(range(len(actions)), key=lambda i: _is_alert(actions[i]))  # stable: keeps each group's order
+
+
+def _is_alert(raw: Any) -> bool:
+    return isinstance(raw, dict) and raw.get("type") == "alert"
 
 
 def _put(out: list[ActionResult], result: ActionResult) -> None:

@@ -11,6 +11,7 @@ from argus_cli.actions import signals
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import KillPid
 from argus_cli.model import as_number
+from argus_cli.processes import own_lineage
 
 
 def shown_processes(snapshot: dict[str, Any] | None) -> dict[int, float | None]:
@@ -48,7 +49,7 @@ def run(ctx: ActionContext, request: KillPid) -> Outcome:
     try:
         handle = signals.acquire(request.pid, expected_create_time=shown[request.pid],
                                  allowed_names=ctx.config["ARGUS_KILL_ALLOWLIST"],
-                                 protected=signals.protected_pids())
+                                 protected=own_lineage())
     except signals.Refused as exc:
         return _refused(request, str(exc))
     try:

@@ -23,7 +23,14 @@ from typing import Any
 from argus_cli.actions import signals
 from argus_cli.config import Config
 from argus_cli.model import Problem, iso_z
-from argus_cli.processes import Orphan, find_orphans, never_killed, process_names, read_process_table
+from argus_cli.processes import (
+    Orphan,
+    find_orphans,
+    never_killed,
+    own_lineage,
+    process_names,
+    read_process_table,
+)
 from argus_cli.state.files import (
     NUMBER,
     OPTIONAL_NUMBER,
@@ -47,7 +54,7 @@ def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = K
     returns the report the cycle records (every key a string, every value JSON)."""
     pattern, allowlist = config["ARGUS_ORPHAN_PATTERN"], config["ARGUS_KILL_ALLOWLIST"]
     table = {p["pid"]: p for p in (read_process_table() if processes is None else processes)}
-    protected = frozenset(signals.protected_pids())
+    protected = own_lineage()  # Argus and its ancestors: never an orphan, never signalled
     found = find_orphans(list(table.values()), pattern, allowlist, protected)
     killable = [o for o in found if o.killable]
     state = read_json(orphans_path(config), dict, validate=_valid_state)
@@ -61,7 +68,7 @@ def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = K
         "spared": {str(o.pid): o.why_not for o in found if not o.killable},
         "killed": [], "children_killed": [], "refused": {}, "dry_run": dry_run}
     if now_due and config["ARGUS_ORPHAN_SWEEP"] and not dry_run:
-        report.update(_kill_due(config, now_due, table, grace))
+        report.update(_kill_due(config, now_due, table, grace, protected))
         _record(config, now, report)
         for pid in report["killed"]:
             seen.pop(pid, None)
@@ -78,12 +85,13 @@ def _valid_state(state: Any) -> None:
         check_fields(entry, {"create_time": OPTIONAL_NUMBER, "seen": NUMBER}, f"pids[{pid!r}]")
 
 
-def _kill_due(config: Config, due: list[Orphan], table: Table, grace: float) -> dict[str, Any]:
+def _kill_due(config: Config, due: list[Orphan], table: Table, grace: float,
+              protected: frozenset[int]) -> dict[str, Any]:
     """End the due orphans and their test workers: the report's killed / children_killed / refused."""
     allowlist = frozenset(config["ARGUS_KILL_ALLOWLIST"])
     roots = {o.pid: o.create_time for o in due}
     workers = _test_workers(list(roots), table, allowlist)
-    ended, refused = _kill(roots | workers, allowlist, grace)
+    ended, refused = _kill(roots | workers, allowlist, grace, protected)
     return {"killed": [pid for pid in ended if pid in roots],
             "children_killed": [pid for pid in ended if pid not in roots],
             "refused": {str(pid): why for pid, why in refused.items() if pid in roots}}  # a worker may just exit
@@ -126,11 +134,10 @@ def _seen_counts(previous: Any, killable: list[Orphan]) -> dict[int, dict[str, A
     return out
 
 
-def _kill(targets: dict[int, float | None], allowlist: frozenset[str],
-          grace: float) -> tuple[list[int], dict[int, str]]:
+def _kill(targets: dict[int, float | None], allowlist: frozenset[str], grace: float,
+          protected: frozenset[int]) -> tuple[list[int], dict[int, str]]:
     """SIGTERM every target (checked to be the same allowlisted process still), SIGKILL survivors."""
     handles, refused = [], {}
-    protected = signals.protected_pids()
     for pid, created in targets.items():
         if created is None:  # without a start time the PID could be anyone's by now
             refused[pid] = f"PID {pid} has no start time to check its identity against"

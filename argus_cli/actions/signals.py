@@ -14,7 +14,7 @@ import os
 import select
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 import psutil
@@ -37,14 +37,8 @@ class Refused(Exception):
     """The process may not be signalled; the message says why."""
 
 
-def protected_pids() -> set[int]:
-    """Argus itself and every ancestor up to init: never signalled."""
-    me = psutil.Process(os.getpid())
-    return {me.pid, *(p.pid for p in me.parents()), 0, 1}
-
-
 def acquire(pid: int, *, expected_create_time: float | None, allowed_names: Iterable[str] | None,
-            protected: set[int]) -> Handle:
+            protected: Collection[int]) -> Handle:
     """Open and identify ``pid``; raise Refused unless it is the process we mean to signal."""
     if pid in protected:
         raise Refused(f"PID {pid} is Argus itself or one of its ancestors")

@@ -9,11 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from argus_cli.config import Config
-from argus_cli.text import truncate
-
-# truncate is re-exported: collectors import it with the context; it lives in argus_cli/text.py
-# so that the actions layer shares it without importing a collector.
-__all__ = ["CollectContext", "truncate"]
 
 
 @dataclass

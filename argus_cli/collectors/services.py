@@ -8,8 +8,9 @@ from functools import partial
 from typing import Any
 
 from argus_cli.children import run_tool
-from argus_cli.collectors.context import CollectContext, truncate
+from argus_cli.collectors.context import CollectContext
 from argus_cli.config import ServiceCheck
+from argus_cli.text import truncate
 
 CHECK_TIMEOUT = 3.0  # below the collector timeout, so one slow check cannot hide the others
 

@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from argus_cli.collectors.context import CollectContext, truncate
+from argus_cli.collectors.context import CollectContext
 from argus_cli.config import Config
+from argus_cli.text import truncate
 from argus_cli.tmux import installed, run_tmux
 
 _FORMAT = "#{session_name}\t#{session_windows}\t#{session_created}\t#{session_activity}\t#{session_attached}"

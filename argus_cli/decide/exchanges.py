@@ -31,8 +31,9 @@ from argus_cli.state.files import (
     append_jsonl,
     check_fields,
     dumps,
-    iter_jsonl_backwards,
+    newest_valid,
 )
+from argus_cli.text import one_line
 
 if TYPE_CHECKING:
     from argus_cli.decide.llm import LlmOutcome
@@ -79,7 +80,7 @@ def exchange_line(config: Config, request: dict[str, Any], outcome: LlmOutcome, 
     line: dict[str, Any] = {
         "ts": iso_z(now), "dry_run": dry_run, "model": raw.get("model") or request.get("model"),
         "duration_ms": duration_ms, "outcome": kind, "status_code": outcome.status_code,
-        "stop_reason": raw.get("stop_reason"), "error": _one_line(outcome.error),
+        "stop_reason": raw.get("stop_reason"), "error": one_line(outcome.error, 1000) if outcome.error else None,
         "usage": outcome.usage, "system_sha256": _sha256(str(request.get("system") or "")),
         "user_sha256": _sha256(user), "user_bytes": len(user.encode("utf-8", "surrogatepass")),
     }
@@ -110,15 +111,7 @@ def valid_line(value: Any) -> None:
 
 def last_exchange(config: Config, look_back: int = 20) -> dict[str, Any] | None:
     """The newest well-formed llm.jsonl line, or None."""
-    for number, line in enumerate(iter_jsonl_backwards(config.state_dir / EXCHANGES)):
-        if number >= look_back:
-            break
-        try:
-            valid_line(line)
-        except ValueError:
-            continue
-        return line
-    return None
+    return newest_valid(config.state_dir / EXCHANGES, valid_line, look_back)
 
 
 def _append(path: Path, line: dict[str, Any]) -> None:
@@ -145,10 +138,6 @@ def _user_text(request: dict[str, Any]) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _one_line(text: str | None) -> str | None:
-    return " ".join(text.split()) if text else text
 
 
 def _cap(text: str, limit: int) -> tuple[str, bool]:

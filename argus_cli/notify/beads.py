@@ -20,7 +20,8 @@ from typing import Any
 from argus_cli.children import ToolRun, run_tool
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.notify.common import note, one_line
+from argus_cli.notify.common import note
+from argus_cli.text import one_line
 
 MAX_TITLE = 200
 MAX_BODY = 8000

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from argus_cli.config import Config
-from argus_cli.notify.common import one_line
+from argus_cli.text import one_line
 
 
 class DeliveryBudget:

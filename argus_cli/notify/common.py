@@ -11,14 +11,7 @@ import sys
 from collections.abc import Iterable
 
 from argus_cli.redaction import redact
-
-_MAX_NOTE = 300
-
-
-def one_line(text: str, limit: int = _MAX_NOTE) -> str:
-    """Collapse to a single line and cap it: notes and details must stay one line."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+from argus_cli.text import one_line
 
 
 def note(message: str, secrets: Iterable[str] = ()) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.notify.budget import DeliveryBudget
-from argus_cli.notify.common import one_line
 from argus_cli.redaction import redact
+from argus_cli.text import one_line
 
 MAX_TEXT = 4096  # Telegram's limit, counted in UTF-16 code units
 REQUEST_TIMEOUT = 10.0

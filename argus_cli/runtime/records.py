@@ -16,8 +16,8 @@ from argus_cli.state.files import (
     append_jsonl,
     atomic_write_json,
     check_fields,
+    newest_valid,
     read_json,
-    tail_jsonl,
 )
 
 CYCLES = "cycles.jsonl"
@@ -90,13 +90,7 @@ def valid_decision(value: Any) -> None:
 
 def last_cycle_line(config: Config, look_back: int = 20) -> dict[str, Any] | None:
     """The newest well-formed cycles.jsonl line (a hand-edited or foreign line is passed over)."""
-    for line in reversed(tail_jsonl(config.state_dir / CYCLES, look_back)):
-        try:
-            valid_cycle_line(line)
-        except ValueError:
-            continue
-        return line
-    return None
+    return newest_valid(config.state_dir / CYCLES, valid_cycle_line, look_back)
 
 
 def read_last_decision(config: Config) -> dict[str, Any]:

@@ -404,6 +404,18 @@ def tail_jsonl(path: Path, max_lines: int, chunk: int = 65536) -> list[dict[str,
     return records
 
 
+def newest_valid(path: Path, validate: Validator, look_back: int = 20) -> dict[str, Any] | None:
+    """The newest of the last ``look_back`` records that ``validate`` accepts (a hand-edited or
+    foreign line is passed over), or None."""
+    for record in islice(iter_jsonl_backwards(path), max(0, look_back)):
+        try:
+            validate(record)
+        except ValueError:
+            continue
+        return record
+    return None
+
+
 def iter_jsonl_backwards(path: Path, chunk: int = 65536, stats: LineStats | None = None,
                          report: Reporter = _stderr) -> Iterator[dict[str, Any]]:
     """JSON objects from the last line to the first; malformed lines are skipped (and counted).
