@@ -1,7 +1,8 @@
 """Configuration: process environment, then an env file, then defaults (ARCHITECTURE.md §5).
 
-Every variable is declared once in ``VARIABLES``; the loader, the validation, ``argus doctor``
-and ``argus.env.example`` are all derived from that table, so they cannot drift apart.
+Every variable is declared once, as a typed attribute of ``Config``; ``VARIABLES``, the loader, the
+validation, ``argus doctor`` and ``argus.env.example`` are all derived from that table, so they
+cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Generic, NamedTuple, TypeVar, cast, overload
 
 SECRET_NAMES = frozenset({"ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN"})
 _TRUE = {"true", "1", "yes", "on"}
@@ -29,112 +30,14 @@ class ConfigError(ValueError):
         self.name = name
 
 
-class Var(NamedTuple):  # a NamedTuple: ~60 of them are built at every start, cheaply
+class Var(NamedTuple):  # a NamedTuple: ~70 of them are built at every start, cheaply
     name: str
-    default: str
+    default: str  # as the env file spells it
     comment: str
-    kind: str = "str"  # str | int | float | bool | list | secret
+    kind: str = "str"  # str | secret | int | float | bool | list | path | services | freshness
     lo: float | None = None
     hi: float | None = None
     choices: tuple[str, ...] = ()
-
-
-def _pct(name: str, default: int, comment: str) -> Var:
-    return Var(name, str(default), comment, "int", 1, 100)
-
-
-# Upper bounds are what the code can handle, not just what is sensible: a window is subtracted
-# from "now" and printed as a date (year 1 .. 9999), so 10 years is the longest any may be.
-DAY = 86_400
-WEEK = 7 * DAY
-TEN_YEARS = 3650 * DAY  # 315360000
-
-
-VARIABLES: tuple[Var, ...] = (
-    Var("ARGUS_STATE_DIR", "", "State directory (default $XDG_STATE_HOME/argus or ~/.local/state/argus)"),
-    Var("ARGUS_LOG_DIR", "", "Log directory for argus.log (default <state>/logs)"),
-    Var("ARGUS_PROBLEMS_FILE", "", "Problem registry (default <state>/problems.jsonl)"),
-    Var("ARGUS_DECIDER", "auto", "auto = llm when ANTHROPIC_API_KEY is set, else rules",
-        choices=("auto", "llm", "rules")),
-    Var("ANTHROPIC_API_KEY", "", "Anthropic API key; unset = rules engine decides", "secret"),
-    Var("ANTHROPIC_BASE_URL", "", "Anthropic API base URL, as the SDK reads it"),
-    Var("ARGUS_MODEL", "claude-haiku-4-5", "Model id for the LLM decider"),
-    Var("ARGUS_LLM_TIMEOUT", "60", "Seconds per LLM call", "int", 5, 300),
-    Var("ARGUS_LLM_EVERY_CYCLE", "false", "true = ask the LLM every cycle, as the original did", "bool"),
-    Var("ARGUS_LLM_HEARTBEAT_SECONDS", "21600", "Ask the LLM at least this often even when all is nominal",
-        "int", 1, TEN_YEARS),
-    Var("ARGUS_LLM_BACKOFF_BASE_SECONDS", "300", "First cooldown after an LLM failure (doubles)", "int", 1, DAY),
-    Var("ARGUS_LLM_BACKOFF_MAX_SECONDS", "7200", "Longest cooldown after LLM failures", "int", 1, WEEK),
-    Var("ARGUS_LLM_RATE_LIMIT_MIN_SECONDS", "1800", "Minimum cooldown after an HTTP 429", "int", 1, DAY),
-    Var("ARGUS_PROMPT_FILE", "", "System prompt file (default: the packaged prompt.md)"),
-    Var("ARGUS_HISTORY_CYCLES", "6", "Past cycles summarised into the LLM's input", "int", 0, 50),
-    Var("ARGUS_SERVICES", "", "Health checks: name=systemd:UNIT | name=tcp:HOST:PORT | name=http(s)://URL",
-        "list"),
-    Var("ARGUS_ALLOWED_SERVICES", "", "systemd units restart_service may restart", "list"),
-    Var("ARGUS_KILL_ALLOWLIST", "node,claude,codex", "Process names kill_pid may kill", "list"),
-    Var("ARGUS_TMUX_SOCKETS", "default", "tmux servers to inspect: default or socket paths", "list"),
-    Var("ARGUS_ORPHAN_SWEEP", "true", "false = never kill orphaned test processes (they are still reported)",
-        "bool"),
-    Var("ARGUS_ORPHAN_PATTERN", "node.* --test( |$)",
-        "Regex for orphaned test processes; one that matches the empty string or everything is refused"),
-    Var("ARGUS_ORPHAN_KILL_THRESHOLD", "3", "Consecutive cycles an orphan is seen before it is killed",
-        "int", 1, 1000),
-    Var("ARGUS_ORPHAN_MAX_KILLS", "10", "Most orphans the sweep kills in one cycle (the rest are reported)",
-        "int", 1, 1000),
-    Var("ARGUS_DISK_PATHS", "/", "Mount points to watch", "list"),
-    _pct("ARGUS_MEMORY_WARN_PCT", 80, "Memory warning threshold (percent)"),
-    _pct("ARGUS_MEMORY_CRIT_PCT", 90, "Memory critical threshold (percent)"),
-    _pct("ARGUS_DISK_WARN_PCT", 80, "Disk warning threshold (percent)"),
-    _pct("ARGUS_DISK_CRIT_PCT", 90, "Disk critical threshold (percent)"),
-    _pct("ARGUS_SWAP_WARN_PCT", 50, "Swap warning threshold (percent)"),
-    Var("ARGUS_LOAD_FACTOR", "2.0", "Load per core that counts as high", "float", 0.0, 1000),
-    Var("ARGUS_MIN_FREE_MB", "100", "Disk guard: below this many MB free, skip the LLM and alert", "int", 1,
-        1_048_576),
-    Var("ARGUS_FRESHNESS", "",
-        "name=PATH:MAX_AGE_SECONDS (1 to 315360000): warn when nothing under PATH changed for that long", "list"),
-    Var("ARGUS_COLLECT_TIMEOUT", "5", "Seconds each collector may take before it is reported as hung",
-        "int", 1, 300),
-    Var("ARGUS_DEDUP_WINDOW", "3600", "Seconds during which a repeated alert is suppressed", "int", 1,
-        TEN_YEARS),
-    Var("ARGUS_DEDUP_RETENTION_SECONDS", "86400", "Seconds before a dedup key is forgotten", "int", 1, TEN_YEARS),
-    Var("ARGUS_DISK_CLEAN_MAX_AGE_DAYS", "7", "clean_disk removes entries older than this", "int", 1, 365),
-    Var("ARGUS_DISK_CLEAN_DRY_RUN", "false", "true = clean_disk only reports what it would remove", "bool"),
-    Var("ARGUS_HOST_ROOT", "/", "Where the host filesystem is mounted (clean_disk roots resolve under it)"),
-    Var("ARGUS_RESTART_BACKOFF_SECOND_DELAY", "60", "Seconds before a second restart attempt", "int", 1, DAY),
-    Var("ARGUS_RESTART_BACKOFF_THIRD_DELAY", "300", "Seconds before a third restart attempt", "int", 1, DAY),
-    Var("ARGUS_RESTART_COOLDOWN_SECONDS", "3600", "Cooldown after a restart loop is detected", "int", 1, TEN_YEARS),
-    Var("ARGUS_BOOT_GRACE_SECONDS", "120", "After boot, service-down findings are logged, not escalated",
-        "int", 0, DAY),
-    Var("ARGUS_SYSTEMCTL_BIN", "systemctl", "systemctl for service checks and restart_service (name or path)"),
-    Var("ARGUS_TMUX_BIN", "tmux", "tmux for the tmux collector and kill_tmux (name or path)"),
-    Var("ARGUS_BD_BIN", "bd", "beads CLI"),
-    Var("ARGUS_BEADS_WORKDIR", ".", "Directory bd runs in"),
-    Var("ARGUS_BD_TIMEOUT", "10", "Seconds per bd call", "int", 1, 300),
-    Var("ARGUS_BEAD_PRIORITY", "2", "Priority of created beads", "int", 0, 4),
-    Var("ARGUS_BEAD_REPEAT_THRESHOLD", "3", "Recurrences within the window that create a bead", "int", 1, 1000),
-    Var("ARGUS_BEAD_REPEAT_WINDOW_SECONDS", "86400", "Window for counting recurrences", "int", 1, TEN_YEARS),
-    Var("ARGUS_RELAY_ENABLED", "true", "Publish problems to Relay", "bool"),
-    Var("ARGUS_RELAY_BIN", "relay", "Relay CLI"),
-    Var("ARGUS_RELAY_TO", "athena", "Relay recipient"),
-    Var("ARGUS_RELAY_FROM", "argus", "Relay sender"),
-    Var("ARGUS_RELAY_TIMEOUT", "5", "Seconds per relay call", "int", 1, 300),
-    Var("ARGUS_RELAY_FALLBACK_FILE", "", "Where problems go when Relay fails (default <state>/relay-fallback.jsonl)"),
-    Var("ARGUS_RELAY_SUMMARY_ENABLED", "true", "Send the daily summary to Relay", "bool"),
-    Var("ARGUS_RELAY_SUMMARY_FALLBACK_FILE", "",
-        "Where summaries go when Relay fails (default <state>/relay-summary-fallback.jsonl)"),
-    Var("ARGUS_DASHBOARD_URL", "", "Link included in the daily summary"),
-    Var("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; unset = alerts are recorded, not sent", "secret"),
-    Var("TELEGRAM_CHAT_ID", "", "Telegram chat id"),
-    Var("ARGUS_TELEGRAM_API_BASE", "https://api.telegram.org", "Telegram Bot API base URL"),
-    Var("ARGUS_TELEGRAM_MAX_PER_CYCLE", "20", "Most Telegram messages one cycle sends (the rest stay queued)",
-        "int", 1, 1000),
-    Var("ARGUS_TELEGRAM_BUDGET_SECONDS", "30", "Time one cycle may spend delivering Telegram messages",
-        "int", 1, 600),
-    Var("ARGUS_STATS_WINDOW_DAYS", "7", "Window of argus stats", "int", 1, 3650),
-    Var("ARGUS_PATTERN_WINDOW_DAYS", "7", "Window of argus patterns", "int", 1, 3650),
-    Var("ARGUS_CYCLE_TIMEOUT", "240", "Hard limit for one cycle, seconds", "int", 1, 3600),
-)
-VARS_BY_NAME = {v.name: v for v in VARIABLES}
 
 
 class ServiceCheck(NamedTuple):
@@ -148,59 +51,206 @@ class FreshnessCheck(NamedTuple):
     max_age_seconds: int
 
 
+T = TypeVar("T")
+
+
+class Setting(Generic[T]):
+    """One variable: its declaration (``var``) on the class, its validated value on a Config."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, var: Var) -> None:
+        self.var = var
+
+    @overload
+    def __get__(self, config: None, owner: type[Config]) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, config: Config, owner: type[Config]) -> T: ...
+
+    def __get__(self, config: Config | None, owner: type[Config]) -> Setting[T] | T:
+        return self if config is None else cast(T, config.values[self.var.name])
+
+
+def text(name: str, default: str, comment: str) -> Setting[str]:
+    return Setting(Var(name, default, comment))
+
+
+def choice(name: str, default: str, comment: str, choices: tuple[str, ...]) -> Setting[str]:
+    return Setting(Var(name, default, comment, choices=choices))
+
+
+def secret(name: str, comment: str) -> Setting[str]:
+    return Setting(Var(name, "", comment, "secret"))
+
+
+def integer(name: str, default: int, comment: str, lo: int, hi: int) -> Setting[int]:
+    return Setting(Var(name, str(default), comment, "int", lo, hi))
+
+
+def percent(name: str, default: int, comment: str) -> Setting[int]:
+    return integer(name, default, comment, 1, 100)
+
+
+def number(name: str, default: float, comment: str, lo: float, hi: float) -> Setting[float]:
+    return Setting(Var(name, str(default), comment, "float", lo, hi))
+
+
+def flag(name: str, default: bool, comment: str) -> Setting[bool]:
+    return Setting(Var(name, "true" if default else "false", comment, "bool"))
+
+
+def names(name: str, default: str, comment: str) -> Setting[tuple[str, ...]]:
+    return Setting(Var(name, default, comment, "list"))
+
+
+def path(name: str, comment: str) -> Setting[Path]:
+    """A file or directory; unset, it is derived from the state directory (see _fill_paths)."""
+    return Setting(Var(name, "", comment, "path"))
+
+
+def service_checks(name: str, comment: str) -> Setting[tuple[ServiceCheck, ...]]:
+    return Setting(Var(name, "", comment, "services"))
+
+
+def freshness_checks(name: str, comment: str) -> Setting[tuple[FreshnessCheck, ...]]:
+    return Setting(Var(name, "", comment, "freshness"))
+
+
+# Upper bounds are what the code can handle, not just what is sensible: a window is subtracted
+# from "now" and printed as a date (year 1 .. 9999), so 10 years is the longest any may be.
+DAY = 86_400
+WEEK = 7 * DAY
+TEN_YEARS = 3650 * DAY  # 315360000
+
+
 class Config:
-    """Validated, read-only settings. The repr leaves the values out, so a traceback or a log line
-    can never show a secret. (A plain class: a dataclass costs ~1.5 ms of code generation at every
-    start, and Argus starts every five minutes.)"""
+    """Validated, read-only settings, one typed attribute per variable. The class body is the one
+    table of variables: the loader, ``argus doctor``, ``argus.env.example`` and the README's table
+    are derived from it. The repr leaves the values out, so a traceback or a log line can never
+    show a secret. (Not a dataclass: its fields are descriptors that read the validated values.)"""
 
     __slots__ = ("env_file", "values")
 
-    def __init__(self, values: Mapping[str, Any], env_file: Path | None = None) -> None:
-        self.values: Mapping[str, Any] = MappingProxyType(dict(values))
+    def __init__(self, values: Mapping[str, object], env_file: Path | None = None) -> None:
+        self.values: Mapping[str, object] = MappingProxyType(dict(values))
         self.env_file = env_file
 
     def __repr__(self) -> str:
         return f"Config(env_file={self.env_file!r})"
 
-    def __getitem__(self, name: str) -> Any:
-        return self.values[name]
-
-    @property
-    def state_dir(self) -> Path:
-        return Path(self.values["ARGUS_STATE_DIR"])
-
-    @property
-    def log_dir(self) -> Path:
-        return Path(self.values["ARGUS_LOG_DIR"])
-
-    @property
-    def problems_file(self) -> Path:
-        return Path(self.values["ARGUS_PROBLEMS_FILE"])
-
-    @property
-    def services(self) -> tuple[ServiceCheck, ...]:
-        return self.values["_services"]
-
-    @property
-    def freshness(self) -> tuple[FreshnessCheck, ...]:
-        return self.values["_freshness"]
+    state_dir = path("ARGUS_STATE_DIR", "State directory (default $XDG_STATE_HOME/argus or ~/.local/state/argus)")
+    log_dir = path("ARGUS_LOG_DIR", "Log directory for argus.log (default <state>/logs)")
+    problems_file = path("ARGUS_PROBLEMS_FILE", "Problem registry (default <state>/problems.jsonl)")
+    decider = choice("ARGUS_DECIDER", "auto",
+        "auto = llm when ANTHROPIC_API_KEY is set, else rules", ("auto", "llm", "rules"))
+    anthropic_api_key = secret("ANTHROPIC_API_KEY", "Anthropic API key; unset = rules engine decides")
+    anthropic_base_url = text("ANTHROPIC_BASE_URL", "", "Anthropic API base URL, as the SDK reads it")
+    model = text("ARGUS_MODEL", "claude-haiku-4-5", "Model id for the LLM decider")
+    llm_timeout = integer("ARGUS_LLM_TIMEOUT", 60, "Seconds per LLM call", 5, 300)
+    llm_every_cycle = flag("ARGUS_LLM_EVERY_CYCLE", False, "true = ask the LLM every cycle, as the original did")
+    llm_heartbeat_seconds = integer("ARGUS_LLM_HEARTBEAT_SECONDS", 21600,
+        "Ask the LLM at least this often even when all is nominal", 1, TEN_YEARS)
+    llm_backoff_base_seconds = integer("ARGUS_LLM_BACKOFF_BASE_SECONDS", 300,
+        "First cooldown after an LLM failure (doubles)", 1, DAY)
+    llm_backoff_max_seconds = integer("ARGUS_LLM_BACKOFF_MAX_SECONDS", 7200,
+        "Longest cooldown after LLM failures", 1, WEEK)
+    llm_rate_limit_min_seconds = integer("ARGUS_LLM_RATE_LIMIT_MIN_SECONDS", 1800,
+        "Minimum cooldown after an HTTP 429", 1, DAY)
+    prompt_file = path("ARGUS_PROMPT_FILE", "System prompt file (default: the packaged prompt.md)")
+    history_cycles = integer("ARGUS_HISTORY_CYCLES", 6, "Past cycles summarised into the LLM's input", 0, 50)
+    services = service_checks("ARGUS_SERVICES",
+        "Health checks: name=systemd:UNIT | name=tcp:HOST:PORT | name=http(s)://URL")
+    allowed_services = names("ARGUS_ALLOWED_SERVICES", "", "systemd units restart_service may restart")
+    kill_allowlist = names("ARGUS_KILL_ALLOWLIST", "node,claude,codex", "Process names kill_pid may kill")
+    tmux_sockets = names("ARGUS_TMUX_SOCKETS", "default", "tmux servers to inspect: default or socket paths")
+    orphan_sweep = flag("ARGUS_ORPHAN_SWEEP", True,
+        "false = never kill orphaned test processes (they are still reported)")
+    orphan_pattern = text("ARGUS_ORPHAN_PATTERN", "node.* --test( |$)",
+        "Regex for orphaned test processes; one that matches the empty string or everything is refused")
+    orphan_kill_threshold = integer("ARGUS_ORPHAN_KILL_THRESHOLD", 3,
+        "Consecutive cycles an orphan is seen before it is killed", 1, 1000)
+    orphan_max_kills = integer("ARGUS_ORPHAN_MAX_KILLS", 10,
+        "Most orphans the sweep kills in one cycle (the rest are reported)", 1, 1000)
+    disk_paths = names("ARGUS_DISK_PATHS", "/", "Mount points to watch")
+    memory_warn_pct = percent("ARGUS_MEMORY_WARN_PCT", 80, "Memory warning threshold (percent)")
+    memory_crit_pct = percent("ARGUS_MEMORY_CRIT_PCT", 90, "Memory critical threshold (percent)")
+    disk_warn_pct = percent("ARGUS_DISK_WARN_PCT", 80, "Disk warning threshold (percent)")
+    disk_crit_pct = percent("ARGUS_DISK_CRIT_PCT", 90, "Disk critical threshold (percent)")
+    swap_warn_pct = percent("ARGUS_SWAP_WARN_PCT", 50, "Swap warning threshold (percent)")
+    load_factor = number("ARGUS_LOAD_FACTOR", 2.0, "Load per core that counts as high", 0, 1000)
+    min_free_mb = integer("ARGUS_MIN_FREE_MB", 100,
+        "Disk guard: below this many MB free, skip the LLM and alert", 1, 1_048_576)
+    freshness = freshness_checks("ARGUS_FRESHNESS",
+        "name=PATH:MAX_AGE_SECONDS (1 to 315360000): warn when nothing under PATH changed for that long")
+    collect_timeout = integer("ARGUS_COLLECT_TIMEOUT", 5,
+        "Seconds each collector may take before it is reported as hung", 1, 300)
+    dedup_window = integer("ARGUS_DEDUP_WINDOW", 3600,
+        "Seconds during which a repeated alert is suppressed", 1, TEN_YEARS)
+    dedup_retention_seconds = integer("ARGUS_DEDUP_RETENTION_SECONDS", 86400,
+        "Seconds before a dedup key is forgotten", 1, TEN_YEARS)
+    disk_clean_max_age_days = integer("ARGUS_DISK_CLEAN_MAX_AGE_DAYS", 7,
+        "clean_disk removes entries older than this", 1, 365)
+    disk_clean_dry_run = flag("ARGUS_DISK_CLEAN_DRY_RUN", False,
+        "true = clean_disk only reports what it would remove")
+    host_root = text("ARGUS_HOST_ROOT", "/",
+        "Where the host filesystem is mounted (clean_disk roots resolve under it)")
+    restart_backoff_second_delay = integer("ARGUS_RESTART_BACKOFF_SECOND_DELAY", 60,
+        "Seconds before a second restart attempt", 1, DAY)
+    restart_backoff_third_delay = integer("ARGUS_RESTART_BACKOFF_THIRD_DELAY", 300,
+        "Seconds before a third restart attempt", 1, DAY)
+    restart_cooldown_seconds = integer("ARGUS_RESTART_COOLDOWN_SECONDS", 3600,
+        "Cooldown after a restart loop is detected", 1, TEN_YEARS)
+    boot_grace_seconds = integer("ARGUS_BOOT_GRACE_SECONDS", 120,
+        "After boot, service-down findings are logged, not escalated", 0, DAY)
+    systemctl_bin = text("ARGUS_SYSTEMCTL_BIN", "systemctl",
+        "systemctl for service checks and restart_service (name or path)")
+    tmux_bin = text("ARGUS_TMUX_BIN", "tmux", "tmux for the tmux collector and kill_tmux (name or path)")
+    bd_bin = text("ARGUS_BD_BIN", "bd", "beads CLI")
+    beads_workdir = text("ARGUS_BEADS_WORKDIR", ".", "Directory bd runs in")
+    bd_timeout = integer("ARGUS_BD_TIMEOUT", 10, "Seconds per bd call", 1, 300)
+    bead_priority = integer("ARGUS_BEAD_PRIORITY", 2, "Priority of created beads", 0, 4)
+    bead_repeat_threshold = integer("ARGUS_BEAD_REPEAT_THRESHOLD", 3,
+        "Recurrences within the window that create a bead", 1, 1000)
+    bead_repeat_window_seconds = integer("ARGUS_BEAD_REPEAT_WINDOW_SECONDS", 86400,
+        "Window for counting recurrences", 1, TEN_YEARS)
+    relay_enabled = flag("ARGUS_RELAY_ENABLED", True, "Publish problems to Relay")
+    relay_bin = text("ARGUS_RELAY_BIN", "relay", "Relay CLI")
+    relay_to = text("ARGUS_RELAY_TO", "athena", "Relay recipient")
+    relay_from = text("ARGUS_RELAY_FROM", "argus", "Relay sender")
+    relay_timeout = integer("ARGUS_RELAY_TIMEOUT", 5, "Seconds per relay call", 1, 300)
+    relay_fallback_file = path("ARGUS_RELAY_FALLBACK_FILE",
+        "Where problems go when Relay fails (default <state>/relay-fallback.jsonl)")
+    relay_summary_enabled = flag("ARGUS_RELAY_SUMMARY_ENABLED", True, "Send the daily summary to Relay")
+    relay_summary_fallback_file = path("ARGUS_RELAY_SUMMARY_FALLBACK_FILE",
+        "Where summaries go when Relay fails (default <state>/relay-summary-fallback.jsonl)")
+    dashboard_url = text("ARGUS_DASHBOARD_URL", "", "Link included in the daily summary")
+    telegram_bot_token = secret("TELEGRAM_BOT_TOKEN", "Telegram bot token; unset = alerts are recorded, not sent")
+    telegram_chat_id = text("TELEGRAM_CHAT_ID", "", "Telegram chat id")
+    telegram_api_base = text("ARGUS_TELEGRAM_API_BASE", "https://api.telegram.org", "Telegram Bot API base URL")
+    telegram_max_per_cycle = integer("ARGUS_TELEGRAM_MAX_PER_CYCLE", 20,
+        "Most Telegram messages one cycle sends (the rest stay queued)", 1, 1000)
+    telegram_budget_seconds = integer("ARGUS_TELEGRAM_BUDGET_SECONDS", 30,
+        "Time one cycle may spend delivering Telegram messages", 1, 600)
+    stats_window_days = integer("ARGUS_STATS_WINDOW_DAYS", 7, "Window of argus stats", 1, 3650)
+    pattern_window_days = integer("ARGUS_PATTERN_WINDOW_DAYS", 7, "Window of argus patterns", 1, 3650)
+    cycle_timeout = integer("ARGUS_CYCLE_TIMEOUT", 240, "Hard limit for one cycle, seconds", 1, 3600)
 
     @property
     def has_api_key(self) -> bool:
-        return bool(self.values["ANTHROPIC_API_KEY"])
+        return bool(self.anthropic_api_key)
 
     @property
     def telegram_configured(self) -> bool:
-        return bool(self.values["TELEGRAM_BOT_TOKEN"] and self.values["TELEGRAM_CHAT_ID"])
+        return bool(self.telegram_bot_token and self.telegram_chat_id)
 
     def secrets(self) -> tuple[str, ...]:
         """Secret values in force, for redaction of anything that leaves the process."""
-        return tuple(v for n in SECRET_NAMES if (v := self.values.get(n)))
+        return tuple(v for n in SECRET_NAMES if isinstance(v := self.values.get(n), str) and v)
 
-    def path(self, name: str, default_name: str) -> Path:
-        """A file variable, or ``<state>/default_name`` when it is unset."""
-        value = self.values.get(name) or ""
-        return Path(value) if value else self.state_dir / default_name
+
+VARIABLES: tuple[Var, ...] = tuple(s.var for s in vars(Config).values() if isinstance(s, Setting))
+VARS_BY_NAME = {v.name: v for v in VARIABLES}
 
 
 class EnvFileError(ConfigError):
@@ -340,15 +390,14 @@ def load(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> 
     env = os.environ if env is None else env
     env_file = env_file or find_env_file(env)
     file_values = _read_env_file(env_file) if env_file is not None else {}
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for var in VARIABLES:
         raw = env.get(var.name, file_values.get(var.name, var.default))
         values[var.name] = _convert(var, raw.strip())
     _fill_paths(values, env)
-    values["_services"] = tuple(_parse_service(s) for s in values["ARGUS_SERVICES"])
-    values["_freshness"] = tuple(_parse_freshness(s) for s in values["ARGUS_FRESHNESS"])
-    _check_pairs(values)
-    return Config(values=values, env_file=env_file)
+    config = Config(values=values, env_file=env_file)
+    _check_pairs(config)
+    return config
 
 
 ENV_FILE_MAX_BYTES = 1024 * 1024  # a real env file is a few KiB; /dev/zero is not one
@@ -393,9 +442,10 @@ def _read_up_to(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _convert(var: Var, raw: str) -> Any:
-    converters: dict[str, Callable[[Var, str], Any]] = {
+def _convert(var: Var, raw: str) -> object:
+    converters: dict[str, Callable[[Var, str], object]] = {
         "int": _to_int, "float": _to_float, "bool": _to_bool, "list": _to_list,
+        "services": _to_services, "freshness": _to_freshness,
     }
     if "\x00" in raw:  # no path, URL or token holds a NUL; the shell drops it, os.open refuses it
         raise ConfigError(var.name, raw.replace("\x00", "\\0"), "a value without NUL bytes")
@@ -451,19 +501,27 @@ def _to_list(var: Var, raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
-def _fill_paths(values: dict[str, Any], env: Mapping[str, str]) -> None:
+def _to_services(var: Var, raw: str) -> tuple[ServiceCheck, ...]:
+    return tuple(_parse_service(item) for item in _to_list(var, raw))
+
+
+def _to_freshness(var: Var, raw: str) -> tuple[FreshnessCheck, ...]:
+    return tuple(_parse_freshness(item) for item in _to_list(var, raw))
+
+
+def _fill_paths(values: dict[str, object], env: Mapping[str, str]) -> None:
+    """Every path variable as a Path; an unset one is derived from the state directory."""
     if not values["ARGUS_STATE_DIR"]:
         xdg = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
         values["ARGUS_STATE_DIR"] = str(Path(xdg) / "argus")
-    state = Path(values["ARGUS_STATE_DIR"])
-    values["ARGUS_LOG_DIR"] = values["ARGUS_LOG_DIR"] or str(state / "logs")
-    values["ARGUS_PROBLEMS_FILE"] = values["ARGUS_PROBLEMS_FILE"] or str(state / "problems.jsonl")
-    values["ARGUS_RELAY_FALLBACK_FILE"] = values["ARGUS_RELAY_FALLBACK_FILE"] or str(
-        state / "relay-fallback.jsonl")
-    values["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"] = values["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"] or str(
-        state / "relay-summary-fallback.jsonl")
-    if not values["ARGUS_PROMPT_FILE"]:
-        values["ARGUS_PROMPT_FILE"] = str(Path(__file__).parent / "prompt.md")
+    state = Path(str(values["ARGUS_STATE_DIR"]))
+    defaults = {"ARGUS_STATE_DIR": state, "ARGUS_LOG_DIR": state / "logs",
+                "ARGUS_PROBLEMS_FILE": state / "problems.jsonl",
+                "ARGUS_RELAY_FALLBACK_FILE": state / "relay-fallback.jsonl",
+                "ARGUS_RELAY_SUMMARY_FALLBACK_FILE": state / "relay-summary-fallback.jsonl",
+                "ARGUS_PROMPT_FILE": Path(__file__).parent / "prompt.md"}
+    for name, default in defaults.items():
+        values[name] = Path(str(values[name])) if values[name] else default
 
 
 # Validation patterns end in \Z, not $: "$" also matches before a trailing newline ("web\n").
@@ -498,16 +556,16 @@ def _parse_freshness(item: str) -> FreshnessCheck:
     return FreshnessCheck(name.strip(), path, int(age))
 
 
-def _check_pairs(values: dict[str, Any]) -> None:
-    for warn, crit in (("ARGUS_MEMORY_WARN_PCT", "ARGUS_MEMORY_CRIT_PCT"),
-                       ("ARGUS_DISK_WARN_PCT", "ARGUS_DISK_CRIT_PCT")):
-        if values[warn] > values[crit]:
-            raise ConfigError(warn, str(values[warn]), f"a value <= {crit} ({values[crit]})")
-    for name in ("ARGUS_ALLOWED_SERVICES",):
-        for unit in values[name]:
-            if not UNIT_NAME.match(unit):
-                raise ConfigError(name, unit, "systemd unit names ([A-Za-z0-9:._@-])")
-    _check_orphan_pattern(values["ARGUS_ORPHAN_PATTERN"])
+def _check_pairs(config: Config) -> None:
+    pairs = (("ARGUS_MEMORY_WARN_PCT", config.memory_warn_pct, "ARGUS_MEMORY_CRIT_PCT", config.memory_crit_pct),
+             ("ARGUS_DISK_WARN_PCT", config.disk_warn_pct, "ARGUS_DISK_CRIT_PCT", config.disk_crit_pct))
+    for warn, warn_pct, crit, crit_pct in pairs:
+        if warn_pct > crit_pct:
+            raise ConfigError(warn, str(warn_pct), f"a value <= {crit} ({crit_pct})")
+    for unit in config.allowed_services:
+        if not UNIT_NAME.match(unit):
+            raise ConfigError("ARGUS_ALLOWED_SERVICES", unit, "systemd unit names ([A-Za-z0-9:._@-])")
+    _check_orphan_pattern(config.orphan_pattern)
 
 
 # Ordinary command lines, none of them a test runner: the sweep kills what the pattern matches, so

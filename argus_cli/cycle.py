@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from argus_cli.config import Config
 from argus_cli.decide import engine, prescreen
@@ -28,35 +28,44 @@ from argus_cli.runtime import records
 from argus_cli.runtime.guard import CycleTimeout, Guard, Interrupted
 from argus_cli.runtime.log import cycle_log
 from argus_cli.runtime.records import CycleRecord
+from argus_cli.snapshot import Snapshot
+from argus_cli.state import layout
+from argus_cli.state.files import owning_state
+from argus_cli.state.layout import CycleState
 from argus_cli.state.lock import FileLock, LockBusy
 
-Collect = Callable[[float], dict[str, Any]]
+if TYPE_CHECKING:  # psutil loads when the sweep reads the table
+    from argus_cli.processes import ProcessRow
+
+Collect = Callable[[float], Snapshot]
 
 
 def run_cycle(config: Config, *, dry_run: bool = False, decider: str | None = None, now: float | None = None,
               clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
               sleep: Callable[[float], None] = time.sleep, collect: Collect | None = None,
-              install_signals: bool = True) -> dict[str, Any]:
+              install_signals: bool = True) -> dict[str, object]:
     """Run one cycle; never raises for a failed step (the record says what failed)."""
     record = CycleRecord(now=clock() if now is None else now, dry_run=dry_run)
     started = monotonic()
-    lock = FileLock(config.state_dir / records.LOCK)
+    lock = FileLock(config.state_dir / layout.CYCLE_LOCK)
     try:
         lock.acquire()                                                        # 1. lock
     except LockBusy:
         return _skipped(config, record)
     except OSError as exc:  # a read-only state fs, a symlink planted as the lock: one line, no traceback
         return _unlocked(config, record, exc)
-    try:
-        with cycle_log(config) as (log, rotated), \
-                Guard(config["ARGUS_CYCLE_TIMEOUT"], install_signals) as guard:  # 2. rotation (on open)
-            cycle = _Cycle(config, record, log, guard, decider=decider, sleep=sleep, collect=collect)
-            cycle.log_rotated = rotated
-            cycle.run(started, monotonic)
-    except (Exception, Interrupted, CycleTimeout) as exc:  # noqa: BLE001 - before the steps could record
-        _failed_outside_steps(config, record, exc)
-    finally:
-        lock.release()
+    # The lock holder owns the state: an unusable file it reads is moved aside (ARCHITECTURE.md §4).
+    with owning_state():
+        try:
+            with cycle_log(config) as (log, rotated), \
+                    Guard(config.cycle_timeout, install_signals) as guard:  # 2. rotation (on open)
+                cycle = _Cycle(config, record, log, guard, decider=decider, sleep=sleep, collect=collect)
+                cycle.log_rotated = rotated
+                cycle.run(started, monotonic)
+        except (Exception, Interrupted, CycleTimeout) as exc:  # noqa: BLE001 - before the steps could record
+            _failed_outside_steps(config, record, exc)
+        finally:
+            lock.release()
     return record.line()
 
 
@@ -68,17 +77,18 @@ def _failed_outside_steps(config: Config, record: CycleRecord, exc: BaseExceptio
     else:
         record.fail(redact(f"unexpected error: {type(exc).__name__}: {exc}", config.secrets())[:300])
     print(f"argus: cycle failed: {record.detail}", file=sys.stderr)
-    for name, write in ((records.CYCLES, lambda: records.append_minimal_cycle(config, record)),
-                        (records.CYCLE_STATE, lambda: records.write_state(config, records.read_state(config), record))):
+    state = layout.CYCLE_STATE.name
+    for name, write in ((layout.CYCLES, lambda: records.append_minimal_cycle(config, record)),
+                        (state, lambda: records.write_state(config, records.read_state(config), record))):
         try:
             write()
         except Exception as again:  # noqa: BLE001 - stderr is all that is left
             print(f"argus: cannot write {name}: {type(again).__name__}: {again}", file=sys.stderr)
 
 
-def _skipped(config: Config, record: CycleRecord) -> dict[str, Any]:
+def _skipped(config: Config, record: CycleRecord) -> dict[str, object]:
     record.status, record.detail = "skipped", "another argus cycle holds the lock"
-    print(f"argus: {record.detail} ({config.state_dir / records.LOCK}); skipped", file=sys.stderr)
+    print(f"argus: {record.detail} ({config.state_dir / layout.CYCLE_LOCK}); skipped", file=sys.stderr)
     try:
         records.append_cycle(config, record)
         with cycle_log(config, may_rotate=False) as (log, _):
@@ -88,9 +98,9 @@ def _skipped(config: Config, record: CycleRecord) -> dict[str, Any]:
     return record.line()
 
 
-def _unlocked(config: Config, record: CycleRecord, exc: OSError) -> dict[str, Any]:
+def _unlocked(config: Config, record: CycleRecord, exc: OSError) -> dict[str, object]:
     """The lock could not even be opened: nothing may run unlocked, so the cycle fails here."""
-    record.fail(f"cannot take the cycle lock {config.state_dir / records.LOCK}: {exc.strerror or exc}")
+    record.fail(f"cannot take the cycle lock {config.state_dir / layout.CYCLE_LOCK}: {exc.strerror or exc}")
     print(f"argus: {record.detail}", file=sys.stderr)
     with contextlib.suppress(OSError):  # usually fails the same way (read-only); a symlinked lock still leaves a record
         records.append_cycle(config, record)
@@ -98,7 +108,9 @@ def _unlocked(config: Config, record: CycleRecord, exc: OSError) -> dict[str, An
 
 
 class _Cycle:
-    """The steps of one locked cycle; each failure is recorded and the cycle goes on where it can."""
+    """The steps of one locked cycle. Each step returns what the next needs and ``run`` threads it
+    through; what the cycle reports goes into ``record``. A failed step is recorded and the cycle
+    goes on where it can."""
 
     def __init__(self, config: Config, record: CycleRecord, log: logging.Logger, guard: Guard, *,
                  decider: str | None, sleep: Callable[[float], None], collect: Collect | None) -> None:
@@ -106,14 +118,6 @@ class _Cycle:
         self.decider, self.sleep, self.collect_fn = decider, sleep, collect
         self.dry_run, self.now = record.dry_run, record.now
         self.log_rotated = False
-        self.previous: dict[str, Any] = {}
-        self.self_check: dict[str, Any] = {}
-        self.guard_tripped = False
-        self.processes: list[dict[str, Any]] | None = None  # the process table, once the sweep read it
-        self.snapshot: dict[str, Any] | None = None
-        self.found: list[Finding] = []
-        self.decided: engine.Decided | None = None
-        self.results: list[ActionResult] = []
         from argus_cli.notify.budget import DeliveryBudget
         # One Telegram allowance (time and messages) for every sender of this cycle: a dead
         # Telegram costs the cycle ARGUS_TELEGRAM_BUDGET_SECONDS once, not once per alert.
@@ -121,16 +125,21 @@ class _Cycle:
 
     def run(self, started: float, monotonic: Callable[[], float]) -> None:
         self.log.info("cycle start%s", " (dry run)" if self.dry_run else "")
+        previous = CycleState()  # what cycle-state.json said, once the self-check has read it
+        decided: engine.Decided | None = None
+        results: list[ActionResult] = []  # filled as each action ends, so a time-out keeps what ran
         try:
             self.guard.stop_if_asked()  # a SIGTERM that came while Python was still starting
-            self.deliver_outbox()      # 2. outbox
-            self.check_self()          # 3. self-check
-            self.check_disk()          # 4. disk guard
-            self.sweep_orphans()       # 5. orphan sweep
-            self.collect()             # 6. collect
-            gate = self.prescreen()    # 7. pre-screen
-            self.decide(gate)          # 8. decide
-            self.act()                 # 9. act
+            outbox = self.deliver_outbox()                                 # 2. outbox
+            previous, self_check = self.check_self(outbox)                 # 3. self-check
+            disk_full = self.check_disk()                                  # 4. disk guard
+            processes = self.sweep_orphans()                               # 5. orphan sweep
+            snapshot = self.collect(processes)                             # 6. collect
+            if snapshot is not None:
+                found = findings(snapshot, self.config)  # once: for the pre-screen, the LLM and the rules
+                gate = self.prescreen(snapshot, found, disk_full)          # 7. pre-screen
+                decided = self.decide(snapshot, found, gate, self_check)   # 8. decide
+                self.act(decided.decision, snapshot, results)              # 9. act
         except Interrupted as exc:
             self.record.fail("interrupted")
             self.log.warning("cycle interrupted by %s", exc)
@@ -143,7 +152,7 @@ class _Cycle:
         finally:
             self.guard.quiet()
             self.record.duration_ms = int((monotonic() - started) * 1000)
-            self.write_records()       # 10. record
+            self.write_records(previous, decided, results)                 # 10. record
 
     def _step_failed(self, step: str, exc: Exception) -> None:
         message = redact(f"{step}: {type(exc).__name__}: {exc}", self.config.secrets())[:300]
@@ -152,37 +161,42 @@ class _Cycle:
         self.log.error("%s", message)
 
     # 2 ------------------------------------------------------------------------------------------
-    def deliver_outbox(self) -> None:
+    def deliver_outbox(self) -> dict[str, int] | None:
+        """Queued alerts delivered and still queued; None when the outbox was not flushed."""
         if self.dry_run or not self.config.telegram_configured:
-            return  # a dry run leaves the outbox untouched; without Telegram nothing could be delivered
+            return None  # a dry run leaves the outbox untouched; without Telegram nothing could be delivered
         from argus_cli.notify.outbox import flush_outbox
         try:
             delivered, queued = flush_outbox(self.config, self.now, sleep=self.sleep, budget=self.delivery)
         except Exception as exc:  # noqa: BLE001 - an outbox problem must not stop the watchdog
             self._step_failed("outbox", exc)
-            return
+            return None
         self._note_outbox_error()
-        self.record.extra["outbox"] = {"delivered": delivered, "queued": queued}
+        outbox = {"delivered": delivered, "queued": queued}
+        self.record.extra["outbox"] = outbox
         if delivered or queued:
             self.log.info("outbox: %d delivered, %d still queued", delivered, queued)
+        return outbox
 
     # 3 ------------------------------------------------------------------------------------------
-    def check_self(self) -> None:
-        self.previous = records.read_state(self.config)
-        failures = self.previous.get("consecutive_failures") or 0
-        self.self_check = {"previous_status": self.previous.get("status"),
-                           "previous_detail": self.previous.get("detail"),
-                           "consecutive_failures": failures, "log_rotated": self.log_rotated,
-                           "outbox": self.record.extra.get("outbox")}
-        due = records.self_alert_due(self.previous)
+    def check_self(self, outbox: dict[str, int] | None) -> tuple[CycleState, dict[str, object]]:
+        """The previous cycle's state, and the self-check the LLM is shown (it alerts after
+        repeated failures)."""
+        previous = records.read_state(self.config)
+        self_check: dict[str, object] = {
+            "previous_status": previous.status or None, "previous_detail": previous.detail,
+            "consecutive_failures": previous.consecutive_failures or 0, "log_rotated": self.log_rotated,
+            "outbox": outbox}
+        due = records.self_alert_due(previous)
         if due is not None:
-            self.self_check["self_alert"] = self._self_alert(due)
-            self.record.extra["self_monitor"] = {"consecutive_failures": due,
-                                                 "alert": self.self_check["self_alert"]}
+            alert = self._self_alert(previous, due)
+            self_check["self_alert"] = alert
+            self.record.extra["self_monitor"] = {"consecutive_failures": due, "alert": alert}
+        return previous, self_check
 
-    def _self_alert(self, failures: int) -> str:
+    def _self_alert(self, previous: CycleState, failures: int) -> str:
         text = (f"[{socket.gethostname()}] Argus self-monitor: {failures} consecutive cycles failed; "
-                f"last: {self.previous.get('detail') or 'no detail'}")
+                f"last: {previous.detail or 'no detail'}")
         self.log.warning("self-monitor: %d consecutive failures", failures)
         if self.dry_run:
             return "dry run: would alert"
@@ -192,27 +206,30 @@ class _Cycle:
         except Exception as exc:  # noqa: BLE001
             self._step_failed("self-monitor alert", exc)
             return "failed"
-        records.mark_self_alerted(self.config, self.previous, failures)
+        records.mark_self_alerted(self.config, previous, failures)
         return "sent" if delivery.ok else delivery.detail
 
     # 4 ------------------------------------------------------------------------------------------
-    def check_disk(self) -> None:
+    def check_disk(self) -> bool:
+        """True when the state disk is nearly full: the operator is alerted and the LLM skipped."""
         guard = records.disk_guard(self.config)
         if not guard.tripped:
-            return
-        self.guard_tripped = True
-        minimum = self.config["ARGUS_MIN_FREE_MB"]
+            return False
+        minimum = self.config.min_free_mb
         message = (f"EMERGENCY: only {guard.free_mb} MB free on {guard.path} (ARGUS_MIN_FREE_MB={minimum}); "
                    "the LLM is skipped until space is freed")
         self.record.fail(f"disk guard: {guard.free_mb} MB free on {guard.path}")
         self.log.error("%s", message)
         alert = Decision("disk guard", [{"type": "alert", "message": message}], decider="rules")
-        result = self._execute(alert, None)
+        results: list[ActionResult] = []
+        self._execute(alert, None, results)
         self.record.extra["disk_guard"] = {"path": guard.path, "free_mb": guard.free_mb,
-                                           "alert": result[0].to_dict() if result else None}
+                                           "alert": results[0].to_dict() if results else None}
+        return True
 
     # 5 ------------------------------------------------------------------------------------------
-    def sweep_orphans(self) -> None:
+    def sweep_orphans(self) -> list[ProcessRow] | None:
+        """The process table less what the sweep ended, for the collectors; None when it failed."""
         from argus_cli.actions.orphan_sweep import sweep_orphans
         from argus_cli.processes import read_process_table
         try:
@@ -220,43 +237,39 @@ class _Cycle:
             sweep = sweep_orphans(self.config, self.now, dry_run=self.dry_run, processes=table)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("orphan sweep", exc)
-            return
+            return None
         self.record.extra["orphan_sweep"] = sweep
         ended = {*sweep["killed"], *sweep["children_killed"]}
-        self.processes = [p for p in table if p["pid"] not in ended]
         if ended:
             self.log.warning("orphan sweep killed %s", sweep["killed"])
+        return [p for p in table if p.pid not in ended]
 
     # 6 ------------------------------------------------------------------------------------------
-    def collect(self) -> None:
+    def collect(self, processes: list[ProcessRow] | None) -> Snapshot | None:
         try:
             if self.collect_fn is not None:
-                self.snapshot = self.collect_fn(self.now)
+                snapshot = self.collect_fn(self.now)
             else:
                 from argus_cli.collectors import take_snapshot
-                self.snapshot = take_snapshot(self.config, self.now, processes=self.processes)
+                snapshot = take_snapshot(self.config, self.now, processes=processes)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("collect", exc)
-            return
-        self.record.errors.extend(f"collector {e.get('collector')}: {e.get('error')}"
-                                  for e in self.snapshot.get("errors") or [] if isinstance(e, dict))
+            return None
+        self.record.errors.extend(f"collector {e.collector}: {e.error}" for e in snapshot.errors)
+        return snapshot
 
     # 7 ------------------------------------------------------------------------------------------
-    def prescreen(self) -> Gate | None:
-        if self.snapshot is None:
-            return None
-        self.found = findings(self.snapshot, self.config)
-        if self.guard_tripped:
+    def prescreen(self, snapshot: Snapshot, found: list[Finding], disk_full: bool) -> Gate:
+        if disk_full:
             return Gate(False, "disk_guard")
-        return prescreen.gate(self.config, self.snapshot, self.found, now=self.now, override=self.decider)
+        return prescreen.gate(self.config, snapshot, found, now=self.now, override=self.decider)
 
     # 8 ------------------------------------------------------------------------------------------
-    def decide(self, gate: Gate | None) -> None:
-        if self.snapshot is None or gate is None:
-            return
-        self.decided = engine.decide_gated(self.config, self.snapshot, self.found, gate, now=self.now,
-                                           self_check=self.self_check, remember=not self.dry_run)
-        decided, decision = self.decided, self.decided.decision
+    def decide(self, snapshot: Snapshot, found: list[Finding], gate: Gate,
+               self_check: dict[str, object]) -> engine.Decided:
+        decided = engine.decide_gated(self.config, snapshot, found, gate, now=self.now,
+                                      self_check=self_check, remember=not self.dry_run)
+        decision = decided.decision
         self.record.decider, self.record.assessment = decision.decider, decision.assessment
         self.record.llm_called, self.record.llm_skip_reason = decided.llm_called, decided.llm_skip_reason
         self.record.llm_reason, self.record.llm_error = decided.llm_reason, decided.llm_error
@@ -267,20 +280,17 @@ class _Cycle:
         self.log.info("decided by %s (llm %s): %d action(s)", decision.decider,
                       "called" if decided.llm_called else f"skipped: {decided.llm_skip_reason}",
                       len(decision.actions))
+        return decided
 
     # 9 ------------------------------------------------------------------------------------------
-    def act(self) -> None:
-        if self.decided is None or not self.decided.decision.actions:
-            return  # nothing to run: do not even load the actions layer
-        self._execute(self.decided.decision, self.snapshot, keep=True)
+    def act(self, decision: Decision, snapshot: Snapshot, results: list[ActionResult]) -> None:
+        if decision.actions:  # nothing to run: do not even load the actions layer
+            self._execute(decision, snapshot, results)
 
-    def _execute(self, decision: Decision, snapshot: dict[str, Any] | None, *,
-                 keep: bool = False) -> list[ActionResult]:
-        """Run actions with signals deferred: SIGTERM stops the cycle between two actions."""
+    def _execute(self, decision: Decision, snapshot: Snapshot | None, results: list[ActionResult]) -> None:
+        """Run actions with signals deferred: SIGTERM stops the cycle between two actions. Each
+        result is appended to ``results`` as its action ends."""
         from argus_cli.actions.execute import execute_decision
-        results: list[ActionResult] = []
-        if keep:
-            self.results = results  # filled as each action ends, so a CycleTimeout keeps what ran
         with self.guard.deferred():  # raises Interrupted after the block if a signal came in
             try:
                 execute_decision(self.config, decision, snapshot, dry_run=self.dry_run, now=self.now,
@@ -290,7 +300,6 @@ class _Cycle:
             finally:
                 self._log_results(results)
                 self._note_outbox_error()
-        return results
 
     def _note_outbox_error(self) -> None:
         """An outbox that cannot be updated (a full disk) stops delivery: one error in the record."""
@@ -305,8 +314,9 @@ class _Cycle:
                           result.status, result.detail)
 
     # 10 -----------------------------------------------------------------------------------------
-    def write_records(self) -> None:
-        for name, write in self._writes():
+    def write_records(self, previous: CycleState, decided: engine.Decided | None,
+                      results: list[ActionResult]) -> None:
+        for name, write in self._writes(previous, decided, results):
             try:
                 write()
             except OSError as exc:  # e.g. a full disk: say so, keep writing the others
@@ -318,9 +328,9 @@ class _Cycle:
                       self.record.decider, self.record.llm_called, self.record.duration_ms,
                       f" detail={self.record.detail}" if self.record.detail else "")
 
-    def _write_decision(self, decision: Decision) -> None:
-        self.record.actions = records.action_summaries(decision, self.results)
-        records.write_last_decision(self.config, decision, self.results, self.record)
+    def _write_decision(self, decision: Decision, results: list[ActionResult]) -> None:
+        self.record.actions = records.action_summaries(decision, results)
+        records.write_last_decision(self.config, decision, results, self.record)
 
     def _unwritable(self, name: str, exc: Exception) -> None:
         """A record that cannot be serialised is a bug: fail the cycle with a one-line reason, and if
@@ -329,24 +339,24 @@ class _Cycle:
         self.record.fail(reason)
         self.log.error("%s", reason)
         print(f"argus: {reason}", file=sys.stderr)
-        if name == records.CYCLES:
+        if name == layout.CYCLES:
             try:
                 records.append_minimal_cycle(self.config, self.record)
             except Exception as again:  # noqa: BLE001 - stderr is all that is left
                 print(f"argus: cannot write {name} at all: {type(again).__name__}", file=sys.stderr)
 
-    def _writes(self) -> list[tuple[str, Callable[[], Any]]]:
+    def _writes(self, previous: CycleState, decided: engine.Decided | None,
+                results: list[ActionResult]) -> list[tuple[str, Callable[[], object]]]:
         """The files this cycle leaves, in write order: the decision before the cycles.jsonl line
         that names it; a dry run writes no raw response and leaves cycle-state.json alone."""
         config, record = self.config, self.record
-        decision = self.decided.decision if self.decided else None
-        raw = self.decided.raw_response if self.decided else None
-        writes: list[tuple[str, Callable[[], Any]]] = []
-        if raw is not None and not self.dry_run:
-            writes.append((records.LAST_RESPONSE, lambda: records.write_last_response(config, raw, self.now)))
-        if decision is not None:
-            writes.append((records.LAST_DECISION, lambda: self._write_decision(decision)))
-        writes.append((records.CYCLES, lambda: records.append_cycle(config, record)))
+        writes: list[tuple[str, Callable[[], object]]] = []
+        if decided is not None:
+            raw, decision = decided.raw_response, decided.decision
+            if raw is not None and not self.dry_run:
+                writes.append((layout.LAST_RESPONSE.name, lambda: records.write_last_response(config, raw, self.now)))
+            writes.append((layout.LAST_DECISION.name, lambda: self._write_decision(decision, results)))
+        writes.append((layout.CYCLES, lambda: records.append_cycle(config, record)))
         if not self.dry_run:
-            writes.append((records.CYCLE_STATE, lambda: records.write_state(config, self.previous, record)))
+            writes.append((layout.CYCLE_STATE.name, lambda: records.write_state(config, previous, record)))
         return writes

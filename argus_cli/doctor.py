@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from argus_cli.children import run_tool
 from argus_cli.config import Config, ConfigError, load
 from argus_cli.model import iso_z
-from argus_cli.runtime.records import CYCLE_STATE
+from argus_cli.state import layout
 from argus_cli.state.directory import StateDirError
 from argus_cli.state.directory import check_state_dir as check_safe_state_dir
-from argus_cli.state.files import PRIVATE_DIR_MODE, read_regular
+from argus_cli.state.files import PRIVATE_DIR_MODE
 
 
 @dataclass(frozen=True)
@@ -37,12 +35,12 @@ def run_checks() -> list[Check]:
         return [Check("config", "FAIL", str(exc))]
     source = f"env file {config.env_file}" if config.env_file else "environment and defaults"
     checks = [Check("config", "ok", f"valid ({source})"),
-              check_state_dir(config.state_dir), check_prompt(Path(config["ARGUS_PROMPT_FILE"]))]
-    systemctl = config["ARGUS_SYSTEMCTL_BIN"]
-    checks += [check_binary("tmux", config["ARGUS_TMUX_BIN"]), check_binary("systemctl", systemctl),
-               check_binary("bd", config["ARGUS_BD_BIN"]), check_relay(config),
+              check_state_dir(config.state_dir), check_prompt(config.prompt_file)]
+    systemctl = config.systemctl_bin
+    checks += [check_binary("tmux", config.tmux_bin), check_binary("systemctl", systemctl),
+               check_binary("bd", config.bd_bin), check_relay(config),
                check_api_key(config), check_telegram(config)]
-    checks += [check_timer(Path(config["ARGUS_HOST_ROOT"]), systemctl=systemctl),
+    checks += [check_timer(Path(config.host_root), systemctl=systemctl),
                check_last_cycle(config.state_dir, time.time())]
     return checks
 
@@ -79,21 +77,22 @@ def check_binary(name: str, binary: str) -> Check:
 
 
 def check_relay(config: Config) -> Check:
-    if not config["ARGUS_RELAY_ENABLED"]:
+    if not config.relay_enabled:
         return Check("relay", "ok", "disabled (ARGUS_RELAY_ENABLED=false)")
-    return check_binary("relay", config["ARGUS_RELAY_BIN"])
+    return check_binary("relay", config.relay_bin)
 
 
 def check_api_key(config: Config) -> Check:
     if config.has_api_key:
-        return Check("api key", "ok", f"set; decider {config['ARGUS_DECIDER']}, model {config['ARGUS_MODEL']}")
+        return Check("api key", "ok", f"set; decider {config.decider}, model {config.model}")
     return Check("api key", "warn", "ANTHROPIC_API_KEY unset: the rules engine decides every cycle")
 
 
 def check_telegram(config: Config) -> Check:
     if config.telegram_configured:
-        return Check("telegram", "ok", f"chat {config['TELEGRAM_CHAT_ID']} via {config['ARGUS_TELEGRAM_API_BASE']}")
-    missing = [n for n in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID") if not config[n]]
+        return Check("telegram", "ok", f"chat {config.telegram_chat_id} via {config.telegram_api_base}")
+    missing = [name for name, value in (("TELEGRAM_BOT_TOKEN", config.telegram_bot_token),
+                                        ("TELEGRAM_CHAT_ID", config.telegram_chat_id)) if not value]
     return Check("telegram", "warn", f"{' and '.join(missing)} unset: alerts are recorded, not sent")
 
 
@@ -130,32 +129,33 @@ def _timer_enabled(root: Path, unit: Path, systemctl: str) -> Check:
 
 
 def check_last_cycle(state_dir: Path, now: float) -> Check:
-    """When the last cycle ran and how it ended (``cycle-state.json``), read without changing it."""
-    path = state_dir / CYCLE_STATE
+    """When the last cycle ran and how it ended (``cycle-state.json``), read as the cycle reads it.
+    The doctor only reads: a bad file is named here and left for the cycle."""
+    path = layout.CYCLE_STATE.path(state_dir)
+    notes: list[str] = []
+    state = None
     try:
-        state = json.loads(read_regular(path))  # never through a symlink planted there
-    except FileNotFoundError:
+        state = layout.CYCLE_STATE.read(state_dir, notes.append)
+    except OSError as exc:
+        notes.append(f"{path}: {exc.strerror or exc}")
+    if notes:
+        return Check("last cycle", "warn", f"unreadable: {notes[0].removeprefix('argus: ')}")
+    if state is None:
         return Check("last cycle", "warn", f"none recorded ({path} does not exist): is the timer running?")
-    except (OSError, ValueError) as exc:
-        return Check("last cycle", "warn", f"{path} is unreadable: {exc}")
-    when = _epoch(state.get("timestamp")) if isinstance(state, dict) else None
+    when = _epoch(state.timestamp)
     if when is None:
         return Check("last cycle", "warn", f"{path} has no usable timestamp")
-    summary = f"{state.get('status', '?')} at {iso_z(when)} ({_age_text(now - when)} ago)"
+    summary = f"{state.status or '?'} at {iso_z(when)} ({_age_text(now - when)} ago)"
     if now - when > STALE_CYCLE_SECONDS:
         return Check("last cycle", "warn", f"{summary}: older than 15 min, is the timer running?")
-    if state.get("status") == "failed":
-        failures = state.get("consecutive_failures", "?")
-        return Check("last cycle", "warn", f"{summary}: {state.get('detail', '')} ({failures} in a row)")
+    if state.status == "failed":
+        failures = state.consecutive_failures if isinstance(state.consecutive_failures, int | float) else "?"
+        return Check("last cycle", "warn", f"{summary}: {state.detail or ''} ({failures} in a row)")
     return Check("last cycle", "ok", summary)
 
 
-def _epoch(value: Any) -> float | None:
-    """An epoch number or an ISO-8601 string (``Z`` or an offset; naive means UTC)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
-        return None
+def _epoch(value: str) -> float | None:
+    """An ISO-8601 time (``Z`` or an offset; naive means UTC)."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,7 +50,7 @@ def iso_z(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def as_number(value: Any) -> float | None:
+def as_number(value: object) -> float | None:
     """``value`` as a float when it is a real number (not a bool), else None.
 
     Snapshots and state files are read back from JSON a hand or another version may have edited:
@@ -63,7 +64,7 @@ _SPACES = re.compile(r"\s+")
 _HOST_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
 
 
-def scrub_surrogates(value: Any) -> Any:
+def scrub_surrogates(value: object) -> object:
     """``value`` with every lone UTF-16 surrogate in its strings replaced by "?".
 
     JSON from outside (an LLM answer) may encode half an emoji pair; such a string cannot be
@@ -86,7 +87,7 @@ MAX_TEXT = 65536
 TOO_DEEP = "<nested too deep>"
 
 
-def bounded(value: Any, depth: int = MAX_DEPTH) -> Any:
+def bounded(value: object, depth: int = MAX_DEPTH) -> Any:  # a JSON value; Any as decide/llm.py reassigns it
     """``value`` cut to MAX_DEPTH levels, MAX_ITEMS per container and MAX_TEXT per string, with
     string keys, 64-bit integers and no lone surrogates: what enters from outside is bounded where
     it enters, so no writer downstream can choke on it."""
@@ -99,7 +100,7 @@ def bounded(value: Any, depth: int = MAX_DEPTH) -> Any:
     return scrub_surrogates(str(value)[:MAX_TEXT])
 
 
-def _bounded_container(value: dict[Any, Any] | list[Any] | tuple[Any, ...], depth: int) -> Any:
+def _bounded_container(value: dict[object, object] | list[object] | tuple[object, ...], depth: int) -> object:
     if depth <= 0:
         return TOO_DEEP
     if isinstance(value, dict):
@@ -126,13 +127,13 @@ def problem_key(problem_type: str, description: str) -> str:
 @dataclass
 class Decision:
     assessment: str
-    actions: list[dict[str, Any]]
+    actions: Sequence[object]  # as the decider sent them: guardrails.parse checks each one
     observations: list[str] = field(default_factory=list)
     decider: str = "rules"
     model: str | None = None
     usage: dict[str, int] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         if self.decider != "llm":
             data.pop("model")
@@ -150,9 +151,9 @@ class ActionResult:
     status: str
     detail: str
     dry_run: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -173,5 +174,5 @@ class Problem:
     def key(self) -> str:
         return problem_key(self.type, self.description)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import psutil
+from msgspec import Struct
 
 # Processes that adopt orphans of their descendants (PR_SET_CHILD_SUBREAPER) on ordinary hosts and
 # containers. A process whose parent is one of these was not, as a rule, started by it directly.
@@ -44,24 +45,30 @@ class Orphan(NamedTuple):
     why_not: str  # why it may not be killed ("" when killable)
 
 
-def read_process_table() -> list[dict[str, Any]]:
+class ProcessRow(Struct, frozen=True):
+    """One process as the table read it; psutil's None (access denied) is kept as unknown."""
+
+    pid: int
+    ppid: int | None
+    name: str
+    rss_kb: int
+    create_time: float | None
+    cmdline: tuple[str, ...]
+
+
+def read_process_table() -> list[ProcessRow]:
     """One pass over /proc through psutil; processes that vanish mid-read are skipped."""
     table = []
     for proc in psutil.process_iter(_ATTRS):
         info = proc.info
         mem = info.get("memory_info")
-        table.append({
-            "pid": info["pid"],
-            "ppid": info.get("ppid"),
-            "name": info.get("name") or "",
-            "rss_kb": (mem.rss // 1024) if mem else 0,
-            "create_time": info.get("create_time"),
-            "cmdline": info.get("cmdline") or [],
-        })
+        table.append(ProcessRow(pid=info["pid"], ppid=info.get("ppid"), name=info.get("name") or "",
+                                rss_kb=(mem.rss // 1024) if mem else 0, create_time=info.get("create_time"),
+                                cmdline=tuple(info.get("cmdline") or ())))
     return table
 
 
-def process_names(comm: str, cmdline: list[str]) -> set[str]:
+def process_names(comm: str, cmdline: Sequence[str]) -> set[str]:
     """The names a process answers to: its comm and the basename of its argv[0]."""
     names = {comm} if comm else set()
     if cmdline and cmdline[0]:
@@ -89,7 +96,7 @@ def _stat_field(pid: int, index: int) -> int | None:
         return None
 
 
-def find_orphans(table: list[dict[str, Any]], pattern: str, allowlist: Iterable[str],
+def find_orphans(table: list[ProcessRow], pattern: str, allowlist: Iterable[str],
                  protected: frozenset[int]) -> list[Orphan]:
     """Every orphan of ``table`` whose command line matches ``pattern``, oldest first.
 
@@ -97,41 +104,40 @@ def find_orphans(table: list[dict[str, Any]], pattern: str, allowlist: Iterable[
     user can start a process with a 2 MB command line, and a regex over it every cycle for every
     process would let that user stall the watchdog."""
     regex = re.compile(pattern)
-    by_pid = {p["pid"]: p for p in table}
+    by_pid = {p.pid: p for p in table}
     allowed = frozenset(allowlist)
     found = []
     for proc in table:  # cheapest test first: most processes fail the parent test in memory
-        if not proc["cmdline"] or proc["pid"] in protected or not _adopted(proc, by_pid):
+        if not proc.cmdline or proc.pid in protected or not _adopted(proc, by_pid):
             continue
-        if not regex.search(" ".join(proc["cmdline"])[:CMDLINE_SEARCHED]) or not _session_is_elsewhere(proc):
+        if not regex.search(" ".join(proc.cmdline)[:CMDLINE_SEARCHED]) or not _session_is_elsewhere(proc):
             continue
         why_not = never_killed(proc) or _not_allowed(proc, allowed)
-        found.append(Orphan(proc["pid"], proc["name"], proc["create_time"], not why_not, why_not))
+        found.append(Orphan(proc.pid, proc.name, proc.create_time, not why_not, why_not))
     found.sort(key=lambda o: (o.create_time or 0.0, o.pid))
     return found
 
 
-def _adopted(proc: dict[str, Any], by_pid: dict[int, dict[str, Any]]) -> bool:
+def _adopted(proc: ProcessRow, by_pid: dict[int, ProcessRow]) -> bool:
     """Its parent is init or a known subreaper: it may have been adopted (see below)."""
-    ppid = proc.get("ppid")
-    parent = by_pid.get(ppid) if isinstance(ppid, int) else None
-    return ppid == 1 or (parent is not None and parent["name"] in SUBREAPERS)
+    parent = by_pid.get(proc.ppid) if proc.ppid is not None else None
+    return proc.ppid == 1 or (parent is not None and parent.name in SUBREAPERS)
 
 
-def _session_is_elsewhere(proc: dict[str, Any]) -> bool:
+def _session_is_elsewhere(proc: ProcessRow) -> bool:
     """Was this process adopted by its init or subreaper parent, rather than started by it?
 
     Linux keeps no "original parent", so the session tells: a service or daemon that init or a
     subreaper starts leads a session of its own (systemd units, ``setsid``), and a child that
     tini or ``systemd --user`` starts directly lives in its parent's session. An adopted test
     runner still carries the session of the terminal or agent that started it."""
-    session = _stat_field(proc["pid"], _SESSION)
-    return session is not None and session not in (proc["pid"], proc.get("ppid"))
+    session = _stat_field(proc.pid, _SESSION)
+    return session is not None and session not in (proc.pid, proc.ppid)
 
 
-def never_killed(proc: dict[str, Any]) -> str:
+def never_killed(proc: ProcessRow) -> str:
     """Why this process is never the sweep's to kill, whatever the allowlist says ("" if it may be)."""
-    names = process_names(proc["name"], proc["cmdline"])
+    names = process_names(proc.name, proc.cmdline)
     if any(name.startswith("tmux") for name in names):
         return "a tmux server"
     if names & SHELLS or any(name.lstrip("-") in SHELLS for name in names):  # "-bash" is a login shell
@@ -139,6 +145,6 @@ def never_killed(proc: dict[str, Any]) -> str:
     return ""
 
 
-def _not_allowed(proc: dict[str, Any], allowed: frozenset[str]) -> str:
-    names = process_names(proc["name"], proc["cmdline"])
+def _not_allowed(proc: ProcessRow, allowed: frozenset[str]) -> str:
+    names = process_names(proc.name, proc.cmdline)
     return "" if names & allowed else f"{'/'.join(sorted(names)) or '?'} is not in ARGUS_KILL_ALLOWLIST"

@@ -15,12 +15,12 @@ from argus_cli.config import Config
 def tmux_argv(config: Config, socket: str) -> list[str]:
     """``tmux -L default`` for the default server (named, so no inherited $TMUX can redirect it),
     or ``tmux -S PATH`` on a socket path."""
-    binary = config["ARGUS_TMUX_BIN"]
+    binary = config.tmux_bin
     return [binary, "-L", "default"] if socket == "default" else [binary, "-S", socket]
 
 
 def installed(config: Config) -> bool:
-    return shutil.which(config["ARGUS_TMUX_BIN"]) is not None
+    return shutil.which(config.tmux_bin) is not None
 
 
 def run_tmux(config: Config, socket: str, *args: str, timeout: float) -> ToolRun:

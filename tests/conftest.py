@@ -97,6 +97,16 @@ def anthropic_api() -> Iterator[FakeAnthropic]:
 
 
 @pytest.fixture
+def state_owner() -> Iterator[None]:
+    """Run the test as the cycle and `argus act` run: owning the state, so an unusable file it
+    reads is moved aside. Outside a cycle or act, library calls only read (ARCHITECTURE.md §4)."""
+    from argus_cli.state.files import owning_state
+
+    with owning_state():
+        yield
+
+
+@pytest.fixture
 def config_of() -> Callable[[dict[str, str]], Config]:
     """Build the Config an `argus` process would see with this environment."""
     return load

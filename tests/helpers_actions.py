@@ -18,6 +18,7 @@ import psutil
 from conftest import write_executable
 
 from argus_cli.config import Config, load
+from argus_cli.snapshot import Snapshot, parse_snapshot
 
 NODE_IDLE = "setInterval(()=>{},1000)"
 
@@ -80,10 +81,10 @@ def create_time(pid: int) -> float:
     return psutil.Process(pid).create_time()
 
 
-def snapshot_with(pid: int, created: float, name: str = "node") -> dict[str, Any]:
+def snapshot_with(pid: int, created: float | None, name: str = "node") -> Snapshot:
     entry = {"pid": pid, "name": name, "rss_kb": 1000, "mem_percent": 1.0, "runtime": "00:01",
              "create_time": created, "kill_candidate": True}
-    return {"memory": {"percent": 10.0}, "memory_hog": entry, "top_processes": [entry]}
+    return parse_snapshot({"memory": {"percent": 10.0}, "memory_hog": entry, "top_processes": [entry]})
 
 
 # --- tmux -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from helpers_notify import FakeTelegram, running, stop, telegram_env
 from argus_cli.actions.enrich import hog_suffix
 from argus_cli.actions.execute import execute_decision
 from argus_cli.model import Decision
+from argus_cli.snapshot import Snapshot, parse_snapshot
 
 HOST = socket.gethostname()
 T0 = 1_800_000_000.0
@@ -18,8 +19,8 @@ HOG = {"pid": 4242, "name": "pt_main thread", "rss_kb": 2760196, "mem_percent": 
        "create_time": 1.0, "kill_candidate": False}
 
 
-def critical_snapshot(percent: float = 93.0) -> dict:
-    return {"memory": {"percent": percent}, "memory_hog": HOG, "top_processes": [HOG]}
+def critical_snapshot(percent: float = 93.0) -> Snapshot:
+    return parse_snapshot({"memory": {"percent": percent}, "memory_hog": HOG, "top_processes": [HOG]})
 
 
 @pytest.fixture
@@ -47,6 +48,8 @@ def test_hog_suffix_has_the_exact_form(config):
     assert hog_suffix(critical_snapshot(90.0), config).startswith("; hog_process=")  # at the threshold
     assert hog_suffix(critical_snapshot(89.9), config) == ""
     assert hog_suffix(None, config) == ""
+    partial = parse_snapshot({"memory": {"percent": 95.0}, "memory_hog": {"pid": 4242, "name": "node"}})
+    assert hog_suffix(partial, config) == ""  # no enrichment rather than a wrong one
 
 
 def test_alert_is_prefixed_enriched_delivered_and_recorded(config, telegram, tmp_path):

@@ -26,6 +26,7 @@ from helpers_actions import (
 from argus_cli.actions.context import Tuning
 from argus_cli.actions.execute import execute_decision
 from argus_cli.model import Decision
+from argus_cli.snapshot import parse_snapshot
 
 FAST = Tuning(kill_grace=0.5)
 
@@ -143,9 +144,7 @@ def test_refuses_a_pid_the_snapshot_did_not_show(config):
 
 def test_refuses_a_listed_pid_without_a_start_time(config):
     with spawned("node", "-e", NODE_IDLE) as node:
-        snapshot = snapshot_with(node.pid, create_time(node.pid))
-        snapshot["memory_hog"]["create_time"] = snapshot["top_processes"][0]["create_time"] = None
-        result = _kill(config, node.pid, snapshot)
+        result = _kill(config, node.pid, snapshot_with(node.pid, None))
         assert running(node)
     assert result.status == "rejected" and "no start time" in result.detail
 
@@ -201,7 +200,7 @@ def test_kill_pid_with_a_renamed_thread_id_does_not_kill_an_unlisted_process(arg
         wait_started(proc.pid, "python")
         tid = _thread_named(proc.pid, "node")
         started = psutil.Process(proc.pid).create_time()
-        listed = {"top_processes": [{"pid": tid, "name": "node", "create_time": started}]}
+        listed = parse_snapshot({"top_processes": [{"pid": tid, "name": "node", "create_time": started}]})
         [result] = _act(config, {"type": "kill_pid", "target": tid, "reason": "runaway"}, snapshot=listed)
         time.sleep(0.3)
         assert proc.poll() is None, "a python process was killed through its thread's comm"

@@ -92,7 +92,7 @@ def test_the_configured_tmux_runs_with_no_tmux_on_path(argus_env, tmp_path, monk
         patch.setenv("PATH", str(tmp_path / "empty-bin"))
         listed = list_sessions(config, str(sock))
         result = _kill(config, "web")
-    assert {s["name"] for s in listed["sessions"]} == {"web", "web-2", "api"}
+    assert {s.name for s in listed.sessions} == {"web", "web-2", "api"}
     assert result.status == "success", result.detail
     assert tmux_sessions(sock) == {"web-2", "api"}
     lines = calls.read_text().splitlines()

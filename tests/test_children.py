@@ -21,6 +21,7 @@ from argus_cli.collectors.context import CollectContext
 from argus_cli.collectors.services import check_systemd
 from argus_cli.config import load
 from argus_cli.doctor import run_checks
+from argus_cli.snapshot import TmuxServer
 
 PACKAGE = Path(__file__).resolve().parent.parent / "argus_cli"
 PY = sys.executable
@@ -89,7 +90,7 @@ def test_service_checks_run_the_configured_systemctl(argus_env: dict[str, str], 
                    "ARGUS_SERVICES": "good=systemd:good.service,bad=systemd:bad.service"})
     spec = [s for s in default_collectors() if s.name == "services"]
     snap = collect_snapshot(CollectContext(config), spec)
-    assert {s["name"]: (s["status"], s["detail"]) for s in snap["services"]} == {
+    assert {s.name: (s.status, s.detail) for s in snap.services} == {
         "good": ("up", "active"), "bad": ("down", "failed")}
 
 
@@ -107,7 +108,7 @@ def test_a_hung_tmux_is_one_server_detail_and_killed(argus_env: dict[str, str], 
     monkeypatch.setattr(tmux_collector, "TMUX_TIMEOUT", 0.5)
     config = load({**argus_env, "ARGUS_TMUX_BIN": str(hung), "ARGUS_TMUX_SOCKETS": str(sock)})
     entry = tmux_collector.list_sessions(config, str(sock))
-    assert entry == {"socket": str(sock), "sessions": [], "detail": f"{hung} timed out after 0.5s"}
+    assert entry == TmuxServer(socket=str(sock), sessions=(), detail=f"{hung} timed out after 0.5s")
     assert group_killed(hung)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import shutil
@@ -13,20 +14,29 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers_pidns import run_in_pidns
 
 from argus_cli.collectors import CollectorSpec, collect_snapshot, default_collectors
 from argus_cli.collectors.context import CollectContext
+from argus_cli.collectors.orphans import describe
 from argus_cli.collectors.processes import etime
 from argus_cli.config import load
+from argus_cli.processes import Orphan
+from argus_cli.snapshot import CgroupMemory, to_json
 
 ETIME = re.compile(r"^(\d+-)?(\d{2}:)?\d{2}:\d{2}$")
 
 
 def ctx_for(env: dict[str, str], **overrides: str) -> CollectContext:
     return CollectContext(load({**env, **overrides}))
+
+
+def collected(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """collect_snapshot's result as ``argus collect --json`` prints it."""
+    return json.loads(json.dumps(to_json(collect_snapshot(*args, **kwargs))))
 
 
 def only(name: str) -> list[CollectorSpec]:
@@ -80,7 +90,7 @@ def test_services_up_down_unknown(argus_env, http_server, tcp_listener, tmp_path
         f"refused=http://127.0.0.1:{closed_port()}/", "nxhost=tcp:no-such-host.invalid:80",
         "good=systemd:good.service", "bad=systemd:bad.service",
     ])
-    snap = collect_snapshot(ctx_for(argus_env, ARGUS_SERVICES=services), only("services"))
+    snap = collected(ctx_for(argus_env, ARGUS_SERVICES=services), only("services"))
     status = {s["name"]: s["status"] for s in snap["services"]}
     assert status == {"web": "up", "notfound": "up", "broken": "down", "db": "up", "closed": "down",
                       "refused": "down", "nxhost": "unknown", "good": "up", "bad": "down"}
@@ -89,7 +99,7 @@ def test_services_up_down_unknown(argus_env, http_server, tcp_listener, tmp_path
 
 def test_systemd_check_without_systemctl_is_unknown(argus_env, monkeypatch):
     monkeypatch.setenv("PATH", argus_env["PATH"].split(os.pathsep)[0])  # an empty bin dir only
-    snap = collect_snapshot(ctx_for(argus_env, ARGUS_SERVICES="x=systemd:x.service"), only("services"))
+    snap = collected(ctx_for(argus_env, ARGUS_SERVICES="x=systemd:x.service"), only("services"))
     assert snap["services"][0]["status"] == "unknown"
 
 
@@ -114,6 +124,15 @@ report(runners=runners, orphans=json.loads(out.stdout)["orphans"])
     assert orphans["pattern"] == "node.* --test( |$)"
 
 
+def test_orphans_say_why_not_only_for_those_they_may_not_kill():
+    found = [Orphan(7, "node", 100.0, True, ""), Orphan(8, "bash", None, False, "a shell is never killed")]
+    report = json.loads(json.dumps(to_json(describe(found, "node", now=160.0))))
+    assert report["processes"] == [{"pid": 7, "name": "node", "create_time": 100.0, "killable": True},
+                                   {"pid": 8, "name": "bash", "create_time": None, "killable": False,
+                                    "why_not": "a shell is never killed"}]
+    assert (report["count"], report["killable"], report["pids"], report["oldest_age_seconds"]) == (2, 1, [7, 8], 60)
+
+
 @pytest.fixture
 def tmux_socket(tmp_path) -> Iterator[Path]:
     if shutil.which("tmux") is None:
@@ -129,7 +148,7 @@ def tmux_socket(tmp_path) -> Iterator[Path]:
 
 def test_tmux_sessions_on_private_socket(argus_env, tmux_socket, tmp_path):
     missing = tmp_path / "no-such.sock"
-    snap = collect_snapshot(ctx_for(argus_env, ARGUS_TMUX_SOCKETS=f"{tmux_socket},{missing}"), only("tmux"))
+    snap = collected(ctx_for(argus_env, ARGUS_TMUX_SOCKETS=f"{tmux_socket},{missing}"), only("tmux"))
     live, absent = snap["tmux"]
     assert live["socket"] == str(tmux_socket)
     assert {(s["name"], s["windows"]) for s in live["sessions"]} == {("web", 1), ("worker", 3)}
@@ -144,7 +163,7 @@ def test_memory_hog_is_the_big_process(argus_env):
     hog = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert hog.stdout is not None and hog.stdout.readline() == "ready\n"
-        snap = collect_snapshot(ctx_for(argus_env), only("processes"))
+        snap = collected(ctx_for(argus_env), only("processes"))
         top = snap["memory_hog"]
         assert top["pid"] == hog.pid
         assert top["rss_kb"] > 250 * 1024
@@ -191,7 +210,7 @@ def test_freshness_stale_and_fresh(argus_env, tmp_path):
     for path in (old / "sub" / "f.txt", old / "sub", old):
         os.utime(path, (week_ago, week_ago))
     spec = f"old={old}:3600,new={new}:3600,gone={tmp_path / 'missing'}:60"
-    snap = collect_snapshot(ctx_for(argus_env, ARGUS_FRESHNESS=spec), only("freshness"))
+    snap = collected(ctx_for(argus_env, ARGUS_FRESHNESS=spec), only("freshness"))
     by_name = {f["name"]: f for f in snap["freshness"]}
     assert by_name["old"]["stale"] is True and by_name["old"]["age_seconds"] >= 7 * 86400 - 5
     assert by_name["new"]["stale"] is False and by_name["new"]["age_seconds"] < 60
@@ -200,20 +219,19 @@ def test_freshness_stale_and_fresh(argus_env, tmp_path):
 
 
 def test_failing_and_hung_collectors_become_errors(argus_env):
-    def boom(ctx: CollectContext) -> dict:
+    def boom(ctx: CollectContext) -> object:
         raise RuntimeError("sensor on fire")
 
-    def hang(ctx: CollectContext) -> dict:
+    def hang(ctx: CollectContext) -> object:
         time.sleep(30)
-        return {}
+        return ()
 
-    specs = [*only("disks"), CollectorSpec("boom", boom, {"boom": None}),
-             CollectorSpec("hang", hang, {"hang": []})]
+    specs = [*only("disks"), CollectorSpec("boom", boom, ("memory", "swap")), CollectorSpec("hang", hang, ("tmux",))]
     started = time.monotonic()
-    snap = collect_snapshot(ctx_for(argus_env), specs, timeout=1.0)
+    snap = collected(ctx_for(argus_env), specs, timeout=1.0)
     assert time.monotonic() - started < 5
     assert snap["disks"][0]["path"] == "/"
-    assert snap["boom"] is None and snap["hang"] == []
+    assert snap["memory"] is None and snap["swap"] is None and snap["tmux"] == []
     assert snap["errors"] == [{"collector": "boom", "error": "RuntimeError: sensor on fire"},
                               {"collector": "hang", "error": "timed out"}]
 
@@ -228,7 +246,7 @@ def _proc_stat_busy_share() -> float:
 
 
 def test_cpu_percent_is_the_share_since_the_previous_collect(argus_env):
-    first = collect_snapshot(ctx_for(argus_env), only("system"))["system"]  # no baseline: short sample
+    first = collected(ctx_for(argus_env), only("system"))["system"]  # no baseline: short sample
     baseline = Path(argus_env["ARGUS_STATE_DIR"]) / "cpu-times.json"
     assert baseline.exists() and 0.0 <= first["cpu_percent"] <= 100.0
     # A baseline of zero counters ten seconds ago makes "since the previous collect" = "since boot".
@@ -236,7 +254,7 @@ def test_cpu_percent_is_the_share_since_the_previous_collect(argus_env):
     now = time.time()
     atomic_write_json(baseline, {"ts": now - 10, "busy": 0.0, "idle": 0.0})
     second = CollectContext(load(argus_env), now=now)
-    snap = collect_snapshot(second, only("system"))["system"]
+    snap = collected(second, only("system"))["system"]
     assert snap["cpu_percent"] == pytest.approx(_proc_stat_busy_share(), abs=1.0)
     assert snap["cpu_count"] >= 1 and len(snap["load"]) == 3 and snap["uptime_seconds"] > 0
 
@@ -250,9 +268,9 @@ def test_cgroup_memory_reads_v2_files(tmp_path):
     group.mkdir(parents=True)
     (group / "memory.current").write_text("536870912\n")
     (group / "memory.max").write_text("1073741824\n")
-    assert cgroup_memory(tmp_path / "proc" / "cgroup", tmp_path / "cg") == {
-        "current_bytes": 536870912, "max_bytes": 1073741824, "percent": 50.0}
+    assert cgroup_memory(tmp_path / "proc" / "cgroup", tmp_path / "cg") == CgroupMemory(
+        current_bytes=536870912, max_bytes=1073741824, percent=50.0)
     (group / "memory.max").write_text("max\n")
-    assert cgroup_memory(tmp_path / "proc" / "cgroup", tmp_path / "cg")["max_bytes"] is None
+    assert cgroup_memory(tmp_path / "proc" / "cgroup", tmp_path / "cg") == CgroupMemory(536870912, None, None)
     (tmp_path / "proc" / "cgroup").write_text("12:memory:/foo\n")  # cgroup v1 only
     assert cgroup_memory(tmp_path / "proc" / "cgroup", tmp_path / "cg") is None

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from argus_cli.config import UNIT_NAME, VARIABLES, ConfigError, load, parse_env_file
+from argus_cli.config import (
+    UNIT_NAME,
+    VARIABLES,
+    Config,
+    ConfigError,
+    FreshnessCheck,
+    ServiceCheck,
+    load,
+    parse_env_file,
+)
 
 
 def test_defaults_follow_the_spec(argus_env):
     cfg = load(argus_env)
-    assert cfg["ARGUS_DECIDER"] == "auto" and cfg["ARGUS_MODEL"] == "claude-haiku-4-5"
-    assert cfg["ARGUS_KILL_ALLOWLIST"] == ("node", "claude", "codex")
-    assert cfg["ARGUS_LOAD_FACTOR"] == 2.0 and cfg["ARGUS_LLM_EVERY_CYCLE"] is False
+    assert cfg.decider == "auto" and cfg.model == "claude-haiku-4-5"
+    assert cfg.kill_allowlist == ("node", "claude", "codex")
+    assert cfg.load_factor == 2.0 and cfg.llm_every_cycle is False
     assert cfg.problems_file == cfg.state_dir / "problems.jsonl"
     assert cfg.log_dir == cfg.state_dir / "logs"
-    assert cfg["ARGUS_RELAY_FALLBACK_FILE"] == str(cfg.state_dir / "relay-fallback.jsonl")
+    assert cfg.relay_fallback_file == cfg.state_dir / "relay-fallback.jsonl"
 
 
 def test_state_dir_defaults_to_xdg(argus_env, tmp_path):
@@ -30,9 +41,9 @@ def test_environment_wins_over_env_file(argus_env, tmp_path):
                         "ARGUS_DISK_PATHS='/, /var'  # two mounts\n")
     env = {**argus_env, "ARGUS_ENV_FILE": str(env_file), "ARGUS_MODEL": "from-env"}
     cfg = load(env)
-    assert cfg["ARGUS_DEDUP_WINDOW"] == 120
-    assert cfg["ARGUS_MODEL"] == "from-env"
-    assert cfg["ARGUS_DISK_PATHS"] == ("/", "/var")
+    assert cfg.dedup_window == 120
+    assert cfg.model == "from-env"
+    assert cfg.disk_paths == ("/", "/var")
     assert cfg.env_file == env_file
 
 
@@ -119,11 +130,11 @@ def test_an_empty_orphan_pattern_in_the_env_file_exits_2(run_argus, argus_env, t
 
 @pytest.mark.parametrize("pattern", ["node.*--test", "argus-orphan-1234", r"^/usr/bin/node\b.*--test", "pytest"])
 def test_a_specific_orphan_pattern_is_accepted(argus_env, pattern):
-    assert load({**argus_env, "ARGUS_ORPHAN_PATTERN": pattern})["ARGUS_ORPHAN_PATTERN"] == pattern
+    assert load({**argus_env, "ARGUS_ORPHAN_PATTERN": pattern}).orphan_pattern == pattern
 
 
 def test_the_sweep_is_switched_off_explicitly(argus_env):
-    assert load({**argus_env, "ARGUS_ORPHAN_SWEEP": "false"})["ARGUS_ORPHAN_SWEEP"] is False
+    assert load({**argus_env, "ARGUS_ORPHAN_SWEEP": "false"}).orphan_sweep is False
 
 
 # --- issue 9, item 14: validation patterns must not admit a trailing newline ----------------------
@@ -131,3 +142,21 @@ def test_the_sweep_is_switched_off_explicitly(argus_env):
 @pytest.mark.parametrize("unit", ["web\n", "web.service\n"])
 def test_a_unit_name_with_a_trailing_newline_is_not_a_unit(unit):
     assert UNIT_NAME.match(unit) is None and UNIT_NAME.match(unit.rstrip("\n"))
+
+
+def test_every_variable_is_a_typed_attribute_named_after_it(argus_env):
+    # the class body is the one table: the attribute is the variable's name, less ARGUS_, lower-case
+    config = load(argus_env)
+    for var in VARIABLES:
+        attribute = var.name.removeprefix("ARGUS_").lower()
+        assert getattr(Config, attribute).var is var, var.name
+        assert getattr(config, attribute) is config.values[var.name], var.name
+
+
+def test_derived_values_are_typed_not_strings(argus_env):
+    config = load({**argus_env, "ARGUS_SERVICES": "web=tcp:127.0.0.1:80", "ARGUS_FRESHNESS": "db=/srv/db:60",
+                   "ARGUS_LOG_DIR": "/var/log/argus"})
+    assert config.services == (ServiceCheck("web", "tcp:127.0.0.1:80"),)
+    assert config.freshness == (FreshnessCheck("db", "/srv/db", 60),)
+    assert config.log_dir == Path("/var/log/argus") and isinstance(config.prompt_file, Path)
+    assert not any(name.startswith("_") for name in config.values)  # nothing stuffed beside the variables

@@ -26,6 +26,7 @@ from helpers_notify import FakeTelegram, install_bd, install_relay, running, sto
 from argus_cli.config import VARIABLES, Config, ConfigError, Var, _range_text, load
 from argus_cli.cycle import run_cycle
 from argus_cli.model import iso_z
+from argus_cli.snapshot import Snapshot, parse_snapshot
 
 NUMERIC = [var for var in VARIABLES if var.kind in ("int", "float")]
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -68,7 +69,7 @@ def test_every_number_has_a_range_around_its_default() -> None:
 def test_each_edge_is_accepted(argus_env: dict[str, str], edge: str) -> None:
     config = load({**argus_env, **at_edge(edge)})
     for var in NUMERIC:
-        assert config[var.name] == (float if var.kind == "float" else int)(edge_value(var, edge))
+        assert config.values[var.name] == (float if var.kind == "float" else int)(edge_value(var, edge))
 
 
 @pytest.mark.parametrize("edge", ["lo", "hi"])
@@ -96,10 +97,10 @@ def scenario(name: str) -> dict[str, Any]:
 def scripted_host(names: list[str]) -> Any:
     snaps = iter([scenario(name)["snapshot"] for name in names])
 
-    def collect(now: float) -> dict[str, Any]:
+    def collect(now: float) -> Snapshot:
         snap = copy.deepcopy(next(snaps))
         snap["ts"] = iso_z(now)
-        return snap
+        return parse_snapshot(snap)
     return collect
 
 
@@ -180,7 +181,7 @@ def exercise_registry(config: Config, now: float) -> None:
     assert problems
     last = problems[-1]
     key = key_for(last["type"], last["description"])
-    window = config["ARGUS_BEAD_REPEAT_WINDOW_SECONDS"]
+    window = config.bead_repeat_window_seconds
     expected = sum(1 for p in problems if key_for(p["type"], p["description"]) == key
                    and iso_z(now - window) <= p["ts"] <= iso_z(now))
     assert recent_count(config, key, window, now) == expected
@@ -188,7 +189,7 @@ def exercise_registry(config: Config, now: float) -> None:
 
 def exercise_dedup(config: Config, now: float) -> None:
     from argus_cli.state import dedup
-    window, retention = config["ARGUS_DEDUP_WINDOW"], config["ARGUS_DEDUP_RETENTION_SECONDS"]
+    window, retention = config.dedup_window, config.dedup_retention_seconds
     dedup.note(config, "edge:a", now, sent=True)
     assert dedup.is_suppressed(config, "edge:a", now + window - 0.5)
     assert not dedup.is_suppressed(config, "edge:a", now + window)
@@ -198,7 +199,7 @@ def exercise_dedup(config: Config, now: float) -> None:
 
 def exercise_restart_backoff(config: Config, now: float) -> None:
     from argus_cli.state import backoff
-    second, third = config["ARGUS_RESTART_BACKOFF_SECOND_DELAY"], config["ARGUS_RESTART_BACKOFF_THIRD_DELAY"]
+    second, third = config.restart_backoff_second_delay, config.restart_backoff_third_delay
     unit, t = "edge.service", now
     for attempt, wait in ((1, 0), (2, second), (3, third)):
         t += wait
@@ -209,17 +210,17 @@ def exercise_restart_backoff(config: Config, now: float) -> None:
     loop = backoff.check(config, unit, t + max(second, third))
     assert loop.loop and not loop.allowed
     until = backoff.start_cooldown(config, unit, t)
-    assert until == t + config["ARGUS_RESTART_COOLDOWN_SECONDS"]
+    assert until == t + config.restart_cooldown_seconds
     assert "cooldown until" in backoff.check(config, unit, until - 1).detail
     assert backoff.check(config, unit, until).allowed
 
 
 def exercise_llm_backoff(config: Config) -> None:
     from argus_cli.decide.prescreen import backoff_delay
-    base, cap = config["ARGUS_LLM_BACKOFF_BASE_SECONDS"], config["ARGUS_LLM_BACKOFF_MAX_SECONDS"]
+    base, cap = config.llm_backoff_base_seconds, config.llm_backoff_max_seconds
     for failures in (1, 2, 10, 31, 1000):
         assert backoff_delay(config, failures, False) == min(cap, base * 2 ** min(failures - 1, 30))
-        assert backoff_delay(config, failures, True) >= config["ARGUS_LLM_RATE_LIMIT_MIN_SECONDS"]
+        assert backoff_delay(config, failures, True) >= config.llm_rate_limit_min_seconds
 
 
 def exercise_reports(config: Config, now: float) -> None:

@@ -19,6 +19,7 @@ from helpers_anthropic import FakeAnthropic, error, llm_env
 
 from argus_cli.cycle import run_cycle
 from argus_cli.model import iso_z
+from argus_cli.snapshot import Snapshot, parse_snapshot
 from argus_cli.state.files import iter_jsonl
 
 STEP = 300
@@ -36,14 +37,14 @@ def scenario(name: str) -> dict[str, Any]:
     return json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"]
 
 
-def host(script: Callable[[int], str]) -> Callable[[float], dict[str, Any]]:
+def host(script: Callable[[int], str]) -> Callable[[float], Snapshot]:
     """A snapshot source: cycle number -> scenario name, with the clock's timestamp."""
     snaps = {name: scenario(name) for name in ("healthy", "disk_92")}
 
-    def collect(now: float) -> dict[str, Any]:
+    def collect(now: float) -> Snapshot:
         snap = copy.deepcopy(snaps[script(int((now - START) // STEP))])
         snap["ts"] = iso_z(now)
-        return snap
+        return parse_snapshot(snap)
     return collect
 
 

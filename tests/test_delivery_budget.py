@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from helpers_actions import actions_env, install_systemctl, recorded, registry, use_env
@@ -30,6 +29,7 @@ from argus_cli.cycle import run_cycle
 from argus_cli.model import Decision, iso_z
 from argus_cli.notify.budget import DeliveryBudget
 from argus_cli.notify.outbox import flush_outbox, pending_alerts, send_alert
+from argus_cli.snapshot import Snapshot, parse_snapshot
 
 NOW = 1_770_000_000.0
 SCENARIO = Path(__file__).parent / "scenarios" / "service_down.json"  # the rules answer with one alert
@@ -40,10 +40,10 @@ def no_sleep(_: float) -> None:
     pass
 
 
-def service_down(now: float) -> dict[str, Any]:
+def service_down(now: float) -> Snapshot:
     snapshot = copy.deepcopy(json.loads(SCENARIO.read_text())["snapshot"])
     snapshot["ts"] = iso_z(now)
-    return snapshot
+    return parse_snapshot(snapshot)
 
 
 class Blackhole:
@@ -190,7 +190,7 @@ def test_full_state_filesystem_sends_a_delivered_alert_once_per_cycle(
 def test_a_cycle_sends_at_most_max_per_cycle_and_queues_the_rest(
         argus_env: dict[str, str], server: FakeTelegram) -> None:
     cfg = load(telegram_env(argus_env, server))
-    assert cfg["ARGUS_TELEGRAM_MAX_PER_CYCLE"] == 20
+    assert cfg.telegram_max_per_cycle == 20
     texts = [f"old {n:02d}" for n in range(30)]
     queue_while_down(cfg, server, texts)
 

@@ -405,7 +405,9 @@ def test_doctor_last_cycle(tmp_path: Path) -> None:
     state.mkdir()
     assert check_last_cycle(state, now).level == "warn"
     cases = [({"status": "ok", "timestamp": iso_z(now - 120)}, "ok", "ok at"),
-             ({"status": "fallback", "timestamp": now - 60}, "ok", "fallback at"),
+             ({"status": "fallback", "timestamp": iso_z(now - 60)}, "ok", "fallback at"),
+             # read as the cycle reads it: a number is no timestamp there, the cycle moves it aside
+             ({"status": "ok", "timestamp": now - 60}, "warn", "unreadable"),
              ({"status": "ok", "timestamp": iso_z(now - 16 * 60)}, "warn", "older than 15 min"),
              ({"status": "failed", "timestamp": iso_z(now - 60), "detail": "interrupted",
                "consecutive_failures": 2}, "warn", "interrupted (2 in a row)"),

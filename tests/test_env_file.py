@@ -95,8 +95,8 @@ def test_load_reads_quoted_values_with_comments(argus_env, tmp_path):
     env_file.write_text('\ufeffARGUS_KILL_ALLOWLIST="node,claude" # who may be killed\n'
                         'TELEGRAM_CHAT_ID="-100123" # ops\nTELEGRAM_BOT_TOKEN="1:tok"\n', encoding="utf-8")
     config = load({**argus_env, "ARGUS_ENV_FILE": str(env_file)})
-    assert config["ARGUS_KILL_ALLOWLIST"] == ("node", "claude")
-    assert config["TELEGRAM_CHAT_ID"] == "-100123" and config.telegram_configured
+    assert config.kill_allowlist == ("node", "claude")
+    assert config.telegram_chat_id == "-100123" and config.telegram_configured
 
 
 def test_a_file_that_is_not_utf8_names_the_line(argus_env, tmp_path):

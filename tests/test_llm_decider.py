@@ -20,10 +20,11 @@ from helpers_anthropic import (
     tool_use,
 )
 
-from argus_cli.decide import message, prescreen
+from argus_cli.decide import message
 from argus_cli.decide.engine import decide
 from argus_cli.decide.llm import ask_llm
-from argus_cli.state.files import append_jsonl, read_json
+from argus_cli.snapshot import Snapshot, parse_snapshot
+from argus_cli.state.files import append_jsonl
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 NOW = 1_771_590_000.0
@@ -33,8 +34,8 @@ DISK_DECISION = {"assessment": "Disk / is critical.",
                  "observations": ["disk / 92%"]}
 
 
-def snapshot(name: str = "disk_92") -> dict[str, Any]:
-    return json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"]
+def snapshot(name: str = "disk_92") -> Snapshot:
+    return parse_snapshot(json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"])
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_unusable_answers_fall_back_to_the_rules_and_start_backoff(
     assert decided.llm_called and needle in (decided.llm_error or "")
     assert decided.decision.decider == "fallback"
     assert [a["type"] for a in decided.decision.actions] == ["clean_disk", "alert"]  # the rules' answer
-    backoff = read_json(config.state_dir / "llm-backoff.json", dict)
+    backoff = json.loads((config.state_dir / "llm-backoff.json").read_text())
     assert backoff["failures"] == 1 and backoff["until"] == NOW + 300
     assert DUMMY_KEY not in json.dumps(decided.raw_response)
 
@@ -111,7 +112,7 @@ def test_rate_limit_backs_off_at_least_the_minimum(fake: FakeAnthropic, argus_en
     fake.queue(error(429, "rate_limit_error"))
     decided = decide(config, snapshot(), now=NOW)
     assert decided.decision.decider == "fallback" and "RateLimitError" in (decided.llm_error or "")
-    assert read_json(config.state_dir / "llm-backoff.json", dict)["until"] == NOW + 1800
+    assert json.loads((config.state_dir / "llm-backoff.json").read_text())["until"] == NOW + 1800
     assert len(fake.requests) == 1  # max_retries=0: the SDK did not retry behind our back
     again = decide(config, snapshot(), now=NOW + 600)
     assert not again.llm_called and again.llm_skip_reason == "backoff" and again.decision.decider == "fallback"
@@ -171,8 +172,8 @@ def test_success_clears_backoff_and_remembers_what_was_seen(
     decide(config, snapshot(), now=NOW)
     decided = decide(config, snapshot(), now=NOW + 301)
     assert decided.decision.decider == "llm" and decided.llm_reason == "notable"
-    assert read_json(config.state_dir / "llm-backoff.json", dict)["failures"] == 0
-    seen = read_json(config.state_dir / prescreen.PRESCREEN_FILE, dict)
+    assert json.loads((config.state_dir / "llm-backoff.json").read_text())["failures"] == 0
+    seen = json.loads((config.state_dir / "prescreen.json").read_text())
     assert seen["last_call"] == NOW + 301 and seen["signature"] == "disk:/:critical"
 
 
@@ -202,5 +203,5 @@ def test_half_an_emoji_pair_from_the_llm_is_printed_and_recorded(
     fake.queue(tool_use(odd))
     proc = run_argus("cycle", "--decider", "llm", env=env)
     assert proc.returncode == 0, proc.stderr
-    decision = read_json(Path(argus_env["ARGUS_STATE_DIR"]) / "last_decision.json", dict)
+    decision = json.loads((Path(argus_env["ARGUS_STATE_DIR"]) / "last_decision.json").read_text())
     assert decision["decider"] == "llm" and decision["assessment"] == "Disk ? critical"

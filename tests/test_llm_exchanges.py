@@ -15,22 +15,28 @@ from helpers_anthropic import DUMMY_KEY, NOMINAL, FakeAnthropic, error, llm_env,
 from argus_cli.cycle import run_cycle
 from argus_cli.decide import exchanges, message
 from argus_cli.decide.llm import ask_llm
+from argus_cli.snapshot import Snapshot, parse_snapshot
 from argus_cli.state.files import iter_jsonl
+from argus_cli.state.layout import LLM_EXCHANGES
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 NOW = 1_771_590_000.0
 TELEGRAM_TOKEN = "123456:TELEGRAM-SECRET-abc"  # noqa: S105 - a dummy
 
 
-def snapshot(name: str = "disk_92") -> dict[str, Any]:
+def raw_snapshot(name: str = "disk_92") -> dict[str, Any]:
     return json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"]
+
+
+def snapshot(name: str = "disk_92") -> Snapshot:
+    return parse_snapshot(raw_snapshot(name))
 
 
 def sha256(text_: str) -> str:
     return hashlib.sha256(text_.encode()).hexdigest()
 
 
-def exchanges_of(state: Path, name: str = exchanges.EXCHANGES) -> list[dict[str, Any]]:
+def exchanges_of(state: Path, name: str = LLM_EXCHANGES) -> list[dict[str, Any]]:
     return list(iter_jsonl(state / name))
 
 
@@ -45,7 +51,7 @@ def fresh_reports(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(exchanges, "_REPORTED", set())  # "said once per process" must not leak between tests
 
 
-def ask(config: Any, snap: dict[str, Any] | None = None, **kw: Any) -> Any:
+def ask(config: Any, snap: Snapshot | None = None, **kw: Any) -> Any:
     return ask_llm(config, snap or snapshot(), [], {}, now=NOW, **kw)
 
 
@@ -66,7 +72,7 @@ def test_a_cycle_that_asks_the_llm_leaves_one_full_line(fake: FakeAnthropic, arg
     assert line["user_sha256"] == sha256(user) and line["user_bytes"] == len(user.encode())
     assert line["system_sha256"] == sha256(body["system"]) and body["system"] not in json.dumps(line)
     assert line["answer"] == NOMINAL and line["answer_truncated"] is False and line["stop_reason"] == "tool_use"
-    assert stat.S_IMODE(os.stat(config.state_dir / exchanges.EXCHANGES).st_mode) == 0o600  # prompts describe the host
+    assert stat.S_IMODE(os.stat(config.state_dir / LLM_EXCHANGES).st_mode) == 0o600  # prompts describe the host
 
 
 def test_a_dry_run_still_records_what_it_spent(fake: FakeAnthropic, argus_env: dict[str, str],
@@ -106,15 +112,16 @@ def test_a_timed_out_call_is_recorded(fake: FakeAnthropic, argus_env: dict[str, 
 
 def test_no_secret_reaches_the_file(fake: FakeAnthropic, argus_env: dict[str, str], config_of: Any) -> None:
     config = config_of(llm_env(argus_env, fake, TELEGRAM_BOT_TOKEN=TELEGRAM_TOKEN, TELEGRAM_CHAT_ID="42"))
-    snap = snapshot()
+    raw = raw_snapshot()
     # a command line on the host that quotes the keys: the prompt shows it, the record must not
-    snap["leaky"] = {"cmdline": f"curl -H 'x-api-key: {DUMMY_KEY}' https://api.telegram.org/bot{TELEGRAM_TOKEN}/x"}
+    raw["memory_hog"]["name"] = f"curl -H 'x-api-key: {DUMMY_KEY}' https://api.telegram.org/bot{TELEGRAM_TOKEN}/x"
+    snap = parse_snapshot(raw)
     fake.queue(error(401, "authentication_error", f"invalid x-api-key {DUMMY_KEY}"),
                tool_use({**NOMINAL, "observations": [f"saw {DUMMY_KEY} in a command line"]}))
     ask(config, snap)
     ask(config, snap)
     assert DUMMY_KEY in fake.user_text()  # the test is real: the secret was in what was sent
-    data = (config.state_dir / exchanges.EXCHANGES).read_text()
+    data = (config.state_dir / LLM_EXCHANGES).read_text()
     assert len(exchanges_of(config.state_dir)) == 2
     for secret in (DUMMY_KEY, TELEGRAM_TOKEN, "TELEGRAM-SECRET"):
         assert secret not in data

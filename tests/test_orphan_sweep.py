@@ -136,16 +136,17 @@ def test_the_count_survives_start_time_jitter_and_wrong_typed_state(env):
     """psutil's create_time moves with /proc/stat's btime (by up to a second between reads): the
     same process keeps its count. A hand-edited orphans.json never stops the sweep."""
     result = run_in_pidns("""
-from argus_cli.actions.orphan_sweep import orphans_path, sweep_orphans
+from argus_cli.actions.orphan_sweep import sweep_orphans
+from argus_cli.state.layout import ORPHANS
 from argus_cli.config import load
 config = load()
 pid = orphan("node", "-e", "setInterval(()=>{}, 1000)", "--", "--test")
-orphans_path(config).parent.mkdir(parents=True, exist_ok=True)
-orphans_path(config).write_text(json.dumps({"seen_cycles": "x", "pids": {str(pid): {"seen": [1]}}}))
+ORPHANS.path(config.state_dir).parent.mkdir(parents=True, exist_ok=True)
+ORPHANS.path(config.state_dir).write_text(json.dumps({"seen_cycles": "x", "pids": {str(pid): {"seen": [1]}}}))
 first = sweep_orphans(config, time.time(), dry_run=False, grace=0.5)
-state = json.loads(orphans_path(config).read_text())
+state = json.loads(ORPHANS.path(config.state_dir).read_text())
 state["pids"][str(pid)]["create_time"] += 0.6
-orphans_path(config).write_text(json.dumps(state))
+ORPHANS.path(config.state_dir).write_text(json.dumps(state))
 second = sweep_orphans(config, time.time(), dry_run=False, grace=0.5)
 report(pid=pid, first=first, second=second, alive=alive(pid))
 """, env)

@@ -14,16 +14,21 @@ from argus_cli.cycle import run_cycle
 from argus_cli.decide import prescreen
 from argus_cli.decide.rules import findings
 from argus_cli.model import iso_z
+from argus_cli.snapshot import Snapshot, parse_snapshot
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 NOW = 1_771_590_000.0
 
 
-def snap(name: str = "healthy") -> dict[str, Any]:
+def raw(name: str = "healthy") -> dict[str, Any]:
     return json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"]
 
 
-def gate(config: Any, snapshot: dict[str, Any], override: str | None = None, now: float = NOW) -> prescreen.Gate:
+def snap(name: str = "healthy") -> Snapshot:
+    return parse_snapshot(raw(name))
+
+
+def gate(config: Any, snapshot: Snapshot, override: str | None = None, now: float = NOW) -> prescreen.Gate:
     return prescreen.gate(config, snapshot, findings(snapshot, config), now=now, override=override)
 
 
@@ -57,12 +62,12 @@ def test_jitter_is_not_a_material_change_but_drift_is(argus_env: dict[str, str],
     prescreen.record_success(config, snap(), findings(snap(), config), NOW)  # memory 42%, disk 35%
     for memory, disk, expected in ((49.0, 39.0, "nominal"), (35.0, 31.0, "nominal"),
                                    (57.0, 35.0, "changed"), (42.0, 45.0, "changed")):
-        later = snap()
+        later = raw()
         later["memory"]["percent"], later["disks"][0]["percent"] = memory, disk
-        assert gate(config, later, now=NOW + 300).reason == expected, (memory, disk)
-    service_state = snap()
+        assert gate(config, parse_snapshot(later), now=NOW + 300).reason == expected, (memory, disk)
+    service_state = raw()
     service_state["services"][1]["status"] = "unknown"
-    assert gate(config, service_state, now=NOW + 300).reason == "changed"
+    assert gate(config, parse_snapshot(service_state), now=NOW + 300).reason == "changed"
 
 
 def test_backoff_doubles_caps_and_respects_rate_limits(argus_env: dict[str, str], config_of: Any) -> None:
@@ -75,10 +80,10 @@ def test_backoff_doubles_caps_and_respects_rate_limits(argus_env: dict[str, str]
 
 
 def test_a_corrupt_backoff_file_is_set_aside_not_fatal(argus_env: dict[str, str], config_of: Any,
-                                                       capsys: Any) -> None:
+                                                       capsys: Any, state_owner: None) -> None:
     config = config_of({**argus_env, "ANTHROPIC_API_KEY": "k"})
     config.state_dir.mkdir(parents=True)
-    (config.state_dir / prescreen.BACKOFF_FILE).write_text("{torn")
+    (config.state_dir / "llm-backoff.json").write_text("{torn")
     assert gate(config, snap()).reason == "first_call"
     assert list(config.state_dir.glob("llm-backoff.json.corrupt-*"))
     assert "corrupt" in capsys.readouterr().err
@@ -101,12 +106,12 @@ def state(env: dict[str, str]) -> Path:
 
 def snapshot_source(*names: str) -> Any:
     """run_cycle(collect=...) source: the n-th cycle gets scenario names[n], stamped with the clock."""
-    snaps = iter([json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"] for name in names])
+    snaps = iter([raw(name) for name in names])
 
-    def collect(now: float) -> dict[str, Any]:
+    def collect(now: float) -> Snapshot:
         snap = copy.deepcopy(next(snaps))
         snap["ts"] = iso_z(now)
-        return snap
+        return parse_snapshot(snap)
     return collect
 
 

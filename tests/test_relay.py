@@ -30,7 +30,7 @@ def config(argus_env: dict[str, str], **extra: str) -> Config:
 
 
 def fallback_lines(cfg: Config) -> list[dict[str, object]]:
-    path = Path(cfg["ARGUS_RELAY_FALLBACK_FILE"])
+    path = Path(cfg.relay_fallback_file)
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 

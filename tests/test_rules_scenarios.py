@@ -14,6 +14,7 @@ import pytest
 
 from argus_cli.decide.rules import decide_rules, findings, signature
 from argus_cli.model import MAX_ACTIONS
+from argus_cli.snapshot import SnapshotShapeError, parse_snapshot
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
 REQUIRED = {"healthy", "memory_85", "memory_95_node_hog", "disk_92", "load_3x_cores", "swap_60",
@@ -84,7 +85,7 @@ def test_thresholds_are_inclusive_and_load_is_strict(argus_env: dict[str, str], 
     snap["disks"][0]["percent"] = 80.0
     snap["swap"]["percent"] = 50.0
     snap["system"]["load_per_core"] = 2.0  # exactly the factor: not above it
-    keys = [f.key for f in findings(snap, config)]
+    keys = [f.key for f in findings(parse_snapshot(snap), config)]
     assert keys == ["memory:critical", "disk:/:warning", "swap:warning"]
 
 
@@ -92,12 +93,12 @@ def test_finding_keys_do_not_move_with_the_numbers(argus_env: dict[str, str], co
     config = config_of(argus_env)
     a, b = _snapshot("several_at_once"), _snapshot("several_at_once")
     b["memory"]["percent"], b["disks"][0]["percent"], b["swap"]["percent"] = 97.5, 99.0, 71.0
-    assert signature(findings(a, config)) == signature(findings(b, config))
-    assert "orphans:present" not in signature(findings(a, config))  # swept, not a reason to ask the LLM
+    assert signature(findings(parse_snapshot(a), config)) == signature(findings(parse_snapshot(b), config))
+    assert "orphans:present" not in signature(findings(parse_snapshot(a), config))  # swept, not a reason to ask the LLM
 
 
 def test_boot_grace_follows_the_setting(argus_env: dict[str, str], config_of: Any) -> None:
-    snap = _snapshot("service_down_boot_grace")  # uptime 60 s
+    snap = parse_snapshot(_snapshot("service_down_boot_grace"))  # uptime 60 s
     assert decide_rules(snap, config_of(argus_env)).actions[0]["type"] == "log"
     no_grace = config_of({**argus_env, "ARGUS_BOOT_GRACE_SECONDS": "0"})
     assert decide_rules(snap, no_grace).actions[0]["type"] == "alert"
@@ -107,16 +108,23 @@ def test_a_decision_never_exceeds_the_action_limit(argus_env: dict[str, str], co
     snap = _snapshot("healthy")
     snap["disks"] = [{"path": f"/d{i}", "total_mb": 100, "used_mb": 95, "free_mb": 5, "percent": 95.0}
                      for i in range(14)]
-    decision = decide_rules(snap, config_of(argus_env))
+    decision = decide_rules(parse_snapshot(snap), config_of(argus_env))
     assert len(decision.actions) == MAX_ACTIONS
     assert [a["type"] for a in decision.actions].count("clean_disk") == 1  # one sweep serves every disk
     assert "left out" in decision.assessment
 
 
-def test_malformed_snapshot_sections_are_tolerated(argus_env: dict[str, str], config_of: Any) -> None:
-    snap: dict[str, Any] = {"memory": None, "disks": [None, {"path": "/"}], "services": ["x"],
-                            "system": {"load_per_core": "high"}, "freshness": [1], "errors": [{"collector": "tmux",
-                                                                                              "error": "timed out"}]}
+def test_partial_snapshot_sections_are_tolerated(argus_env: dict[str, str], config_of: Any) -> None:
+    snap = parse_snapshot({"memory": None, "disks": [{"path": "/"}], "services": [{}], "system": {},
+                           "swap": {"percent": 80.0}, "freshness": [{}], "orphans": {"count": None},
+                           "memory_hog": {}, "errors": [{"collector": "tmux", "error": "timed out"}]})
     decision = decide_rules(snap, config_of(argus_env))
     assert decision.actions == []
     assert any("tmux" in note for note in decision.observations)
+
+
+@pytest.mark.parametrize("section", [{"disks": [None]}, {"services": ["x"]}, {"system": {"load_per_core": "high"}},
+                                     {"freshness": [1]}])
+def test_malformed_snapshot_sections_are_refused_before_the_rules(section: dict[str, Any]) -> None:
+    with pytest.raises(SnapshotShapeError, match=next(iter(section))):
+        parse_snapshot(section)

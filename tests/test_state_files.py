@@ -14,30 +14,40 @@ from argus_cli.state.files import (
     append_jsonl,
     atomic_write_json,
     iter_jsonl,
-    read_json,
     tail_jsonl,
 )
+from argus_cli.state.layout import DEDUP
 from argus_cli.state.lock import FileLock, LockBusy
 
 
 def test_atomic_write_then_read(tmp_path):
     target = tmp_path / "deep" / "state.json"
     atomic_write_json(target, {"a": 1, "p": Path("/x")})
-    assert read_json(target, dict) == {"a": 1, "p": "/x"}
+    assert json.loads(target.read_text()) == {"a": 1, "p": "/x"}
     assert sorted(p.name for p in target.parent.iterdir()) == ["state.json"]
 
 
-def test_corrupt_file_is_moved_aside_and_reported(tmp_path):
+def test_corrupt_file_is_moved_aside_and_reported_by_the_owner(tmp_path, state_owner):
     target = tmp_path / "dedup.json"
     target.write_text('{"keys": {')
     notes: list[str] = []
-    assert read_json(target, lambda: {"keys": {}}, notes.append) == {"keys": {}}
+    assert DEDUP.read(tmp_path, notes.append) is None
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("dedup.json.corrupt-")]
     assert len(aside) == 1 and aside[0].read_text() == '{"keys": {'
     assert not target.exists() and len(notes) == 1 and "moved aside" in notes[0]
     target.write_text("[1, 2]")  # valid JSON of the wrong shape is corrupt too
-    assert read_json(target, dict, notes.append) == {}
+    assert DEDUP.read(tmp_path, notes.append) is None
     assert len(notes) == 2
+
+
+def test_a_process_that_only_reads_reports_a_corrupt_file_and_leaves_it(tmp_path):
+    notes: list[str] = []
+    for bad in ('{"keys": {', '{"keys": []}'):
+        (tmp_path / "dedup.json").write_text(bad)
+        assert DEDUP.read(tmp_path, notes.append) is None
+        assert (tmp_path / "dedup.json").read_text() == bad
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+    assert len(notes) == 2 and all("left as it is" in note for note in notes)
 
 
 def test_jsonl_skips_torn_and_garbage_lines(tmp_path):
@@ -95,7 +105,7 @@ def test_lone_surrogates_are_written_readably(tmp_path):
     append_jsonl(log, {"assessment": "disk \ud83d full"})
     atomic_write_json(state, {"observations": ["\udc00 odd", "fine \U0001F600"]})
     assert [r["assessment"] for r in iter_jsonl(log)] == ["disk ? full"]
-    assert read_json(state, dict) == {"observations": ["? odd", "fine \U0001F600"]}
+    assert json.loads(state.read_text()) == {"observations": ["? odd", "fine \U0001F600"]}
 
 
 def test_a_state_dir_argus_creates_is_private(run_argus, argus_env, tmp_path):

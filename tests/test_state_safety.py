@@ -21,15 +21,18 @@ import pytest
 from helpers_actions import actions_env, install_systemctl, recorded, use_env
 from helpers_anthropic import FakeAnthropic, llm_env
 from helpers_notify import FakeTelegram, telegram_env
+from msgspec import Struct
 
 from argus_cli.actions.context import Tuning
 from argus_cli.actions.execute import execute_decision
 from argus_cli.config import Config
 from argus_cli.cycle import run_cycle
 from argus_cli.model import Decision, Problem, iso_z
+from argus_cli.snapshot import Snapshot, parse_snapshot
 from argus_cli.state import backoff, dedup
 from argus_cli.state.directory import StateDirError, check_state_dir
-from argus_cli.state.files import append_jsonl, iter_jsonl, read_json
+from argus_cli.state.files import append_jsonl, iter_jsonl
+from argus_cli.state.layout import DEDUP, RESTART_BACKOFF, JsonFile
 from argus_cli.state.lock import FileLock
 from argus_cli.state.registry import record_problem
 
@@ -38,11 +41,11 @@ START = 1_771_588_800.0  # 2026-02-20T12:00:00Z, the scenarios' own time
 STEP = 300
 
 
-def snapshot_source(name: str) -> Callable[[float], dict[str, Any]]:
+def snapshot_source(name: str) -> Callable[[float], Snapshot]:
     snap = json.loads((SCENARIOS / f"{name}.json").read_text())["snapshot"]
 
-    def collect(now: float) -> dict[str, Any]:
-        return {**copy.deepcopy(snap), "ts": iso_z(now)}
+    def collect(now: float) -> Snapshot:
+        return parse_snapshot({**copy.deepcopy(snap), "ts": iso_z(now)})
     return collect
 
 
@@ -129,39 +132,39 @@ def test_a_bad_prescreen_file_is_moved_aside_and_the_llm_still_decides(
 @pytest.mark.parametrize("bad", ['{"services": {"web.service": {"attempts": "n/a"}}}',
                                  '{"services": ["web.service"]}', None])
 def test_restart_backoff_of_the_wrong_shape_is_moved_aside(argus_env: dict[str, str], config_of: Any,
-                                                           bad: str | None) -> None:
+                                                           bad: str | None, state_owner: None) -> None:
     config = config_of(argus_env)
-    plant(backoff.backoff_path(config), bad)
+    plant(RESTART_BACKOFF.path(config.state_dir), bad)
     assert backoff.check(config, "web.service", START).allowed
     backoff.record_attempt(config, "web.service", START)
-    assert read_json(backoff.backoff_path(config), dict)["services"]["web.service"]["attempts"] == 1
+    saved = RESTART_BACKOFF.read(config.state_dir)
+    assert saved is not None and saved.services["web.service"].attempts == 1
     assert len(corrupt_copies(config.state_dir, "restart-backoff.json")) == 1
 
 
-def test_dedup_of_the_wrong_shape_is_moved_aside(argus_env: dict[str, str], config_of: Any) -> None:
+def test_dedup_of_the_wrong_shape_is_moved_aside(argus_env: dict[str, str], config_of: Any,
+                                                 state_owner: None) -> None:
     config = config_of(argus_env)
-    plant(dedup.dedup_path(config), '{"keys": {"k": {"last_seen": "yesterday"}}}')
+    plant(DEDUP.path(config.state_dir), '{"keys": {"k": {"last_seen": "yesterday"}}}')
     assert not dedup.is_suppressed(config, "k", START)
     dedup.note(config, "k", START, sent=True)
     assert dedup.is_suppressed(config, "k", START + 1)
     assert len(corrupt_copies(config.state_dir, "dedup.json")) == 1
 
 
-def test_a_validator_names_the_bad_field(tmp_path: Path) -> None:
+class Counted(Struct):
+    n: int = 0
+
+
+def test_a_wrong_typed_field_is_named_and_the_file_kept_aside(tmp_path: Path, state_owner: None) -> None:
     notes: list[str] = []
-    path = tmp_path / "x.json"
-    path.write_text('{"n": "n/a"}')
-
-    def validate(value: Any) -> None:
-        if not isinstance(value["n"], int):
-            raise ValueError("n is not a number")
-
-    assert read_json(path, dict, notes.append, validate=validate) == {}
-    assert len(notes) == 1 and "n is not a number" in notes[0] and "moved aside" in notes[0]
+    (tmp_path / "x.json").write_text('{"n": "n/a"}')
+    assert JsonFile("x.json", Counted).read(tmp_path, notes.append) is None
+    assert len(notes) == 1 and "$.n" in notes[0] and "moved aside" in notes[0]
     assert [p.read_text() for p in tmp_path.glob("x.json.corrupt-*")] == ['{"n": "n/a"}']
 
 
-def test_jsonl_readers_move_a_directory_aside(tmp_path: Path) -> None:
+def test_jsonl_readers_move_a_directory_aside(tmp_path: Path, state_owner: None) -> None:
     notes: list[str] = []
     path = tmp_path / "outbox.jsonl"
     plant(path, None)
@@ -228,7 +231,7 @@ def test_a_symlinked_json_state_file_is_not_read_through(tmp_path: Path, outside
     outside.write_text('{"keys": {"forged": {"last_seen": 1}}}')
     (tmp_path / "dedup.json").symlink_to(outside)
     notes: list[str] = []
-    assert read_json(tmp_path / "dedup.json", dict, notes.append) == {}
+    assert DEDUP.read(tmp_path, notes.append) is None
     assert len(notes) == 1 and "symlink" in notes[0]
     append_jsonl(tmp_path / "x.jsonl", {"n": 1})  # and the dir is still usable
     assert outside.read_text() == '{"keys": {"forged": {"last_seen": 1}}}'
@@ -374,7 +377,7 @@ def test_dedup_entry_with_a_non_numeric_count_does_not_lose_the_alert(argus_env,
     [first] = _act(config, {"type": "alert", "message": "disk full on /"})
     key = first.extra["key"]
     for count in ("x", [1], 1e300):
-        dedup.dedup_path(config).write_text(json.dumps({"keys": {key: {"last_seen": 0, "count": count}}}))
+        DEDUP.path(config.state_dir).write_text(json.dumps({"keys": {key: {"last_seen": 0, "count": count}}}))
         [result] = _act(config, {"type": "alert", "message": "disk full on /"})
         assert result.status == "skipped", result.detail  # recorded, not sent: Telegram is not configured
 
@@ -385,8 +388,8 @@ def test_restart_backoff_with_wrong_types_still_restarts(argus_env, tmp_path, mo
     config = use_env(monkeypatch, actions_env(argus_env, tmp_path, ARGUS_ALLOWED_SERVICES="web.service"))
     for entry in ({"attempts": "x"}, {"attempts": [1]}, {"last_attempt": 1e300, "attempts": 1},
                   {"cooldown_until": 1e300}):
-        backoff.backoff_path(config).parent.mkdir(parents=True, exist_ok=True)
-        backoff.backoff_path(config).write_text(json.dumps({"services": {"web.service": entry}}))
+        RESTART_BACKOFF.path(config.state_dir).parent.mkdir(parents=True, exist_ok=True)
+        RESTART_BACKOFF.path(config.state_dir).write_text(json.dumps({"services": {"web.service": entry}}))
         [result] = _act(config, {"type": "restart_service", "target": "web.service", "reason": "down"})
         assert result.status == "success", (entry, result.detail)
     assert len([c for c in recorded(bin_dir, "systemctl") if c[0] == "restart"]) == 4

@@ -55,7 +55,7 @@ def _deliver(ctx: ActionContext, text: str) -> tuple[str, str, bool]:
 
 
 def _suppressed(ctx: ActionContext, kind: str, severity: str, text: str, key: str) -> Outcome:
-    detail = f"the same alert went out less than {ctx.config['ARGUS_DEDUP_WINDOW']}s ago"
+    detail = f"the same alert went out less than {ctx.config.dedup_window}s ago"
     if ctx.dry_run:
         return Outcome("suppressed", f"dry run: {detail}", extra={"key": key})
     dedup.note(ctx.config, key, ctx.now, sent=False)

@@ -278,11 +278,11 @@ def _own_dirs(ctx: ActionContext) -> frozenset[tuple[int, int]]:
 
 
 def run(ctx: ActionContext, request: CleanDisk) -> Outcome:
-    dry = ctx.dry_run or ctx.config["ARGUS_DISK_CLEAN_DRY_RUN"]
-    cutoff = ctx.now - ctx.config["ARGUS_DISK_CLEAN_MAX_AGE_DAYS"] * 86400
+    dry = ctx.dry_run or ctx.config.disk_clean_dry_run
+    cutoff = ctx.now - ctx.config.disk_clean_max_age_days * 86400
     home = ctx.tuning.home or os.environ.get("HOME") or str(Path.home())
     walk = Walk(cutoff, dry, _own_dirs(ctx), ctx.tuning.before_descend, locked_inodes())
-    tally = clean(ctx.config["ARGUS_HOST_ROOT"] or "/", home, ctx.config.log_dir, walk)
+    tally = clean(ctx.config.host_root or "/", home, ctx.config.log_dir, walk)
     verb = "would remove" if dry else "removed"
     detail = (f"{verb} {tally.removed} entries, {tally.bytes_reclaimed} bytes "
               f"({tally.bytes_reclaimed / 1048576:.1f} MB) from {len(tally.roots)} safelist roots")

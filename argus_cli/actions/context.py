@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from argus_cli.config import Config
+from argus_cli.snapshot import Snapshot
 
 if TYPE_CHECKING:  # the notify layer loads only when an alert runs
     from argus_cli.notify.budget import DeliveryBudget
@@ -29,7 +30,7 @@ class Tuning:
 @dataclass
 class ActionContext:
     config: Config
-    snapshot: dict[str, Any] | None
+    snapshot: Snapshot | None
     now: float
     dry_run: bool
     tuning: Tuning = field(default_factory=Tuning)

@@ -9,14 +9,14 @@ from typing import Any
 import orjson
 
 from argus_cli.model import DECIDERS, Decision, bounded
-from argus_cli.snapshot_shape import SnapshotShapeError, check_snapshot
+from argus_cli.snapshot import Snapshot, SnapshotShapeError, parse_snapshot
 
 
 class DecisionFileError(ValueError):
     """The decision document cannot be used at all; the message says why."""
 
 
-def read_decision(source: str) -> tuple[Decision, dict[str, Any] | None]:
+def read_decision(source: str) -> tuple[Decision, Snapshot | None]:
     """The decision in ``source`` (a path, or ``-`` for stdin) and the snapshot it embeds, if any."""
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
@@ -28,13 +28,16 @@ def read_decision(source: str) -> tuple[Decision, dict[str, Any] | None]:
         raise DecisionFileError(f"decision file {source} is not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("actions"), list):
         raise DecisionFileError(f"decision file {source} must be a JSON object with an \"actions\" list")
-    snapshot = doc.get("snapshot")
-    if snapshot is not None:
-        try:
-            check_snapshot(snapshot)
-        except SnapshotShapeError as exc:
-            raise DecisionFileError(f"decision file {source} embeds an unusable snapshot: {exc}") from None
-    return _decision(doc), snapshot
+    return _decision(doc), _embedded_snapshot(doc.get("snapshot"), source)
+
+
+def _embedded_snapshot(value: Any, source: str) -> Snapshot | None:
+    if value is None:
+        return None
+    try:
+        return parse_snapshot(value)
+    except SnapshotShapeError as exc:
+        raise DecisionFileError(f"decision file {source} embeds an unusable snapshot: {exc}") from None
 
 
 def _decision(doc: dict[str, Any]) -> Decision:

@@ -20,11 +20,12 @@ from argus_cli.actions.registry import SPECS
 from argus_cli.config import Config
 from argus_cli.model import MAX_ACTIONS, ActionResult, Decision
 from argus_cli.notify.common import note
+from argus_cli.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from argus_cli.notify.budget import DeliveryBudget
 
-def execute_decision(config: Config, decision: Decision, snapshot: dict[str, Any] | None, *, dry_run: bool,
+def execute_decision(config: Config, decision: Decision, snapshot: Snapshot | None, *, dry_run: bool,
                      now: float, should_stop: Callable[[], bool] = lambda: False,
                      tuning: Tuning | None = None, results: list[ActionResult] | None = None,
                      decided_on_snapshot: bool = True, delivery: DeliveryBudget | None = None) -> list[ActionResult]:

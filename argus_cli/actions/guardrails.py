@@ -11,8 +11,9 @@ actions/registry.py binds each request type to its action.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from argus_cli.config import UNIT_NAME, Config
 from argus_cli.model import ACTION_TYPES, MAX_ACTIONS
@@ -37,7 +38,7 @@ class RestartService:
     type: ClassVar[str] = "restart_service"
 
     def __post_init__(self) -> None:
-        _check_unit(self.unit)
+        _unit(self.unit)
         _check_reason(self.type, self.reason)
 
     @property
@@ -45,12 +46,11 @@ class RestartService:
         return self.unit
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], config: Config) -> RestartService:
-        unit: Any = raw.get("target")  # checked by the constructor, whatever the decider sent
-        _check_unit(unit)  # first, so a malformed unit is reported as such, not as not allowed
-        if unit not in config["ARGUS_ALLOWED_SERVICES"]:
+    def parse(cls, raw: Mapping[str, object], config: Config) -> RestartService:
+        unit = _unit(raw.get("target"))  # first, so a malformed unit is reported as such, not as not allowed
+        if unit not in config.allowed_services:
             raise _Invalid(f"service {unit} is not in ARGUS_ALLOWED_SERVICES")
-        return cls(unit, _tidy(raw.get("reason"), REASON_MAX))
+        return cls(unit, _reason(cls.type, raw.get("reason")))
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,7 @@ class KillPid:
     type: ClassVar[str] = "kill_pid"
 
     def __post_init__(self) -> None:
-        pid: Any = self.pid  # checked as what the decider may have sent, not as annotated
-        if isinstance(pid, bool) or not isinstance(pid, int):
-            raise _Invalid(f"target {quoted(pid)} is not an integer PID")
-        if not 1 < pid <= PID_MAX:
-            raise _Invalid(f"PID {pid} is out of range (2..{PID_MAX})")
+        _pid(self.pid)
         _check_reason(self.type, self.reason)
 
     @property
@@ -72,11 +68,11 @@ class KillPid:
         return str(self.pid)
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], config: Config) -> KillPid:
-        target: Any = raw.get("target")
+    def parse(cls, raw: Mapping[str, object], config: Config) -> KillPid:
+        target = raw.get("target")
         if isinstance(target, str) and PID_TEXT.match(target):
             target = int(target)
-        return cls(target, _tidy(raw.get("reason"), REASON_MAX))
+        return cls(_pid(target), _reason(cls.type, raw.get("reason")))  # the target is checked first
 
 
 @dataclass(frozen=True)
@@ -86,9 +82,7 @@ class KillTmux:
     type: ClassVar[str] = "kill_tmux"
 
     def __post_init__(self) -> None:
-        name: Any = self.session
-        if not isinstance(name, str) or not TMUX_NAME.match(name):
-            raise _Invalid(f"target {quoted(name)} is not a tmux session name ([A-Za-z0-9._-], 1-64 chars)")
+        _session(self.session)
         _check_reason(self.type, self.reason)
 
     @property
@@ -96,9 +90,8 @@ class KillTmux:
         return self.session
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], config: Config) -> KillTmux:
-        name: Any = raw.get("target")
-        return cls(name, _tidy(raw.get("reason"), REASON_MAX))
+    def parse(cls, raw: Mapping[str, object], config: Config) -> KillTmux:
+        return cls(_session(raw.get("target")), _reason(cls.type, raw.get("reason")))
 
 
 @dataclass(frozen=True)
@@ -111,8 +104,8 @@ class CleanDisk:
         _check_reason(self.type, self.reason)
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], config: Config) -> CleanDisk:
-        return cls(_tidy(raw.get("reason"), REASON_MAX))  # any target is ignored: only the safelist is cleaned
+    def parse(cls, raw: Mapping[str, object], config: Config) -> CleanDisk:
+        return cls(_reason(cls.type, raw.get("reason")))  # any target is ignored: only the safelist is cleaned
 
 
 @dataclass(frozen=True)
@@ -125,8 +118,8 @@ class Alert:
         _check_text(self.message, "message", TEXT_MAX)
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], config: Config) -> Alert:
-        return cls(_tidy(raw.get("message"), TEXT_MAX))
+    def parse(cls, raw: Mapping[str, object], config: Config) -> Alert:
+        return cls(_text(raw.get("message"), "message", TEXT_MAX))
 
 
 @dataclass(frozen=True)
@@ -139,8 +132,8 @@ class Log:
         _check_text(self.observation, "observation", TEXT_MAX)
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], config: Config) -> Log:
-        return cls(_tidy(raw.get("observation"), TEXT_MAX))
+    def parse(cls, raw: Mapping[str, object], config: Config) -> Log:
+        return cls(_text(raw.get("observation"), "observation", TEXT_MAX))
 
 
 Request = RestartService | KillPid | KillTmux | CleanDisk | Alert | Log
@@ -153,17 +146,17 @@ class Rejection:
     reason: str
 
 
-def shown(value: Any, limit: int = 64) -> str:
+def shown(value: object, limit: int = 64) -> str:
     """A hostile value made safe to print and record: repr'd, printable, truncated."""
     return truncate(value if isinstance(value, str) else repr(value), limit)
 
 
-def quoted(value: Any) -> str:
+def quoted(value: object) -> str:
     """``shown`` for messages: strings in quotes, so an empty or odd one is visible."""
     return repr(shown(value)) if isinstance(value, str) else shown(value)
 
 
-def parse(raw: Any, index: int, config: Config) -> Request | Rejection:
+def parse(raw: object, index: int, config: Config) -> Request | Rejection:
     """One action of a decision -> a checked request, or the reason it may not run."""
     if index >= MAX_ACTIONS:
         return _reject(raw, f"beyond the first {MAX_ACTIONS} actions of a decision")
@@ -180,36 +173,56 @@ def parse(raw: Any, index: int, config: Config) -> Request | Rejection:
         return _reject(raw, str(exc))
 
 
-def _reject(raw: Any, reason: str) -> Rejection:
+def _reject(raw: object, reason: str) -> Rejection:
     if not isinstance(raw, dict):
         return Rejection("?", None, reason)
     target = raw.get("target")
     return Rejection(shown(raw.get("type")), None if target is None else shown(target), reason)
 
 
-def _check_unit(unit: Any) -> None:
+# Each check takes what the decider may have sent (whatever a field is annotated as) and returns
+# it typed, so parse and the constructors share one check and one message per field.
+
+def _unit(unit: object) -> str:
     if not isinstance(unit, str) or not UNIT_NAME.match(unit) or unit.startswith("-"):
         raise _Invalid(f"target {quoted(unit)} is not a systemd unit name")
+    return unit
 
 
-def _check_reason(kind: str, reason: Any) -> None:
+def _pid(pid: object) -> int:
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        raise _Invalid(f"target {quoted(pid)} is not an integer PID")
+    if not 1 < pid <= PID_MAX:
+        raise _Invalid(f"PID {pid} is out of range (2..{PID_MAX})")
+    return pid
+
+
+def _session(name: object) -> str:
+    if not isinstance(name, str) or not TMUX_NAME.match(name):
+        raise _Invalid(f"target {quoted(name)} is not a tmux session name ([A-Za-z0-9._-], 1-64 chars)")
+    return name
+
+
+def _reason(kind: str, reason: object) -> str:
     if reason is None:
         raise _Invalid(f"reason is required for {kind} (it changes the host)")
-    _check_text(reason, "reason", REASON_MAX)
+    return _text(reason, "reason", REASON_MAX)
 
 
-def _check_text(value: Any, field: str, limit: int) -> None:
+def _text(value: object, field: str, limit: int) -> str:
+    """A non-blank string trimmed, storable and cut to ``limit``."""
     if not isinstance(value, str) or not value.strip():
         raise _Invalid(f"{field} must be a non-empty string, got {quoted(value)}")
-    if value != _tidy(value, limit):  # only a request built by hand gets here: parse tidies first
-        raise _Invalid(f"{field} must be trimmed, valid UTF-8 and at most {limit} characters, got {quoted(value)}")
-
-
-def _tidy(value: Any, limit: int) -> Any:
-    """A non-blank string trimmed, storable and cut to ``limit``; anything else unchanged, so the
-    request's check rejects it quoting what the decider sent."""
-    if not isinstance(value, str) or not value.strip():
-        return value
     # json.loads (the SDK's parser) yields lone surrogates for "\ud83d"; UTF-8 cannot store them
     value = value.strip().encode("utf-8", "replace").decode("utf-8")
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _check_reason(kind: str, reason: object) -> None:
+    _reason(kind, reason)  # a missing reason is refused as such
+    _check_text(reason, "reason", REASON_MAX)
+
+
+def _check_text(value: object, field: str, limit: int) -> None:
+    if value != _text(value, field, limit):  # only a request built by hand gets here: parse tidies first
+        raise _Invalid(f"{field} must be trimmed, valid UTF-8 and at most {limit} characters, got {quoted(value)}")

@@ -5,36 +5,27 @@ The decider names a PID; a PID is only a number. The target must be a process th
 
 from __future__ import annotations
 
-from typing import Any
-
 from argus_cli.actions import signals
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, rejected_or_failed
 from argus_cli.actions.guardrails import KillPid
-from argus_cli.model import as_number
 from argus_cli.processes import own_lineage
+from argus_cli.snapshot import OrphanProcess, Snapshot, TmuxPane, TopProcess
 
 
-def shown_processes(snapshot: dict[str, Any] | None) -> dict[int, float | None]:
+def shown_processes(snapshot: Snapshot | None) -> dict[int, float | None]:
     """pid -> create_time of every process the snapshot shows the decider: the memory hog, the top
     processes, the orphans and the processes of tmux panes."""
-    if not isinstance(snapshot, dict):
+    if snapshot is None:
         return {}
-    orphans, servers = snapshot.get("orphans"), snapshot.get("tmux")
-    entries: list[Any] = [snapshot.get("memory_hog"), *_listed(snapshot.get("top_processes")),
-                          *_listed(orphans.get("processes") if isinstance(orphans, dict) else None)]
-    for server in _listed(servers):
-        for session in _listed(server.get("sessions") if isinstance(server, dict) else None):
-            entries.extend(_listed(session.get("panes") if isinstance(session, dict) else None))
+    entries: list[TopProcess | OrphanProcess | TmuxPane | None] = [
+        snapshot.memory_hog, *snapshot.top_processes, *(snapshot.orphans.processes if snapshot.orphans else ()),
+        *(pane for server in snapshot.tmux for session in server.sessions for pane in session.panes)]
     shown: dict[int, float | None] = {}
     for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("pid"), int) and not isinstance(entry["pid"], bool):
-            created = as_number(entry.get("create_time"))
-            shown[entry["pid"]] = created if created is not None else shown.get(entry["pid"])
+        if entry is not None and entry.pid is not None:
+            created = entry.create_time
+            shown[entry.pid] = float(created) if created is not None else shown.get(entry.pid)
     return shown
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def run(ctx: ActionContext, request: KillPid) -> Outcome:
@@ -48,7 +39,7 @@ def run(ctx: ActionContext, request: KillPid) -> Outcome:
         return _refused(request, f"the snapshot has no start time for PID {request.pid} to check its identity")
     try:
         handle = signals.acquire(request.pid, expected_create_time=shown[request.pid],
-                                 allowed_names=ctx.config["ARGUS_KILL_ALLOWLIST"],
+                                 allowed_names=ctx.config.kill_allowlist,
                                  protected=own_lineage())
     except signals.Refused as exc:
         return _refused(request, str(exc))

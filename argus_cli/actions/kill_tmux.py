@@ -36,7 +36,7 @@ def _find(ctx: ActionContext, request: KillTmux) -> str | Outcome:
     """The one configured server that has the session, or the outcome saying why not."""
     name = request.session
     sockets = []
-    for socket in ctx.config["ARGUS_TMUX_SOCKETS"]:
+    for socket in ctx.config.tmux_sockets:
         run = _probe_session(ctx, socket, name)
         if run.error:
             return _failed(request, f"tmux did not answer: {run.error}")

@@ -11,6 +11,7 @@ from argus_cli.actions.enrich import hog_suffix
 from argus_cli.actions.guardrails import Log
 from argus_cli.model import iso_z, normalise
 from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file, open_state_file
+from argus_cli.state.layout import OBSERVATIONS
 from argus_cli.state.registry import without_hog
 
 ESCALATE_EVERY = 3
@@ -19,7 +20,7 @@ _TAIL_BYTES = 65536
 
 
 def observations_path(ctx: ActionContext) -> Path:
-    return ctx.config.state_dir / "observations.md"
+    return ctx.config.state_dir / OBSERVATIONS
 
 
 def run(ctx: ActionContext, request: Log) -> Outcome:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
 from argus_cli.actions import signals
@@ -25,70 +24,54 @@ from argus_cli.config import Config
 from argus_cli.model import Problem, iso_z
 from argus_cli.processes import (
     Orphan,
+    ProcessRow,
     find_orphans,
     never_killed,
     own_lineage,
     process_names,
     read_process_table,
 )
-from argus_cli.state.files import (
-    NUMBER,
-    OPTIONAL_NUMBER,
-    atomic_write_json,
-    check_fields,
-    read_json,
-    stored_number,
-)
+from argus_cli.state.files import stored_number
+from argus_cli.state.layout import ORPHANS, Orphans, OrphanSighting
 
 KILL_GRACE = 5.0
-Table = dict[int, dict[str, Any]]
-
-
-def orphans_path(config: Config) -> Path:
-    return config.state_dir / "orphans.json"
+Table = dict[int, ProcessRow]
 
 
 def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = KILL_GRACE,
-                  processes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  processes: list[ProcessRow] | None = None) -> dict[str, Any]:
     """One sweep over ``processes`` (the cycle's process table; read here when not given);
     returns the report the cycle records (every key a string, every value JSON)."""
-    pattern, allowlist = config["ARGUS_ORPHAN_PATTERN"], config["ARGUS_KILL_ALLOWLIST"]
-    table = {p["pid"]: p for p in (read_process_table() if processes is None else processes)}
+    pattern, allowlist = config.orphan_pattern, config.kill_allowlist
+    table = {p.pid: p for p in (read_process_table() if processes is None else processes)}
     protected = own_lineage()  # Argus and its ancestors: never an orphan, never signalled
     found = find_orphans(list(table.values()), pattern, allowlist, protected)
     killable = [o for o in found if o.killable]
-    state = read_json(orphans_path(config), dict, validate=_valid_state)
-    seen = _seen_counts(state.get("pids"), killable)
-    seen_cycles = int(stored_number(state.get("seen_cycles")) or 0) + 1 if killable else 0
-    due = [o for o in killable if seen[o.pid]["seen"] >= config["ARGUS_ORPHAN_KILL_THRESHOLD"]]
-    now_due, deferred = due[: config["ARGUS_ORPHAN_MAX_KILLS"]], due[config["ARGUS_ORPHAN_MAX_KILLS"]:]
+    state = ORPHANS.read(config.state_dir)  # an unusable one is moved aside: the counts start again
+    before = state or Orphans()
+    seen = _seen_counts(before.pids, killable)
+    seen_cycles = int(stored_number(before.seen_cycles) or 0) + 1 if killable else 0
+    due = [o for o in killable if seen[o.pid].seen >= config.orphan_kill_threshold]
+    now_due, deferred = due[: config.orphan_max_kills], due[config.orphan_max_kills:]
     report: dict[str, Any] = {
-        "enabled": config["ARGUS_ORPHAN_SWEEP"], "pattern": pattern, "count": len(found),
+        "enabled": config.orphan_sweep, "pattern": pattern, "count": len(found),
         "seen_cycles": seen_cycles, "due": [o.pid for o in now_due], "deferred": [o.pid for o in deferred],
         "spared": {str(o.pid): o.why_not for o in found if not o.killable},
         "killed": [], "children_killed": [], "refused": {}, "dry_run": dry_run}
-    if now_due and config["ARGUS_ORPHAN_SWEEP"] and not dry_run:
+    if now_due and config.orphan_sweep and not dry_run:
         report.update(_kill_due(config, now_due, table, grace, protected))
         _record(config, now, report)
         for pid in report["killed"]:
             seen.pop(pid, None)
-    if not dry_run and (seen or state):  # a host that never has orphans is not rewritten every cycle
-        atomic_write_json(orphans_path(config), {"seen_cycles": seen_cycles, "last_sweep": now,
-                                                 "pids": {str(pid): entry for pid, entry in seen.items()}})
+    if not dry_run and (seen or state is not None):  # a host that never has orphans is not rewritten every cycle
+        ORPHANS.write(config.state_dir, Orphans(seen_cycles, now, {str(pid): entry for pid, entry in seen.items()}))
     return report
-
-
-def _valid_state(state: Any) -> None:
-    """orphans.json's shape; a file that breaks it is moved aside and the counts start again."""
-    check_fields(state, {"seen_cycles": OPTIONAL_NUMBER, "last_sweep": OPTIONAL_NUMBER, "pids": (dict,)})
-    for pid, entry in state.get("pids", {}).items():
-        check_fields(entry, {"create_time": OPTIONAL_NUMBER, "seen": NUMBER}, f"pids[{pid!r}]")
 
 
 def _kill_due(config: Config, due: list[Orphan], table: Table, grace: float,
               protected: frozenset[int]) -> dict[str, Any]:
     """End the due orphans and their test workers: the report's killed / children_killed / refused."""
-    allowlist = frozenset(config["ARGUS_KILL_ALLOWLIST"])
+    allowlist = frozenset(config.kill_allowlist)
     roots = {o.pid: o.create_time for o in due}
     workers = _test_workers(list(roots), table, allowlist)
     ended, refused = _kill(roots | workers, allowlist, grace, protected)
@@ -103,34 +86,33 @@ def _test_workers(roots: list[int], table: Table, allowlist: frozenset[str]) -> 
     A ``node --test`` runner runs each test file in a child node process the pattern does not match;
     killing only the runner would leave that child reparented and unwatched. The walk stops at any
     process that is not allowlisted (or is a shell or a tmux server): it and its subtree stay."""
-    children: dict[int, list[int]] = {}
+    children: dict[int | None, list[int]] = {}
     for proc in table.values():
-        children.setdefault(proc["ppid"], []).append(proc["pid"])
+        children.setdefault(proc.ppid, []).append(proc.pid)
     found: dict[int, float | None] = {}
     stack = [child for pid in roots for child in children.get(pid, [])]
     while stack:
         proc = table[stack.pop()]
-        if proc["pid"] in found or proc["pid"] in roots or never_killed(proc):
+        if proc.pid in found or proc.pid in roots or never_killed(proc):
             continue
-        if process_names(proc["name"], proc["cmdline"]) & allowlist:
-            found[proc["pid"]] = proc["create_time"]
-            stack.extend(children.get(proc["pid"], []))
+        if process_names(proc.name, proc.cmdline) & allowlist:
+            found[proc.pid] = proc.create_time
+            stack.extend(children.get(proc.pid, []))
     return found
 
 
-def _seen_counts(previous: Any, killable: list[Orphan]) -> dict[int, dict[str, Any]]:
+def _seen_counts(previous: dict[str, OrphanSighting], killable: list[Orphan]) -> dict[int, OrphanSighting]:
     """Per PID: consecutive sightings of the same process (a reused PID starts again at 1)."""
-    previous = previous if isinstance(previous, dict) else {}
     out = {}
     for orphan in killable:
-        before = previous.get(str(orphan.pid))
+        before = previous.get(str(orphan.pid)) or OrphanSighting()
         # Not ==: psutil derives create_time from /proc/stat's btime, which can move by a second
         # between reads; an exact comparison would restart the count of a process it has seen.
-        recorded = stored_number(before.get("create_time")) if isinstance(before, dict) else None
+        recorded = stored_number(before.create_time)
         same = recorded is not None and orphan.create_time is not None and \
             abs(recorded - orphan.create_time) <= signals.CREATE_TIME_TOLERANCE
-        count = int(stored_number(before.get("seen")) or 0) if same and isinstance(before, dict) else 0
-        out[orphan.pid] = {"create_time": orphan.create_time, "seen": count + 1}
+        count = int(stored_number(before.seen) or 0) if same else 0
+        out[orphan.pid] = OrphanSighting(orphan.create_time, count + 1)
     return out
 
 

@@ -31,8 +31,8 @@ def record(ctx: ActionContext, draft: ProblemDraft) -> Problem:
 def _needs_bead(ctx: ActionContext, draft: ProblemDraft, key: str) -> bool:
     if draft.bead == "always" or draft.action_result == "failure":
         return True
-    window = ctx.config["ARGUS_BEAD_REPEAT_WINDOW_SECONDS"]
-    return recent_count(ctx.config, key, window, ctx.now) + 1 >= ctx.config["ARGUS_BEAD_REPEAT_THRESHOLD"]
+    window = ctx.config.bead_repeat_window_seconds
+    return recent_count(ctx.config, key, window, ctx.now) + 1 >= ctx.config.bead_repeat_threshold
 
 
 def _bead(ctx: ActionContext, draft: ProblemDraft, key: str) -> str | None:

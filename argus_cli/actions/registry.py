@@ -8,7 +8,7 @@ one entry in each of the two, and tests/test_actions_guardrails.py fails until b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ class ActionSpec:
     def name(self) -> str:
         return self.kind.name
 
-    def parse(self, raw: dict[str, Any], config: Config) -> Request:
+    def parse(self, raw: Mapping[str, object], config: Config) -> Request:
         """The checked request, or guardrails' _Invalid (a ValueError) saying which field failed."""
         return self.request.parse(raw, config)
 

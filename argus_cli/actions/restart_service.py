@@ -20,7 +20,7 @@ def service_bead_key(unit: str) -> str:
 def run(ctx: ActionContext, request: RestartService) -> Outcome:
     unit = request.unit  # a RestartService exists only with a well-formed unit name (guardrails)
     # The allowlist is configuration, not part of the request: checked against the config this run uses.
-    if unit not in ctx.config["ARGUS_ALLOWED_SERVICES"]:
+    if unit not in ctx.config.allowed_services:
         return rejected_or_failed("rejected", f"{unit!r} is not an allowed service", reason=request.reason,
                                   action_taken=f"restart_service:{unit}", problem_type="service")
     verdict = backoff.check(ctx.config, unit, ctx.now)
@@ -49,12 +49,12 @@ def _attempt(ctx: ActionContext, request: RestartService, verdict: backoff.Verdi
 
 
 def _systemctl(ctx: ActionContext, *args: str) -> ToolRun:
-    return run_tool([ctx.config["ARGUS_SYSTEMCTL_BIN"], *args], timeout=ctx.tuning.command_timeout)
+    return run_tool([ctx.config.systemctl_bin, *args], timeout=ctx.tuning.command_timeout)
 
 
 def _restart(ctx: ActionContext, unit: str) -> str | None:
     """None when the unit is active again within the timeout, else what went wrong."""
-    if shutil.which(ctx.config["ARGUS_SYSTEMCTL_BIN"]) is None:
+    if shutil.which(ctx.config.systemctl_bin) is None:
         return "systemctl is not installed"
     run = _systemctl(ctx, "restart", unit)
     if run.error:

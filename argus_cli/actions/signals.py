@@ -106,7 +106,7 @@ def _alive(handle: Handle) -> bool:
     try:
         proc = psutil.Process(handle.pid)
         same = abs(proc.create_time() - handle.create_time) <= CREATE_TIME_TOLERANCE
-        return same and proc.status() != psutil.STATUS_ZOMBIE
+        return same and bool(proc.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Annotated, Any, Optional
+from collections.abc import Sequence
+from typing import Annotated, Optional
 
 import typer
 
 from argus_cli.cli.common import ArgusError, console, emit_json, load_config, require_state_dir
-from argus_cli.model import MAX_ACTIONS
+from argus_cli.model import MAX_ACTIONS, ActionResult
 
 _LABEL = {"success": "executed", "failure": "executed (failed)", "skipped": "skipped",
           "suppressed": "suppressed", "rejected": "rejected"}
@@ -33,6 +35,7 @@ def command(
     """
     from argus_cli.actions.decision_file import DecisionFileError, read_decision
     from argus_cli.actions.execute import execute_decision
+    from argus_cli.state.files import owning_state
 
     config = load_config()
     require_state_dir(config.state_dir, write=not dry_run)  # unsafe: exit 2; read-only: exit 1
@@ -48,26 +51,27 @@ def command(
     if snapshot is None and _wants_snapshot(parsed.actions):
         from argus_cli.collectors import take_snapshot
         snapshot = take_snapshot(config, now)  # for alert enrichment only: not what the decider saw
-    results = execute_decision(config, parsed, snapshot, dry_run=dry_run, now=now,
-                               decided_on_snapshot=decided_on_snapshot)
+    # act owns the state it changes; a dry run changes nothing, not even a bad file (ARCHITECTURE.md §4)
+    with contextlib.nullcontext() if dry_run else owning_state():
+        results = execute_decision(config, parsed, snapshot, dry_run=dry_run, now=now,
+                                   decided_on_snapshot=decided_on_snapshot)
     if json_out:
         emit_json([r.to_dict() for r in results])
         return
-    _render([r.to_dict() for r in results], dry_run)
+    _render(results, dry_run)
 
 
-def _wants_snapshot(actions: list[Any]) -> bool:
+def _wants_snapshot(actions: Sequence[object]) -> bool:
     """Alerts and logs need one for memory-hog enrichment."""
     return any(isinstance(a, dict) and a.get("type") in ("alert", "log") for a in actions[:MAX_ACTIONS])
 
 
-def _render(results: list[dict[str, Any]], dry_run: bool) -> None:
+def _render(results: list[ActionResult], dry_run: bool) -> None:
     out = console()
     if not results:
         out.print("no actions in the decision")
     for r in results:
-        target = f" {r['target']}" if r["target"] is not None else ""
-        out.print(f"#{r['index']} {r['type']}{target}: {_LABEL.get(r['status'], r['status'])} - {r['detail']}",
-                  markup=False)
+        target = f" {r.target}" if r.target is not None else ""
+        out.print(f"#{r.index} {r.type}{target}: {_LABEL.get(r.status, r.status)} - {r.detail}", markup=False)
     if dry_run:
         out.print("dry run: nothing was changed or recorded")

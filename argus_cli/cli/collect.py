@@ -20,14 +20,15 @@ def command(
     Example: argus collect --json | jq .memory
     """
     from argus_cli.collectors import take_snapshot
+    from argus_cli.snapshot import to_json
 
     config = load_config()
     snapshot = take_snapshot(config)
     if out is not None:
-        emit_json(snapshot, out)
+        emit_json(to_json(snapshot), out)
         typer.echo(f"argus: snapshot written to {out}", err=True)
     if json_out:
-        emit_json(snapshot)
+        emit_json(to_json(snapshot))
     elif out is None:
         from argus_cli.cli.render_snapshot import render
         render(console(), snapshot, config)

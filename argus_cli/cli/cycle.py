@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Annotated
 
 import typer
@@ -22,9 +21,6 @@ def command(
 
     Example: argus cycle --dry-run --decider rules
     """
-    # A cycle is a short-lived process that allocates a few MB and builds no garbage cycles worth
-    # collecting; the collector's passes over the freshly imported modules cost ~10 ms a run.
-    gc.disable()
     from argus_cli.cycle import run_cycle
 
     config = load_config()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import orjson
 import typer
 
 from argus_cli.cli.common import ArgusError, console, emit_json, load_config
 from argus_cli.config import VARS_BY_NAME
+
+if TYPE_CHECKING:  # msgspec loads with the first snapshot, not with the CLI
+    from argus_cli.snapshot import Snapshot
 
 DECIDERS = VARS_BY_NAME["ARGUS_DECIDER"].choices
 
@@ -27,10 +30,10 @@ DeciderOption = Annotated[Optional[str], typer.Option(
     "--decider", metavar="|".join(DECIDERS), callback=check_decider, help="Who decides (default: ARGUS_DECIDER).")]
 
 
-def read_snapshot(source: str, flag: str = "--metrics") -> dict[str, Any]:
+def read_snapshot(source: str, flag: str = "--metrics") -> Snapshot:
     """A saved snapshot (``argus collect --out``), or a file holding ``{"snapshot": ...}``; ``-`` = stdin.
     Any problem is one line naming the file (and the bad field), exit 2."""
-    from argus_cli.snapshot_shape import SnapshotShapeError, check_snapshot
+    from argus_cli.snapshot import SnapshotShapeError, parse_snapshot
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
@@ -42,7 +45,7 @@ def read_snapshot(source: str, flag: str = "--metrics") -> dict[str, Any]:
     if isinstance(value, dict) and "snapshot" in value:  # a decision or a record that embeds one
         value = value["snapshot"]
     try:
-        return check_snapshot(value)
+        return parse_snapshot(value)
     except SnapshotShapeError as exc:
         raise ArgusError(f"{flag} {source} is not a usable snapshot: {exc}", 2) from None
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated
 
 import typer
 
@@ -23,6 +24,8 @@ def command(
 
     Example: argus last --llm --json | jq -r .user
     """
+    import msgspec
+
     from argus_cli.runtime.records import last_cycle_line, read_last_decision
 
     config = load_config()
@@ -30,7 +33,7 @@ def command(
         _last_exchange(config, json_out)
         return
     cycle = last_cycle_line(config)
-    decision = read_last_decision(config) or None
+    decision = msgspec.to_builtins(read_last_decision(config)) or None
     if cycle is None and decision is None:
         raise ArgusError(f"no cycle recorded yet in {config.state_dir} (run `argus cycle`)", 1)
     if json_out:
@@ -53,11 +56,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _last_exchange(config: Config, json_out: bool) -> None:
-    from argus_cli.decide.exchanges import EXCHANGES, last_exchange
+    from argus_cli.decide.exchanges import last_exchange
+    from argus_cli.state.layout import LLM_EXCHANGES
 
     line = last_exchange(config)
     if line is None:
-        raise ArgusError(f"no LLM exchange recorded yet in {config.state_dir / EXCHANGES}", 1)
+        raise ArgusError(f"no LLM exchange recorded yet in {config.state_dir / LLM_EXCHANGES}", 1)
     if json_out:
         emit_json(line)
         return
@@ -65,24 +69,27 @@ def _last_exchange(config: Config, json_out: bool) -> None:
         typer.echo(_CONTROL.sub("?", text))
 
 
-def exchange_text(line: dict[str, Any]) -> list[str]:
+def exchange_text(line: Mapping[str, object]) -> list[str]:
     """The human view: one header line, tokens and time, the error, then the message and the answer."""
-    usage = line.get("usage") or {}
+    usage = line.get("usage")
+    usage = usage if isinstance(usage, dict) else {}
+    user = line.get("user")
+    user = user if isinstance(user, str) else ""
     dry = "  DRY RUN" if line.get("dry_run") else ""
     out = [f"llm {line.get('ts')}  model {line.get('model')}  outcome {line.get('outcome')}{dry}",
            f"tokens in {usage.get('input_tokens', '?')} out {usage.get('output_tokens', '?')}  "
            f"duration {line.get('duration_ms')} ms"]
     if line.get("error"):
         out.append(f"error {line['error']}")
-    cut = f", cut to {len((line.get('user') or '').encode())} bytes" if line.get("truncated") else ""
+    cut = f", cut to {len(user.encode())} bytes" if line.get("truncated") else ""
     out += [f"--- user message ({line.get('user_bytes')} bytes{cut}, sha256 {line.get('user_sha256')}; "
-            f"system prompt sha256 {line.get('system_sha256')}) ---", line.get("user") or ""]
+            f"system prompt sha256 {line.get('system_sha256')}) ---", user]
     out += ["--- answer" + (" (cut)" if line.get("answer_truncated") else "") + " ---",
             _answer_text(line.get("answer"))]
     return out
 
 
-def _answer_text(answer: Any) -> str:
+def _answer_text(answer: object) -> str:
     if answer is None:
         return "(none)"
     if isinstance(answer, str):

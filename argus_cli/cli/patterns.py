@@ -33,12 +33,13 @@ def analyze(
     """
     from argus_cli.reports.patterns import compute_patterns
     from argus_cli.state.files import atomic_write_json
+    from argus_cli.state.layout import PATTERN_ANALYSIS
 
     config = load_config()
-    target = out or config.state_dir / "pattern-analysis.json"
+    target = out or config.state_dir / PATTERN_ANALYSIS
     with io_errors(f"reading {config.problems_file}"):
         analysis, scan = compute_patterns(config.problems_file, time.time(),
-                                          window_days or config["ARGUS_PATTERN_WINDOW_DAYS"])
+                                          window_days or config.pattern_window_days)
     warn_skipped(scan)
     with io_errors("writing the analysis"):
         atomic_write_json(target, analysis)
@@ -61,11 +62,13 @@ def detect() -> None:
     """
     from argus_cli.notify.beads import create_summary_bead
     from argus_cli.reports.detect import detect as run_detect
+    from argus_cli.state.files import owning_state
     from argus_cli.state.lock import LockBusy
 
     config = load_config()
     try:
-        with io_errors("pattern detection"):  # reports never send: the bead creator comes from notify
+        # detect owns the day's pattern state (it alone writes it): a bad one is moved aside, not lost
+        with io_errors("pattern detection"), owning_state():  # reports never send: notify makes the bead
             outcome = run_detect(config, time.time(), create_summary_bead)
     except LockBusy:
         typer.echo("argus: another `argus patterns detect` is running; leaving it to that one", err=True)

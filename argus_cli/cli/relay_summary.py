@@ -11,6 +11,8 @@ from argus_cli.cli.common import load_config
 from argus_cli.cli.reports_common import io_errors, warn_skipped
 
 if TYPE_CHECKING:  # the real import waits for the command to run (it pulls in notify)
+    from pathlib import Path
+
     from argus_cli.notify.summary import SummaryDelivery
 
 
@@ -33,11 +35,11 @@ def command() -> None:
     warn_skipped(summary.scan)
     for key, count in summary.omitted.items():
         typer.echo(f"argus: summary over the Relay size limit; omitted {count} {key} entries", err=True)
-    typer.echo(f"argus: {_delivery(sent, config['ARGUS_RELAY_SUMMARY_FALLBACK_FILE'])}", err=True)
+    typer.echo(f"argus: {_delivery(sent, config.relay_summary_fallback_file)}", err=True)
     typer.echo(summary.text)
 
 
-def _delivery(sent: SummaryDelivery, fallback: str) -> str:
+def _delivery(sent: SummaryDelivery, fallback: Path) -> str:
     if sent.relay == "disabled":
         return "relay summary disabled (ARGUS_RELAY_SUMMARY_ENABLED=false); nothing sent"
     if sent.relay == "sent":

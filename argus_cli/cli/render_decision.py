@@ -2,40 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STATUS_STYLE = {"success": "green", "failure": "bold red", "rejected": "bold red",
                  "suppressed": "yellow", "skipped": "dim"}
 
 
-def _action_text(action: Any) -> str:
+# The records are read back from JSON files a hand may have edited: every value is narrowed here.
+
+def _items(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _fields(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _action_text(action: object) -> str:
     if not isinstance(action, dict):
         return repr(action)
     fields = [f"{k}={action[k]}" for k in ("target", "reason", "message", "observation") if k in action]
     return f"{action.get('type', '?')}  " + "  ".join(fields)
 
 
-def render_decision(con: Any, decision: dict[str, Any]) -> None:
+def render_decision(con: Console, decision: Mapping[str, object]) -> None:
     from rich.markup import escape  # host strings may contain [brackets]; they are data, not markup
 
     model = f"  model {escape(str(decision['model']))}" if decision.get("model") else ""  # as the API named it
     con.print(f"[bold]decider[/bold] {escape(str(decision.get('decider')))}{model}")
     con.print(f"[bold]assessment[/bold] {escape(str(decision.get('assessment', '')))}")
-    actions = decision.get("actions") or []
+    actions = _items(decision.get("actions"))
     con.print(f"[bold]actions[/bold] ({len(actions)})" + ("" if actions else ": none"))
-    results = {r.get("index"): r for r in decision.get("results") or [] if isinstance(r, dict)}
+    results = {r.get("index"): r for r in _items(decision.get("results")) if isinstance(r, dict)}
     for index, action in enumerate(actions):
         result = results.get(index)
         suffix = ""
         if result:
-            style = _STATUS_STYLE.get(result.get("status", ""), "")
-            suffix = f"  -> [{style}]{result.get('status')}[/{style}] {escape(str(result.get('detail', '')))}"
+            status = result.get("status")
+            style = _STATUS_STYLE.get(status, "") if isinstance(status, str) else ""
+            suffix = f"  -> [{style}]{status}[/{style}] {escape(str(result.get('detail', '')))}"
         con.print(f"  {index + 1}. {escape(_action_text(action))}{suffix}", highlight=False)
-    for note in decision.get("observations") or []:
+    for note in _items(decision.get("observations")):
         con.print(f"  - {escape(str(note))}", highlight=False)
 
 
-def cycle_summary(line: dict[str, Any], *, with_decision: bool = True) -> list[str]:
+def cycle_summary(line: Mapping[str, object], *, with_decision: bool = True) -> list[str]:
     """One cycles.jsonl line as plain text lines (no rich: the timer's journal needs no colour).
 
     ``with_decision=False`` leaves out the assessment and actions, for callers that render the
@@ -52,13 +67,13 @@ def cycle_summary(line: dict[str, Any], *, with_decision: bool = True) -> list[s
         if line.get("assessment"):
             out.append(f"  assessment: {line['assessment']}")
         out.extend(f"  action {a.get('type')} {a.get('target') or ''}: {a.get('status')} {a.get('detail', '')}"
-                   for a in line.get("actions") or [] if isinstance(a, dict))
+                   for a in _items(line.get("actions")) if isinstance(a, dict))
     out.extend(_sweep_and_outbox(line))
-    out.extend(f"  error: {err}" for err in line.get("errors") or [])
+    out.extend(f"  error: {err}" for err in _items(line.get("errors")))
     return out
 
 
-def _sweep_and_outbox(line: dict[str, Any]) -> list[str]:
+def _sweep_and_outbox(line: Mapping[str, object]) -> list[str]:
     """What the cycle did outside the decision: the orphan sweep's kills (they change the host, so
     the journal must show them) and alerts delivered from, or still waiting in, the outbox."""
     out = []
@@ -71,17 +86,17 @@ def _sweep_and_outbox(line: dict[str, Any]) -> list[str]:
     return out
 
 
-def _sweep_lines(sweep: dict[str, Any]) -> list[str]:
-    killed, due = sweep.get("killed") or [], sweep.get("due") or []
+def _sweep_lines(sweep: Mapping[str, object]) -> list[str]:
+    killed, due = _items(sweep.get("killed")), _items(sweep.get("due"))
     if sweep.get("dry_run") or sweep.get("enabled") is False:
         verb, pids = "would kill" if sweep.get("dry_run") else "ARGUS_ORPHAN_SWEEP=false, would kill", due
     else:
         verb, pids = f"killed {len(killed)} of", killed
-    children = len(sweep.get("children_killed") or [])
-    deferred = len(sweep.get("deferred") or [])
+    children = len(_items(sweep.get("children_killed")))
+    deferred = len(_items(sweep.get("deferred")))
     out = [f"  orphan sweep: {verb} {len(due)} orphans matching {sweep.get('pattern')}"
            + (f" (pids {', '.join(map(str, pids))})" if pids else "")
            + (f", and {children} of their test workers" if children else "")
            + (f"; {deferred} more left for the next cycles (ARGUS_ORPHAN_MAX_KILLS)" if deferred else "")]
-    out.extend(f"  orphan sweep: refused {pid}: {why}" for pid, why in (sweep.get("refused") or {}).items())
+    out.extend(f"  orphan sweep: refused {pid}: {why}" for pid, why in _fields(sweep.get("refused")).items())
     return out

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from argus_cli.reports.patterns import PatternAnalysis
 from argus_cli.reports.stats import StatsReport
 
 # Severity order, style and a glyph that still tells them apart under NO_COLOR.
@@ -58,7 +57,7 @@ def _daily_chart(days: dict[str, dict[str, int]]) -> Table:
     return table
 
 
-def render_patterns(console: Console, analysis: dict[str, Any]) -> None:
+def render_patterns(console: Console, analysis: PatternAnalysis) -> None:
     patterns = analysis["patterns"]
     console.print(Text(f"Argus patterns, last {analysis['window_days']} days: {analysis['total_problems']} "
                        f"problems, {len(patterns)} pattern(s)", style="bold"))

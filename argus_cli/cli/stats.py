@@ -40,7 +40,7 @@ def command(
     Example: argus stats --format prometheus --out textfile/argus.prom
     """
     config = load_config()
-    days = window_days or config["ARGUS_STATS_WINDOW_DAYS"]
+    days = window_days or config.stats_window_days
     with io_errors(f"reading {config.problems_file}"):
         from argus_cli.reports.stats import compute_stats
 
@@ -61,15 +61,17 @@ def command(
 
 
 def _prometheus(config: Config, report: StatsReport, out: Path | None) -> None:
-    from argus_cli.reports.prometheus import cycle_totals, read_cycle_state, render
-    from argus_cli.runtime.records import CYCLE_STATE, CYCLES
+    from argus_cli.reports.prometheus import cycle_totals, render
+    from argus_cli.state import layout
     from argus_cli.state.files import atomic_write_bytes
 
-    cycles = config.state_dir / CYCLES
-    totals = cycle_totals(cycles)
+    cycles = config.state_dir / layout.CYCLES
+    with io_errors(f"reading {cycles}"):
+        totals = cycle_totals(cycles)
+        state = layout.CYCLE_STATE.read(config.state_dir)
     if totals.skipped_lines:
         print(f"argus: skipped {totals.skipped_lines} malformed line(s) in {cycles}", file=sys.stderr)
-    text = render(report, totals, read_cycle_state(config.state_dir / CYCLE_STATE))
+    text = render(report, totals, state)
     with io_errors("writing the Prometheus file"):
         if out is not None:
             atomic_write_bytes(out, text.encode("utf-8"))

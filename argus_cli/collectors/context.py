@@ -6,9 +6,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from argus_cli.config import Config
+
+if TYPE_CHECKING:  # psutil loads only when a collector asks for the table
+    from argus_cli.processes import ProcessRow
 
 
 @dataclass
@@ -16,10 +19,10 @@ class CollectContext:
     config: Config
     now: float = field(default_factory=time.time)
     monotonic: Callable[[], float] = time.monotonic
-    _table: list[dict[str, Any]] | None = None
+    _table: list[ProcessRow] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def process_table(self) -> list[dict[str, Any]]:
+    def process_table(self) -> list[ProcessRow]:
         """All processes (pid, name, rss, create_time, cmdline), read once per snapshot."""
         with self._lock:
             if self._table is None:

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from argus_cli.collectors.context import CollectContext
 from argus_cli.model import iso_z
+from argus_cli.snapshot import Freshness
 
 MAX_ENTRIES = 50_000  # bound the walk on huge trees; the newest-so-far is still a fair answer
 
 
-def collect(ctx: CollectContext) -> dict[str, Any]:
+def collect(ctx: CollectContext) -> tuple[Freshness, ...]:
     results = []
     for check in ctx.config.freshness:
         newest = newest_mtime(check.path)
         age = None if newest is None else max(0, int(ctx.now - newest))
-        results.append({
-            "name": check.name, "path": check.path,
-            "last_change": None if newest is None else iso_z(newest),
-            "age_seconds": age,
-            "stale": age is None or age > check.max_age_seconds,
-        })
-    return {"freshness": results}
+        results.append(Freshness(
+            name=check.name, path=check.path,
+            last_change=None if newest is None else iso_z(newest),
+            age_seconds=age,
+            stale=age is None or age > check.max_age_seconds,
+        ))
+    return tuple(results)
 
 
 def newest_mtime(path: str) -> float | None:

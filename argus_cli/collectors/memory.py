@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from argus_cli.collectors.context import CollectContext
+from argus_cli.snapshot import CgroupMemory, Memory, Swap
 
 _MB = 1024 * 1024
 
 
-def collect(ctx: CollectContext) -> dict[str, Any]:
+def collect(ctx: CollectContext) -> tuple[Memory, Swap, CgroupMemory | None]:
     vm = psutil.virtual_memory()
     sw = psutil.swap_memory()
     used = vm.total - vm.available
-    return {
-        "memory": {"total_mb": vm.total // _MB, "used_mb": used // _MB,
-                   "available_mb": vm.available // _MB,
-                   "percent": round(100.0 * used / vm.total, 1) if vm.total else 0.0},
-        "swap": {"total_mb": sw.total // _MB, "used_mb": sw.used // _MB,
-                 "percent": round(sw.percent, 1)},
-        "cgroup_memory": cgroup_memory(Path("/proc/self/cgroup"), Path("/sys/fs/cgroup")),
-    }
+    memory = Memory(total_mb=vm.total // _MB, used_mb=used // _MB, available_mb=vm.available // _MB,
+                    percent=round(100.0 * used / vm.total, 1) if vm.total else 0.0)
+    swap = Swap(total_mb=sw.total // _MB, used_mb=sw.used // _MB, percent=round(sw.percent, 1))
+    return memory, swap, cgroup_memory(Path("/proc/self/cgroup"), Path("/sys/fs/cgroup"))
 
 
-def cgroup_memory(self_cgroup: Path, cgroup_root: Path) -> dict[str, Any] | None:
+def cgroup_memory(self_cgroup: Path, cgroup_root: Path) -> CgroupMemory | None:
     """current/max of our cgroup v2, or None outside cgroup v2 or without a limit file."""
     try:
         lines = self_cgroup.read_text().splitlines()
@@ -43,4 +39,4 @@ def cgroup_memory(self_cgroup: Path, cgroup_root: Path) -> dict[str, Any] | None
         return None
     limit = None if raw_max == "max" else int(raw_max)
     percent = round(100.0 * current / limit, 1) if limit else None
-    return {"current_bytes": current, "max_bytes": limit, "percent": percent}
+    return CgroupMemory(current_bytes=current, max_bytes=limit, percent=percent)

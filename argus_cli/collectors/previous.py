@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from argus_cli.collectors.context import CollectContext
-from argus_cli.state.cycle_state import read_cycle_state
+from argus_cli.snapshot import PreviousCycle
+from argus_cli.state import layout
 
 
-def collect(ctx: CollectContext) -> dict[str, Any]:
-    state = read_cycle_state(ctx.config.state_dir, repair=False)  # collect only reads: the cycle repairs
-    if not state:
-        return {"previous_cycle": None}
-    return {"previous_cycle": {key: state.get(key) for key in
-                               ("status", "timestamp", "detail", "consecutive_failures")}}
+def collect(ctx: CollectContext) -> PreviousCycle | None:
+    state = layout.CYCLE_STATE.read(ctx.config.state_dir)  # moved aside only by the cycle, which owns it
+    if state is None:
+        return None
+    failures = state.consecutive_failures
+    return PreviousCycle(status=state.status or None, timestamp=state.timestamp or None, detail=state.detail,
+                         consecutive_failures=failures if isinstance(failures, int | float) else None)

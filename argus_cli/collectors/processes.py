@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import psutil
 
 from argus_cli.collectors.context import CollectContext
-from argus_cli.processes import process_names
+from argus_cli.processes import ProcessRow, process_names
+from argus_cli.snapshot import TopProcess
 from argus_cli.text import truncate
 
 
@@ -25,30 +25,30 @@ def etime(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
-def collect(ctx: CollectContext) -> dict[str, Any]:
-    table = sorted(ctx.process_table(), key=lambda p: p["rss_kb"], reverse=True)
+def collect(ctx: CollectContext) -> tuple[TopProcess | None, tuple[TopProcess, ...]]:
+    table = sorted(ctx.process_table(), key=lambda p: p.rss_kb, reverse=True)
     total_kb = total_memory_kb() or 1
-    allow = set(ctx.config["ARGUS_KILL_ALLOWLIST"])
-    top = [_describe(p, ctx.now, total_kb, allow) for p in table[:5]]
+    allow = set(ctx.config.kill_allowlist)
+    top = tuple(_describe(p, ctx.now, total_kb, allow) for p in table[:5])
     # The hog is what alerts name and kill_pid may target: never Argus itself (it cannot be
     # acted on, and on a quiet host it would otherwise be "the largest process").
     me = os.getpid()
-    hog = next((_describe(p, ctx.now, total_kb, allow) for p in table if p["pid"] != me), None)
-    return {"memory_hog": hog, "top_processes": top}
+    hog = next((_describe(p, ctx.now, total_kb, allow) for p in table if p.pid != me), None)
+    return hog, top
 
 
-def _describe(proc: dict[str, Any], now: float, total_kb: int, allow: set[str]) -> dict[str, Any]:
-    created = proc["create_time"] or now
-    return {
-        "pid": proc["pid"],
-        "name": truncate(proc["name"], 64),
-        "rss_kb": proc["rss_kb"],
-        "mem_percent": round(100.0 * proc["rss_kb"] / total_kb, 1),
-        "runtime": etime(now - created),
-        "create_time": proc["create_time"],
-        "kill_candidate": bool(process_names(proc["name"], proc["cmdline"]) & allow),
-    }
+def _describe(proc: ProcessRow, now: float, total_kb: int, allow: set[str]) -> TopProcess:
+    created = proc.create_time or now
+    return TopProcess(
+        pid=proc.pid,
+        name=truncate(proc.name, 64),
+        rss_kb=proc.rss_kb,
+        mem_percent=round(100.0 * proc.rss_kb / total_kb, 1),
+        runtime=etime(now - created),
+        create_time=proc.create_time,
+        kill_candidate=bool(process_names(proc.name, proc.cmdline) & allow),
+    )
 
 
 def total_memory_kb() -> int:
-    return psutil.virtual_memory().total // 1024
+    return int(psutil.virtual_memory().total) // 1024

@@ -5,29 +5,29 @@ from __future__ import annotations
 import shutil
 import socket
 from functools import partial
-from typing import Any
 
 from argus_cli.children import run_tool
 from argus_cli.collectors.context import CollectContext
 from argus_cli.config import ServiceCheck
+from argus_cli.snapshot import ServiceStatus
 from argus_cli.text import truncate
 
 CHECK_TIMEOUT = 3.0  # below the collector timeout, so one slow check cannot hide the others
 
 
-def collect(ctx: CollectContext) -> dict[str, Any]:
+def collect(ctx: CollectContext) -> tuple[ServiceStatus, ...]:
     checks = ctx.config.services
     if not checks:
-        return {"services": []}
+        return ()
     from concurrent.futures import ThreadPoolExecutor  # hosts without checks never load it
 
     with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
-        check = partial(check_service, systemctl=ctx.config["ARGUS_SYSTEMCTL_BIN"])
-        return {"services": list(pool.map(check, checks))}
+        check = partial(check_service, systemctl=ctx.config.systemctl_bin)
+        return tuple(pool.map(check, checks))
 
 
 def check_service(svc: ServiceCheck, timeout: float = CHECK_TIMEOUT, *,
-                  systemctl: str = "systemctl") -> dict[str, Any]:
+                  systemctl: str = "systemctl") -> ServiceStatus:
     if svc.check.startswith("systemd:"):
         status, detail = check_systemd(svc.check[8:], timeout, systemctl)
     elif svc.check.startswith("tcp:"):
@@ -35,7 +35,7 @@ def check_service(svc: ServiceCheck, timeout: float = CHECK_TIMEOUT, *,
         status, detail = check_tcp(host, int(port), timeout)
     else:
         status, detail = check_http(svc.check, timeout)
-    return {"name": svc.name, "check": svc.check, "status": status, "detail": truncate(detail, 200)}
+    return ServiceStatus(name=svc.name, check=svc.check, status=status, detail=truncate(detail, 200))
 
 
 def check_systemd(unit: str, timeout: float, systemctl: str = "systemctl") -> tuple[str, str]:

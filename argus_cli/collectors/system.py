@@ -6,29 +6,30 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from argus_cli.collectors.context import CollectContext
 from argus_cli.model import as_number
-from argus_cli.state.files import atomic_write_json, read_json
+from argus_cli.snapshot import System
+from argus_cli.state.files import owns_state
+from argus_cli.state.layout import CPU_TIMES, CpuTimes
 
 _FIRST_SAMPLE_SECONDS = 0.25
 _MIN_BASELINE_AGE = 1.0  # a younger baseline has too few clock ticks to be meaningful
 _MAX_BASELINE_AGE = 3600.0  # an older baseline says little about "now"; sample instead
 
 
-def collect(ctx: CollectContext) -> dict[str, Any]:
+def collect(ctx: CollectContext) -> System:
     cpu_count = psutil.cpu_count() or 1
-    load = list(os.getloadavg())
-    return {"system": {
-        "cpu_count": cpu_count,
-        "cpu_percent": _cpu_percent(ctx.config.state_dir / "cpu-times.json", ctx.now),
-        "load": [round(x, 2) for x in load],
-        "load_per_core": round(load[0] / cpu_count, 2),
-        "uptime_seconds": int(ctx.now - psutil.boot_time()),
-    }}
+    load = os.getloadavg()
+    return System(
+        cpu_count=cpu_count,
+        cpu_percent=_cpu_percent(ctx.config.state_dir, ctx.now),
+        load=tuple(round(x, 2) for x in load),
+        load_per_core=round(load[0] / cpu_count, 2),
+        uptime_seconds=int(ctx.now - psutil.boot_time()),
+    )
 
 
 def _busy_idle() -> tuple[float, float]:
@@ -44,11 +45,12 @@ def _share(before: tuple[float, float], after: tuple[float, float]) -> float | N
     return round(100.0 * busy / (busy + idle), 1)
 
 
-def _cpu_percent(baseline_file: Path, now: float) -> float:
+def _cpu_percent(state_dir: Path, now: float) -> float:
     current = _busy_idle()
-    baseline = read_json(baseline_file, dict)
-    # A hand-edited baseline (null, a string) is no baseline: sample, and the write below repairs it.
-    ts, busy, idle = (as_number(baseline.get(key)) for key in ("ts", "busy", "idle"))
+    stored = CPU_TIMES.read(state_dir)
+    baseline = stored or CpuTimes()
+    # A hand-edited baseline (null, a string) is no baseline: sample, and the write below replaces it.
+    ts, busy, idle = as_number(baseline.ts), as_number(baseline.busy), as_number(baseline.idle)
     share = None
     if ts is not None and busy is not None and idle is not None and _MIN_BASELINE_AGE <= now - ts <= _MAX_BASELINE_AGE:
         share = _share((busy, idle), current)
@@ -56,7 +58,9 @@ def _cpu_percent(baseline_file: Path, now: float) -> float:
         time.sleep(_FIRST_SAMPLE_SECONDS)
         current, before = _busy_idle(), current
         share = _share(before, current) or 0.0
+    if stored is None and not owns_state() and os.path.lexists(CPU_TIMES.path(state_dir)):
+        return share  # an unusable file stays for the cycle to move aside: `argus collect` only reads
     # A read-only state dir costs the next run a short sample, nothing more.
     with contextlib.suppress(OSError):
-        atomic_write_json(baseline_file, {"ts": now, "busy": current[0], "idle": current[1]})
+        CPU_TIMES.write(state_dir, CpuTimes(now, current[0], current[1]))
     return share

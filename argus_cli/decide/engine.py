@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.decide import prescreen
 from argus_cli.decide.rules import Finding, decide_rules, findings
 from argus_cli.model import Decision
+from argus_cli.snapshot import Snapshot
 
 
 @dataclass
@@ -18,7 +19,7 @@ class Decided:
     llm_skip_reason: str | None  # why the LLM was not asked (None when it was)
     llm_reason: str | None = None  # why it was asked
     llm_error: str | None = None
-    raw_response: dict[str, Any] | None = None
+    raw_response: dict[str, object] | None = None
 
 
 def _direct_gate(config: Config, override: str | None) -> prescreen.Gate:
@@ -27,8 +28,8 @@ def _direct_gate(config: Config, override: str | None) -> prescreen.Gate:
     return settled if settled is not None else prescreen.Gate(True, "requested")
 
 
-def decide(config: Config, snapshot: dict[str, Any], *, now: float, override: str | None = None,
-           self_check: dict[str, Any] | None = None, past: list[dict[str, Any]] | None = None,
+def decide(config: Config, snapshot: Snapshot, *, now: float, override: str | None = None,
+           self_check: Mapping[str, object] | None = None, past: Sequence[Mapping[str, object]] | None = None,
            screen: bool = True, remember: bool = True) -> Decided:
     """One decision for ``snapshot``.
 
@@ -44,9 +45,9 @@ def decide(config: Config, snapshot: dict[str, Any], *, now: float, override: st
                         remember=remember)
 
 
-def decide_gated(config: Config, snapshot: dict[str, Any], found: list[Finding], gate: prescreen.Gate, *,
-                 now: float, self_check: dict[str, Any] | None = None, past: list[dict[str, Any]] | None = None,
-                 remember: bool = True) -> Decided:
+def decide_gated(config: Config, snapshot: Snapshot, found: list[Finding], gate: prescreen.Gate, *,
+                 now: float, self_check: Mapping[str, object] | None = None,
+                 past: Sequence[Mapping[str, object]] | None = None, remember: bool = True) -> Decided:
     """Decide once the pre-screen has spoken: the rules when ``gate`` says no, else the LLM."""
     if not gate.call:
         return Decided(_rules(snapshot, config, found, fallback=gate.fallback), False, gate.reason)
@@ -54,14 +55,15 @@ def decide_gated(config: Config, snapshot: dict[str, Any], found: list[Finding],
                 past=past, remember=remember)
 
 
-def _rules(snapshot: dict[str, Any], config: Config, found: list[Finding], *, fallback: bool) -> Decision:
+def _rules(snapshot: Snapshot, config: Config, found: list[Finding], *, fallback: bool) -> Decision:
     decision = decide_rules(snapshot, config, found=found)
     decision.decider = "fallback" if fallback else "rules"
     return decision
 
 
-def _ask(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now: float, reason: str,
-         self_check: dict[str, Any], past: list[dict[str, Any]] | None, remember: bool) -> Decided:
+def _ask(config: Config, snapshot: Snapshot, found: list[Finding], *, now: float, reason: str,
+         self_check: Mapping[str, object], past: Sequence[Mapping[str, object]] | None,
+         remember: bool) -> Decided:
     from argus_cli.decide import llm, message  # llm.py pulls in the SDK lazily; keep even this off the rules path
 
     # remember=False is a dry run or `argus decide`: nothing acts on this answer, its tokens still count

@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from argus_cli.config import Config
 from argus_cli.decide import schema
@@ -33,12 +34,12 @@ from argus_cli.state.files import (
     dumps,
     newest_valid,
 )
+from argus_cli.state.layout import LLM_EXCHANGES
 from argus_cli.text import one_line
 
 if TYPE_CHECKING:
-    from argus_cli.decide.llm import LlmOutcome
+    from argus_cli.decide.llm import LlmOutcome, LlmRequest
 
-EXCHANGES = "llm.jsonl"
 MAX_BYTES = 10 * 1024 * 1024  # rotated past this: llm.jsonl.1 ... llm.jsonl.3, as argus.log
 BACKUPS = 3
 # Per line: what is kept of the user message and of the answer. Well under the readers' 1 MiB
@@ -50,13 +51,13 @@ MODE = 0o600
 _REPORTED: set[Path] = set()  # one stderr line per file and process, however many calls fail to be recorded
 
 
-def record(config: Config, request: dict[str, Any], outcome: LlmOutcome, kind: str, *, now: float,
+def record(config: Config, request: LlmRequest, outcome: LlmOutcome, kind: str, *, now: float,
            duration_ms: int, dry_run: bool) -> None:
     """Append the exchange (``kind``: ok, error, refused, unusable, interrupted); never raises an
     ``Exception``."""
     from argus_cli.state.directory import StateDirError, check_state_dir
 
-    path = config.state_dir / EXCHANGES
+    path = config.state_dir / LLM_EXCHANGES
     try:
         # `argus decide` records too and, unlike a cycle, has not vetted the state dir: the
         # host's description never goes into a directory another user controls.
@@ -71,31 +72,32 @@ def record(config: Config, request: dict[str, Any], outcome: LlmOutcome, kind: s
         _report(path, redact(f"{type(exc).__name__}: {exc}", config.secrets())[:300])
 
 
-def exchange_line(config: Config, request: dict[str, Any], outcome: LlmOutcome, kind: str, *, now: float,
-                  duration_ms: int, dry_run: bool) -> dict[str, Any]:
+def exchange_line(config: Config, request: LlmRequest, outcome: LlmOutcome, kind: str, *, now: float,
+                  duration_ms: int, dry_run: bool) -> dict[str, object]:
     """The llm.jsonl line of one call, redacted and capped."""
     secrets = config.secrets()
     user = _user_text(request)
-    raw = outcome.raw if isinstance(outcome.raw, dict) else {}
-    line: dict[str, Any] = {
-        "ts": iso_z(now), "dry_run": dry_run, "model": raw.get("model") or request.get("model"),
+    raw = outcome.raw or {}
+    error = one_line(outcome.error, 1000) if outcome.error else None
+    line: dict[str, object] = {
+        "ts": iso_z(now), "dry_run": dry_run, "model": raw.get("model") or request["model"],
         "duration_ms": duration_ms, "outcome": kind, "status_code": outcome.status_code,
-        "stop_reason": raw.get("stop_reason"), "error": one_line(outcome.error, 1000) if outcome.error else None,
-        "usage": outcome.usage, "system_sha256": _sha256(str(request.get("system") or "")),
+        "stop_reason": raw.get("stop_reason"), "error": _redacted(error, secrets),
+        "usage": outcome.usage, "system_sha256": _sha256(request["system"]),
         "user_sha256": _sha256(user), "user_bytes": len(user.encode("utf-8", "surrogatepass")),
     }
     # Redact before cutting: a secret straddling the cut would leave its first half behind.
     line["user"], line["truncated"] = _cap(redact(user, secrets), TEXT_CAP)
     line["answer"], line["answer_truncated"] = _capped_answer(_redacted(answer_of(raw, kind), secrets))
-    line["error"] = _redacted(line["error"], secrets)
     return line
 
 
-def answer_of(raw: dict[str, Any], kind: str) -> Any:
+def answer_of(raw: Mapping[str, object], kind: str) -> object:
     """What the model answered: the ``decide`` tool's input, else its text; None when no reply came."""
     if kind == "error":
         return None
-    blocks = [b for b in raw.get("content") or [] if isinstance(b, dict)]
+    content = raw.get("content")
+    blocks = [b for b in (content if isinstance(content, list) else []) if isinstance(b, dict)]
     for block in blocks:
         if block.get("type") == "tool_use" and block.get("name") == schema.TOOL_NAME:
             return block.get("input")
@@ -103,18 +105,18 @@ def answer_of(raw: dict[str, Any], kind: str) -> Any:
     return text or None
 
 
-def valid_line(value: Any) -> None:
+def valid_line(value: object) -> None:
     """The shape `argus last --llm` relies on; other lines (a hand edit) are passed over."""
     check_fields(value, {"ts": (str,), "outcome": (str,), "model": OPTIONAL_STR, "error": OPTIONAL_STR,
                          "duration_ms": OPTIONAL_NUMBER, "usage": (dict, type(None)), "user": OPTIONAL_STR})
 
 
-def last_exchange(config: Config, look_back: int = 20) -> dict[str, Any] | None:
+def last_exchange(config: Config, look_back: int = 20) -> dict[str, object] | None:
     """The newest well-formed llm.jsonl line, or None."""
-    return newest_valid(config.state_dir / EXCHANGES, valid_line, look_back)
+    return newest_valid(config.state_dir / LLM_EXCHANGES, valid_line, look_back)
 
 
-def _append(path: Path, line: dict[str, Any]) -> None:
+def _append(path: Path, line: dict[str, object]) -> None:
     from argus_cli.runtime.log import rotate  # one rotation scheme for argus.log and this file
 
     # Two writers (a cycle and `argus decide`) rotating at once can at worst shift a backup early.
@@ -130,9 +132,9 @@ def _report(path: Path, reason: str) -> None:
         print(f"argus: cannot record the LLM exchange in {path}: {reason}", file=sys.stderr)
 
 
-def _user_text(request: dict[str, Any]) -> str:
-    messages = request.get("messages") or []
-    content = messages[0].get("content") if messages and isinstance(messages[0], dict) else ""
+def _user_text(request: LlmRequest) -> str:
+    messages = request["messages"]
+    content = messages[0]["content"] if messages else ""
     return content if isinstance(content, str) else dumps(content).decode()
 
 
@@ -148,7 +150,7 @@ def _cap(text: str, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", "ignore"), True
 
 
-def _capped_answer(answer: Any) -> tuple[Any, bool]:
+def _capped_answer(answer: object) -> tuple[object, bool]:
     """A big answer (a hostile reply, bounded but still up to megabytes) is kept as cut JSON text."""
     if isinstance(answer, str):
         return _cap(answer, ANSWER_CAP)
@@ -158,7 +160,7 @@ def _capped_answer(answer: Any) -> tuple[Any, bool]:
     return data[:ANSWER_CAP].decode("utf-8", "ignore"), True
 
 
-def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
+def _redacted(value: object, secrets: tuple[str, ...]) -> object:
     """``value`` with every string in it (keys too) redacted."""
     if isinstance(value, str):
         return redact(value, secrets)

@@ -11,16 +11,32 @@ Each call sent leaves one line in llm.jsonl (``exchanges.py``), whatever became 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from argus_cli.config import Config
 from argus_cli.decide import exchanges, message, schema
 from argus_cli.decide.rules import Finding, findings
 from argus_cli.model import Decision, bounded
 from argus_cli.redaction import redact
+from argus_cli.snapshot import Snapshot
+
+if TYPE_CHECKING:  # the SDK's own request types; the SDK itself is imported only to call it
+    from anthropic.types import MessageParam, ToolChoiceToolParam, ToolParam
 
 MAX_TOKENS = 2048
+
+
+class LlmRequest(TypedDict):
+    """The keyword arguments of ``messages.create``."""
+
+    model: str
+    max_tokens: int
+    system: str
+    messages: list[MessageParam]
+    tools: list[ToolParam]
+    tool_choice: ToolChoiceToolParam
 
 
 @dataclass
@@ -28,7 +44,7 @@ class LlmOutcome:
     decision: Decision | None
     error: str | None = None
     status_code: int | None = None
-    raw: dict[str, Any] | None = None  # the reply as received, for last_response.json
+    raw: dict[str, object] | None = None  # the reply as received (bounded), for last_response.json
     usage: dict[str, int] | None = None
 
     @property
@@ -36,17 +52,17 @@ class LlmOutcome:
         return self.status_code == 429
 
 
-def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
-                  self_check: dict[str, Any], *, hostname: str | None = None,
-                  found: list[Finding] | None = None) -> dict[str, Any]:
+def build_request(config: Config, snapshot: Snapshot, history: Sequence[Mapping[str, object]],
+                  self_check: Mapping[str, object], *, hostname: str | None = None,
+                  found: list[Finding] | None = None) -> LlmRequest:
     """The keyword arguments of ``messages.create`` (also what tests inspect); ``found`` are the
     snapshot's findings when the caller already has them."""
     found = findings(snapshot, config) if found is None else found
     ctx = message.context(config, found, self_check)
     return {
-        "model": config["ARGUS_MODEL"],
+        "model": config.model,
         "max_tokens": MAX_TOKENS,
-        "system": message.system_prompt(config, hostname or snapshot.get("host")),
+        "system": message.system_prompt(config, hostname or snapshot.host),
         "messages": [{"role": "user", "content": message.user_message(snapshot, history, ctx)}],
         "tools": [{"name": schema.TOOL_NAME, "description": schema.TOOL_DESCRIPTION,
                    "input_schema": schema.DECISION_SCHEMA}],
@@ -54,8 +70,8 @@ def build_request(config: Config, snapshot: dict[str, Any], history: list[dict[s
     }
 
 
-def ask_llm(config: Config, snapshot: dict[str, Any], history: list[dict[str, Any]],
-            self_check: dict[str, Any], *, hostname: str | None = None, now: float | None = None,
+def ask_llm(config: Config, snapshot: Snapshot, history: Sequence[Mapping[str, object]],
+            self_check: Mapping[str, object], *, hostname: str | None = None, now: float | None = None,
             dry_run: bool = False, found: list[Finding] | None = None) -> LlmOutcome:
     """Ask the model for a decision. Never raises an ``Exception``; failures are in the outcome.
 
@@ -96,42 +112,44 @@ def _unusable_kind(outcome: LlmOutcome) -> str:
     return "refused" if (outcome.raw or {}).get("stop_reason") == "refusal" else "unusable"
 
 
-def _call(config: Config, request: dict[str, Any]) -> LlmOutcome:
+def _call(config: Config, request: LlmRequest) -> LlmOutcome:
     import anthropic  # heavy: only on the path that really calls the LLM
 
     client = anthropic.Anthropic(
-        api_key=config["ANTHROPIC_API_KEY"] or None,
-        base_url=config["ANTHROPIC_BASE_URL"] or None,
-        timeout=float(config["ARGUS_LLM_TIMEOUT"]),
+        api_key=config.anthropic_api_key or None,
+        base_url=config.anthropic_base_url or None,
+        timeout=float(config.llm_timeout),
         max_retries=0,
     )
     try:
         response = client.messages.create(**request)
     finally:
         client.close()
-    return parse_response(response.model_dump(mode="json"), config["ARGUS_MODEL"])
+    return parse_response(response.model_dump(mode="json"), config.model)
 
 
-def _usage(raw: dict[str, Any]) -> dict[str, int] | None:
-    usage = raw.get("usage") or {}
-    counts = {k: int(v) for k, v in usage.items()
-              if k.endswith("_tokens") and isinstance(v, int) and not isinstance(v, bool)}
+def _usage(raw: Mapping[str, object]) -> dict[str, int] | None:
+    usage = raw.get("usage")
+    counts = {k: v for k, v in (usage.items() if isinstance(usage, dict) else ())
+              if isinstance(k, str) and k.endswith("_tokens") and type(v) is int}
     return counts or None
 
 
-def parse_response(raw: dict[str, Any], model: str) -> LlmOutcome:
+def parse_response(reply: Mapping[str, object], model: str) -> LlmOutcome:
     """A Messages API reply (as a dict) -> outcome: the tool input, else a JSON text answer.
 
     The reply is bounded first (depth, sizes): it is kept in last_response.json and its actions
     reach the records, and a hostile answer nested hundreds deep must not break the writers."""
-    raw = bounded(raw)
+    raw: dict[str, object] = bounded(dict(reply))
     usage = _usage(raw)
-    used_model = raw.get("model") or model
+    reported = raw.get("model")
+    used_model = reported if isinstance(reported, str) and reported else model
     if raw.get("stop_reason") == "refusal":
         return LlmOutcome(None, error="the model refused to answer (stop_reason refusal)", raw=raw, usage=usage)
-    blocks = [b for b in raw.get("content") or [] if isinstance(b, dict)]
+    content = raw.get("content")
+    blocks = [b for b in (content if isinstance(content, list) else []) if isinstance(b, dict)]
     tool_inputs = [b.get("input") for b in blocks if b.get("type") == "tool_use" and b.get("name") == schema.TOOL_NAME]
-    text = "".join(b.get("text") or "" for b in blocks if b.get("type") == "text")
+    text = "".join(t for b in blocks if b.get("type") == "text" and isinstance(t := b.get("text"), str))
     try:
         value = tool_inputs[0] if tool_inputs else bounded(schema.parse_text(text))
         decision = schema.to_decision(value, decider="llm", model=used_model, usage=usage)

@@ -11,24 +11,14 @@ successful call is kept in ``prescreen.json`` (findings signature and coarse val
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, NamedTuple
+
+import msgspec
 
 from argus_cli.config import Config
 from argus_cli.decide.rules import Finding, signature
-from argus_cli.model import as_number
-from argus_cli.state.files import (
-    NUMBER,
-    OPTIONAL_NUMBER,
-    OPTIONAL_STR,
-    atomic_write_json,
-    check_fields,
-    check_values,
-    read_json,
-)
-
-BACKOFF_FILE = "llm-backoff.json"
-PRESCREEN_FILE = "prescreen.json"
+from argus_cli.snapshot import Disk, Memory, Snapshot, Swap
+from argus_cli.state.layout import LLM_BACKOFF, PRESCREEN, Coarse, LlmBackoff, Prescreen
 
 # How far a value may drift from what the LLM last saw before it counts as a material change.
 # Compared with the value at the last call (not with bucket edges), so jitter never triggers it.
@@ -47,31 +37,30 @@ class Gate(NamedTuple):
 
 def resolve_mode(config: Config, override: str | None = None) -> str:
     """``llm`` or ``rules``: ``auto`` means llm when an API key is set."""
-    mode = override or config["ARGUS_DECIDER"]
+    mode = override or config.decider
     if mode == "auto":
         return "llm" if config.has_api_key else "rules"
     return mode
 
 
-def coarse(snapshot: dict[str, Any]) -> dict[str, Any]:
+def coarse(snapshot: Snapshot) -> dict[str, Any]:
     """The values whose drift counts as a material change, plus service states and collector errors."""
-    def pct(section: Any) -> float | None:
-        value = section.get("percent") if isinstance(section, dict) else None
-        return float(value) if isinstance(value, int | float) else None
+    def pct(section: Memory | Swap | Disk | None) -> float | None:
+        return None if section is None or section.percent is None else float(section.percent)
 
     return {
-        "memory": pct(snapshot.get("memory")),
-        "swap": pct(snapshot.get("swap")),
-        "disk": {d.get("path"): pct(d) for d in snapshot.get("disks") or [] if isinstance(d, dict)},
-        "load_per_core": (snapshot.get("system") or {}).get("load_per_core"),
-        "services": {s.get("name"): s.get("status") for s in snapshot.get("services") or [] if isinstance(s, dict)},
-        "errors": sorted(str(e.get("collector")) for e in snapshot.get("errors") or [] if isinstance(e, dict)),
+        "memory": pct(snapshot.memory),
+        "swap": pct(snapshot.swap),
+        "disk": {d.path: pct(d) for d in snapshot.disks},
+        "load_per_core": snapshot.system.load_per_core if snapshot.system else None,
+        "services": {s.name: s.status for s in snapshot.services},
+        "errors": sorted(str(e.collector) for e in snapshot.errors),
     }
 
 
 def _drifted(old: Any, new: Any, limit: float) -> bool:
     if old is None or new is None:
-        return old != new
+        return bool(old != new)
     return abs(float(new) - float(old)) >= limit
 
 
@@ -89,39 +78,15 @@ def changed(before: dict[str, Any], now: dict[str, Any], load_factor: float) -> 
     return any(_drifted(old_disks[p], new_disks[p], _DRIFT["disk"]) for p in new_disks)
 
 
-def _valid_backoff(value: Any) -> None:
-    check_fields(value, {"failures": NUMBER, "until": NUMBER, "delay_seconds": NUMBER,
-                         "last_failure": OPTIONAL_NUMBER, "last_error": OPTIONAL_STR,
-                         "rate_limited": (bool,)})
-
-
-def _valid_prescreen(value: Any) -> None:
-    """``coarse`` is compared with float() arithmetic: a string there failed every cycle."""
-    check_fields(value, {"last_call": OPTIONAL_NUMBER, "signature": OPTIONAL_STR, "coarse": (dict,)})
-    before = value.get("coarse")
-    if before is None:
-        return
-    check_fields(before, {"memory": OPTIONAL_NUMBER, "swap": OPTIONAL_NUMBER, "load_per_core": OPTIONAL_NUMBER,
-                          "disk": (dict,), "services": (dict,), "errors": (list,)}, "coarse")
-    check_values(before.get("disk") or {}, OPTIONAL_NUMBER, "coarse.disk")
-
-
-_SHAPES = {BACKOFF_FILE: _valid_backoff, PRESCREEN_FILE: _valid_prescreen}
-
-
-def _state(config: Config, name: str) -> dict[str, Any]:
-    return read_json(config.state_dir / name, dict, validate=_SHAPES[name])
-
-
 def _in_backoff(config: Config, now: float) -> bool:
-    until = as_number(_state(config, BACKOFF_FILE).get("until"))
-    return until is not None and until > now
+    backoff = LLM_BACKOFF.read(config.state_dir)
+    return backoff is not None and backoff.until > now
 
 
 def mode_gate(config: Config, override: str | None = None) -> Gate | None:
     """The gate when the decider setting alone settles it (rules, or llm without a key); None when
     the LLM may be asked."""
-    wanted = override or config["ARGUS_DECIDER"]
+    wanted = override or config.decider
     if resolve_mode(config, override) == "rules":
         return Gate(False, "decider_rules" if wanted == "rules" else "no_api_key")
     if not config.has_api_key:
@@ -129,7 +94,7 @@ def mode_gate(config: Config, override: str | None = None) -> Gate | None:
     return None
 
 
-def gate(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now: float,
+def gate(config: Config, snapshot: Snapshot, found: list[Finding], *, now: float,
          override: str | None = None) -> Gate:
     """Decide whether to call the LLM this cycle, and say why (recorded in cycles.jsonl)."""
     settled = mode_gate(config, override)
@@ -142,47 +107,45 @@ def gate(config: Config, snapshot: dict[str, Any], found: list[Finding], *, now:
     return screened
 
 
-def _screen(config: Config, snapshot: dict[str, Any], found: list[Finding], now: float) -> Gate:
-    if config["ARGUS_LLM_EVERY_CYCLE"]:
+def _screen(config: Config, snapshot: Snapshot, found: list[Finding], now: float) -> Gate:
+    if config.llm_every_cycle:
         return Gate(True, "every_cycle")
     if any(f.notable for f in found):
         return Gate(True, "notable")
-    last = _state(config, PRESCREEN_FILE)
-    last_call = as_number(last.get("last_call"))
+    last = PRESCREEN.read(config.state_dir) or Prescreen()
+    last_call = last.last_call
     if last_call is None:
         return Gate(True, "first_call")
-    before = last.get("coarse")
-    if last.get("signature") != signature(found) or changed(before if isinstance(before, dict) else {},
-                                                             coarse(snapshot), config["ARGUS_LOAD_FACTOR"]):
+    before = msgspec.to_builtins(last.coarse) if isinstance(last.coarse, Coarse) else {}
+    if last.signature != signature(found) or changed(before, coarse(snapshot), config.load_factor):
         return Gate(True, "changed")
-    if now - last_call >= config["ARGUS_LLM_HEARTBEAT_SECONDS"]:
+    if now - last_call >= config.llm_heartbeat_seconds:
         return Gate(True, "heartbeat")
     return Gate(False, "nominal")
 
 
 def backoff_delay(config: Config, failures: int, rate_limited: bool) -> int:
     """Cooldown after the ``failures``-th failure in a row: doubling, capped, longer after a 429."""
-    base, cap = config["ARGUS_LLM_BACKOFF_BASE_SECONDS"], config["ARGUS_LLM_BACKOFF_MAX_SECONDS"]
+    base, cap = config.llm_backoff_base_seconds, config.llm_backoff_max_seconds
     delay = min(cap, base * 2 ** min(max(failures - 1, 0), 30))
     if rate_limited:
-        delay = max(delay, config["ARGUS_LLM_RATE_LIMIT_MIN_SECONDS"])
+        delay = max(delay, config.llm_rate_limit_min_seconds)
     return int(delay)
 
 
-def record_success(config: Config, snapshot: dict[str, Any], found: list[Finding], now: float) -> None:
+def record_success(config: Config, snapshot: Snapshot, found: list[Finding], now: float) -> None:
     """The LLM answered: clear the backoff and remember what it saw."""
-    path: Path = config.state_dir / BACKOFF_FILE
-    if path.exists():
-        atomic_write_json(path, {"failures": 0, "until": 0, "last_error": None, "last_failure": None})
-    atomic_write_json(config.state_dir / PRESCREEN_FILE,
-                      {"last_call": now, "signature": signature(found), "coarse": coarse(snapshot)})
+    if LLM_BACKOFF.path(config.state_dir).exists():
+        LLM_BACKOFF.write(config.state_dir, LlmBackoff())
+    seen = msgspec.convert(coarse(snapshot), Coarse)
+    PRESCREEN.write(config.state_dir, Prescreen(now, signature(found), seen))
 
 
-def record_failure(config: Config, error: str, rate_limited: bool, now: float) -> dict[str, Any]:
+def record_failure(config: Config, error: str, rate_limited: bool, now: float) -> LlmBackoff:
     """The call failed: start (or lengthen) the cooldown. Returns the new backoff state."""
-    failures = int(as_number(_state(config, BACKOFF_FILE).get("failures")) or 0) + 1
+    before = LLM_BACKOFF.read(config.state_dir)
+    failures = int(before.failures if before is not None else 0) + 1
     delay = backoff_delay(config, failures, rate_limited)
-    state = {"failures": failures, "until": now + delay, "delay_seconds": delay,
-             "last_error": error[:300], "last_failure": now, "rate_limited": rate_limited}
-    atomic_write_json(config.state_dir / BACKOFF_FILE, state)
+    state = LlmBackoff(failures, now + delay, delay, error[:300], now, rate_limited)
+    LLM_BACKOFF.write(config.state_dir, state)
     return state

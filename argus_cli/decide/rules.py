@@ -8,12 +8,11 @@ into actions. Pure: no I/O, no clock beyond the ``now`` it is given.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from argus_cli.config import Config
-from argus_cli.model import MAX_ACTIONS, Decision, as_number
-
-Snapshot = dict[str, Any]
+from argus_cli.model import MAX_ACTIONS, Decision
+from argus_cli.snapshot import Snapshot, TopProcess
 
 
 class Finding(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define on every cycle's import path
@@ -22,25 +21,30 @@ class Finding(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define o
     key: str
     severity: str  # critical | warning | info
     text: str
-    actions: tuple[dict[str, Any], ...] = ()
+    actions: tuple[dict[str, str], ...] = ()
     notable: bool = True  # False: reported to the LLM, but no reason on its own to ask it
 
 
-def _alert(message: str) -> dict[str, Any]:
+def _alert(message: str) -> dict[str, str]:
     return {"type": "alert", "message": message}
 
 
-def _log(observation: str) -> dict[str, Any]:
+def _log(observation: str) -> dict[str, str]:
     return {"type": "log", "observation": observation}
 
 
+def _or(value: object) -> object:
+    """A field for a sentence: "?" when the snapshot did not measure it."""
+    return "?" if value is None else value
+
+
 def _services(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    uptime = as_number((snap.get("system") or {}).get("uptime_seconds"))
-    in_grace = uptime is not None and uptime < config["ARGUS_BOOT_GRACE_SECONDS"]
-    for svc in snap.get("services") or []:
-        if not isinstance(svc, dict) or svc.get("status") != "down":
+    uptime = snap.system.uptime_seconds if snap.system else None
+    in_grace = uptime is not None and uptime < config.boot_grace_seconds
+    for svc in snap.services:
+        if svc.status != "down":
             continue
-        name, detail = svc.get("name", "?"), svc.get("detail") or "no detail"
+        name, detail = _or(svc.name), svc.detail or "no detail"
         if in_grace:
             text = f"Service {name} is down during boot grace ({detail}); not escalated yet"
             yield Finding(f"service:{name}:down:boot_grace", "warning", text, (_log(text),))
@@ -49,74 +53,73 @@ def _services(snap: Snapshot, config: Config) -> Iterator[Finding]:
             yield Finding(f"service:{name}:down", "critical", text, (_alert(text),))
 
 
-def hog_text(hog: dict[str, Any] | None) -> str:
+def hog_text(hog: TopProcess | None) -> str:
     """The memory hog in words, for an alert a human reads (enrichment adds the key=value form)."""
-    if not isinstance(hog, dict) or "pid" not in hog:
+    if hog is None or hog.pid is None:
         return "largest process unknown"
-    candidate = "yes" if hog.get("kill_candidate") else "no"
-    return (f"largest process {hog.get('name', '?')} (pid {hog['pid']}, rss {hog.get('rss_kb', '?')} KB, "
-            f"{hog.get('mem_percent', '?')}% of memory, running {hog.get('runtime', '?')}, "
+    candidate = "yes" if hog.kill_candidate else "no"
+    return (f"largest process {_or(hog.name)} (pid {hog.pid}, rss {_or(hog.rss_kb)} KB, "
+            f"{_or(hog.mem_percent)}% of memory, running {_or(hog.runtime)}, "
             f"kill candidate {candidate})")
 
 
 def _memory(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    mem = snap.get("memory") or {}
-    pct = as_number(mem.get("percent"))
-    if pct is None:
+    mem = snap.memory
+    if mem is None or mem.percent is None:
         return
-    used = f"{pct:g}% used ({mem.get('used_mb', '?')} of {mem.get('total_mb', '?')} MB)"
-    if pct >= config["ARGUS_MEMORY_CRIT_PCT"]:
-        text = f"Memory critical: {used}; {hog_text(snap.get('memory_hog'))}"
+    pct = float(mem.percent)
+    used = f"{pct:g}% used ({_or(mem.used_mb)} of {_or(mem.total_mb)} MB)"
+    if pct >= config.memory_crit_pct:
+        text = f"Memory critical: {used}; {hog_text(snap.memory_hog)}"
         yield Finding("memory:critical", "critical", text, (_alert(text),))
-    elif pct >= config["ARGUS_MEMORY_WARN_PCT"]:
+    elif pct >= config.memory_warn_pct:
         text = f"Memory high: {used}"
         yield Finding("memory:warning", "warning", text, (_log(text),))
 
 
 def _disks(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    for disk in snap.get("disks") or []:
-        pct = as_number(disk.get("percent")) if isinstance(disk, dict) else None
-        if pct is None:
+    for disk in snap.disks:
+        if disk.percent is None:
             continue
-        path, free = disk.get("path", "?"), disk.get("free_mb", "?")
-        if pct >= config["ARGUS_DISK_CRIT_PCT"]:
+        pct, path, free = float(disk.percent), _or(disk.path), _or(disk.free_mb)
+        if pct >= config.disk_crit_pct:
             text = f"Disk critical: {path} at {pct:g}% used ({free} MB free)"
             clean = {"type": "clean_disk", "reason": f"disk {path} at {pct:g}%, at or above the "
-                                                       f"{config['ARGUS_DISK_CRIT_PCT']}% critical threshold"}
+                                                       f"{config.disk_crit_pct}% critical threshold"}
             yield Finding(f"disk:{path}:critical", "critical", text, (clean, _alert(text)))
-        elif pct >= config["ARGUS_DISK_WARN_PCT"]:
+        elif pct >= config.disk_warn_pct:
             text = f"Disk high: {path} at {pct:g}% used ({free} MB free)"
             yield Finding(f"disk:{path}:warning", "warning", text, (_log(text),))
 
 
 def _load(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    system = snap.get("system") or {}
-    per_core = as_number(system.get("load_per_core"))
-    factor = config["ARGUS_LOAD_FACTOR"]
-    if per_core is not None and per_core > factor:
-        load = (system.get("load") or ["?"])[0]
-        text = (f"Load high: {per_core:g} per core (load {load} on {system.get('cpu_count', '?')} cores, "
+    system = snap.system
+    factor = config.load_factor
+    if system is not None and system.load_per_core is not None and system.load_per_core > factor:
+        per_core = float(system.load_per_core)
+        load = system.load[0] if system.load else "?"
+        text = (f"Load high: {per_core:g} per core (load {load} on {_or(system.cpu_count)} cores, "
                 f"limit {factor:g})")
         yield Finding("load:high", "warning", text, (_log(text),))
 
 
 def _swap(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    swap = snap.get("swap") or {}
-    pct, total = as_number(swap.get("percent")), as_number(swap.get("total_mb"))
-    if pct is None or not total:  # no swap configured: nothing to warn about
+    swap = snap.swap
+    if swap is None or swap.percent is None or not swap.total_mb:  # no swap configured: nothing to warn about
         return
-    if pct >= config["ARGUS_SWAP_WARN_PCT"]:
-        text = f"Swap high: {pct:g}% used ({swap.get('used_mb', '?')} of {swap.get('total_mb')} MB)"
+    pct = float(swap.percent)
+    if pct >= config.swap_warn_pct:
+        text = f"Swap high: {pct:g}% used ({_or(swap.used_mb)} of {swap.total_mb} MB)"
         yield Finding("swap:warning", "warning", text, (_log(text),))
 
 
 def _freshness(snap: Snapshot, config: Config) -> Iterator[Finding]:
     limits = {check.name: check.max_age_seconds for check in config.freshness}
-    for item in snap.get("freshness") or []:
-        if not isinstance(item, dict) or not item.get("stale"):
+    for item in snap.freshness:
+        if not item.stale:
             continue
-        name, path, age = item.get("name", "?"), item.get("path", "?"), item.get("age_seconds")
-        limit = limits.get(name)
+        name, path, age = _or(item.name), _or(item.path), item.age_seconds
+        limit = limits.get(item.name) if item.name is not None else None
         if age is None:
             text = f"Freshness {name}: {path} is missing or unreadable"
         else:
@@ -126,20 +129,18 @@ def _freshness(snap: Snapshot, config: Config) -> Iterator[Finding]:
 
 
 def _orphans(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    orphans = snap.get("orphans") or {}
-    count = as_number(orphans.get("count"))
-    if count:
-        text = (f"{int(count)} orphan process(es) match {orphans.get('pattern', '?')!r}; "
+    orphans = snap.orphans
+    if orphans is not None and orphans.count:
+        text = (f"{orphans.count} orphan process(es) match {_or(orphans.pattern)!r}; "
                 "the deterministic sweep handles them")
         yield Finding("orphans:present", "info", text, notable=False)
 
 
 def _collector_errors(snap: Snapshot, config: Config) -> Iterator[Finding]:
-    for err in snap.get("errors") or []:
-        if isinstance(err, dict):
-            name = err.get("collector", "?")
-            text = f"Collector {name} failed: {err.get('error', '?')}"
-            yield Finding(f"collector:{name}:error", "info", text, notable=False)
+    for err in snap.errors:
+        name = _or(err.collector)
+        text = f"Collector {name} failed: {_or(err.error)}"
+        yield Finding(f"collector:{name}:error", "info", text, notable=False)
 
 
 RULES: tuple[Callable[[Snapshot, Config], Iterator[Finding]], ...] = (
@@ -160,9 +161,9 @@ def signature(found: list[Finding]) -> str:
 _ACTION_ORDER = {"clean_disk": 0, "alert": 1, "log": 2}
 
 
-def plan_actions(found: list[Finding]) -> list[dict[str, Any]]:
+def plan_actions(found: list[Finding]) -> list[dict[str, str]]:
     """Remediation first, then alerts, then logs; one clean_disk however many disks are full."""
-    actions: list[dict[str, Any]] = []
+    actions: list[dict[str, str]] = []
     for finding in found:
         for action in finding.actions:
             if action["type"] == "clean_disk" and any(a["type"] == "clean_disk" for a in actions):
@@ -186,19 +187,14 @@ def _assessment(found: list[Finding], dropped: int) -> str:
 def metric_notes(snap: Snapshot) -> list[str]:
     """Short factual notes about the snapshot, the observations of a rules decision."""
     notes: list[str] = []
-    mem, swap, system = snap.get("memory") or {}, snap.get("swap") or {}, snap.get("system") or {}
-    if as_number(mem.get("percent")) is not None:
-        notes.append(f"memory {mem['percent']:g}% used")
-    for disk in snap.get("disks") or []:
-        if isinstance(disk, dict) and as_number(disk.get("percent")) is not None:
-            notes.append(f"disk {disk.get('path', '?')} {disk['percent']:g}% used")
-    if as_number(system.get("load_per_core")) is not None:
-        notes.append(f"load {system['load_per_core']:g} per core")
-    if as_number(swap.get("total_mb")):
-        notes.append(f"swap {swap.get('percent', '?')}% used")
-    for svc in snap.get("services") or []:
-        if isinstance(svc, dict):
-            notes.append(f"service {svc.get('name', '?')}: {svc.get('status', '?')}")
+    if snap.memory is not None and snap.memory.percent is not None:
+        notes.append(f"memory {snap.memory.percent:g}% used")
+    notes.extend(f"disk {_or(disk.path)} {disk.percent:g}% used" for disk in snap.disks if disk.percent is not None)
+    if snap.system is not None and snap.system.load_per_core is not None:
+        notes.append(f"load {snap.system.load_per_core:g} per core")
+    if snap.swap is not None and snap.swap.total_mb:
+        notes.append(f"swap {_or(snap.swap.percent)}% used")
+    notes.extend(f"service {_or(svc.name)}: {_or(svc.status)}" for svc in snap.services)
     return notes
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from argus_cli.model import ACTION_TYPES, ACTIONS, MAX_ACTIONS, Decision, scrub_surrogates
 
@@ -23,10 +22,10 @@ def _per_type(facts: dict[str, str]) -> str:
     return "; ".join(f"{name}: {fact}" for name, fact in facts.items())
 
 
-def _action_properties() -> dict[str, Any]:
+def _action_properties() -> dict[str, object]:
     """An action's fields, each described from model.ACTIONS, the one table of action types."""
     kinds = ACTIONS.values()
-    properties: dict[str, Any] = {
+    properties: dict[str, object] = {
         "type": {"type": "string", "enum": list(ACTION_TYPES),
                  "description": _per_type({k.name: k.description for k in kinds})},
         "target": {"type": ["string", "integer"],
@@ -40,7 +39,7 @@ def _action_properties() -> dict[str, Any]:
     return properties
 
 
-DECISION_SCHEMA: dict[str, Any] = {
+DECISION_SCHEMA: dict[str, object] = {
     "type": "object",
     "properties": {
         "assessment": {"type": "string", "description": "One or two sentences on the host's state."},
@@ -71,7 +70,7 @@ def strip_fences(text: str) -> str:
     return match.group(1) if match else text.strip()
 
 
-def parse_text(text: str) -> dict[str, Any]:
+def parse_text(text: str) -> dict[str, object]:
     """A plain-text answer: a JSON object, possibly inside ``` fences or after a short preface."""
     body = strip_fences(text)
     try:
@@ -91,12 +90,12 @@ def parse_text(text: str) -> dict[str, Any]:
     return value
 
 
-def to_decision(value: Any, *, decider: str, model: str | None = None,
+def to_decision(value: object, *, decider: str, model: str | None = None,
                 usage: dict[str, int] | None = None) -> Decision:
     """Build a Decision from a parsed answer; raise UnusableDecision when it is unusable as a whole."""
+    value = scrub_surrogates(value)  # printable and writable from here on
     if not isinstance(value, dict):
         raise UnusableDecision(f"the decision is a {type(value).__name__}, not an object")
-    value = scrub_surrogates(value)  # printable and writable from here on
     actions = value.get("actions")
     if not isinstance(actions, list):
         raise UnusableDecision("the decision has no 'actions' list")

@@ -15,7 +15,6 @@ import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
 from argus_cli.children import ToolRun, run_tool
 from argus_cli.config import Config
@@ -88,7 +87,7 @@ def create_summary_bead(config: Config, title: str, body: str) -> str | None:
 
 def _create(config: Config, title: str, body: str) -> str | None:
     args = ["create", "--title", one_line(title, MAX_TITLE), "--description", body,
-            "--priority", str(config["ARGUS_BEAD_PRIORITY"]), "--labels", "argus", "--silent"]
+            "--priority", str(config.bead_priority), "--labels", "argus", "--silent"]
     run = _bd(config, "create", args)
     if run is None:
         return None
@@ -101,17 +100,17 @@ def _create(config: Config, title: str, body: str) -> str | None:
 
 def _bd(config: Config, what: str, args: list[str]) -> ToolRun | None:
     """Run ``bd ARGS`` in the beads workdir; None unless it exited 0 (with a note if bd is there)."""
-    if shutil.which(config["ARGUS_BD_BIN"], mode=os.F_OK) is None:  # not installed: skip, silently
+    if shutil.which(config.bd_bin, mode=os.F_OK) is None:  # not installed: skip, silently
         return None
-    run = run_tool([config["ARGUS_BD_BIN"], *args], timeout=config["ARGUS_BD_TIMEOUT"],
-                   cwd=Path(config["ARGUS_BEADS_WORKDIR"]))
+    run = run_tool([config.bd_bin, *args], timeout=config.bd_timeout,
+                   cwd=Path(config.beads_workdir))
     if run.ok:
         return run
     note(f"bd {what} failed: {run.describe()}", config.secrets())
     return None
 
 
-def _bead_list(value: Any) -> list[dict[str, Any]]:
+def _bead_list(value: object) -> list[dict[str, object]]:
     """bd prints a list of beads; tolerate a wrapping object and skip non-objects."""
     if isinstance(value, dict):
         value = next((v for k, v in value.items() if k in ("issues", "beads", "items") and isinstance(v, list)),
@@ -121,5 +120,5 @@ def _bead_list(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)]
 
 
-def _valid_id(value: Any) -> bool:
+def _valid_id(value: object) -> bool:
     return isinstance(value, str) and bool(_BEAD_ID.match(value))

@@ -10,29 +10,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from argus_cli.config import Config
 from argus_cli.text import one_line
 
 
+@dataclass
 class DeliveryBudget:
     """A Telegram that times out must not eat the cycle: once it failed, or the time or the message
     cap is used up, ``refusal`` says why and callers queue in the outbox without trying the
     network. ``sent_ids`` are outbox entries already handed to Telegram this cycle: one is never
-    sent twice in a cycle, whatever fails around it. (A plain class: it is built on every cycle's
-    import path, where a dataclass costs its code generation.)"""
+    sent twice in a cycle, whatever fails around it."""
 
-    def __init__(self, seconds: float, max_messages: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds, self.max_messages, self.clock = seconds, max_messages, clock
-        self.messages = 0
-        self.telegram_error: str | None = None
-        self.outbox_error: str | None = None
-        self.sent_ids: set[str] = set()
-        self.started = clock()
+    seconds: float
+    max_messages: int
+    clock: Callable[[], float] = time.monotonic
+    messages: int = 0
+    telegram_error: str | None = None
+    outbox_error: str | None = None
+    sent_ids: set[str] = field(default_factory=set)
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
 
     @classmethod
     def for_cycle(cls, config: Config) -> DeliveryBudget:
-        return cls(float(config["ARGUS_TELEGRAM_BUDGET_SECONDS"]), int(config["ARGUS_TELEGRAM_MAX_PER_CYCLE"]))
+        return cls(config.telegram_budget_seconds, config.telegram_max_per_cycle)
 
     def remaining(self) -> float:
         return self.seconds - (self.clock() - self.started)

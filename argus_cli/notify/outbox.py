@@ -55,10 +55,9 @@ from argus_cli.state.files import (
     move_aside,
     stored_number,
 )
+from argus_cli.state.layout import OUTBOX, OUTBOX_DELIVERED, OUTBOX_FLUSH_LOCK, OUTBOX_LOCK
 from argus_cli.state.lock import FileLock, LockBusy
 
-OUTBOX_NAME = "outbox.jsonl"
-LEDGER_NAME = "outbox-delivered.jsonl"
 MAX_ENTRIES = 1000  # a week-long outage at one alert a cycle stays well under this
 LOCK_WAIT_SECONDS = 30.0
 FLUSH_BUDGET_SECONDS = 60.0  # a lone flush or send (outside a cycle) stops after this
@@ -131,7 +130,7 @@ def _flush(config: Config, now: float, send: Send, budget: DeliveryBudget) -> _F
     if budget.outbox_error is not None:  # said once already; the outbox waits for the next cycle
         return _Flush(0, pending_count(config))
     try:
-        with FileLock(config.state_dir / "outbox.flush.lock"):
+        with FileLock(config.state_dir / OUTBOX_FLUSH_LOCK):
             return _flush_locked(config, now, send, budget)
     except LockBusy:  # another process is flushing; it re-reads the file and will take ours too
         return _Flush(0, pending_count(config))
@@ -189,11 +188,11 @@ def _still_queued(config: Config, entry_id: str) -> bool:
 # --- file operations, each under the outbox lock ----------------------------------------------
 
 def _outbox(config: Config) -> Path:
-    return config.state_dir / OUTBOX_NAME
+    return config.state_dir / OUTBOX
 
 
 def _ledger(config: Config) -> Path:
-    return config.state_dir / LEDGER_NAME
+    return config.state_dir / OUTBOX_DELIVERED
 
 
 @contextlib.contextmanager
@@ -201,7 +200,7 @@ def _guard(config: Config) -> Iterator[None]:
     """Exclusive flock on ``outbox.lock``, waiting up to LOCK_WAIT_SECONDS."""
     config.state_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     # never through a planted symlink: it, or a directory or FIFO in its place, is moved aside
-    fd = create_state_file(config.state_dir / "outbox.lock", os.O_RDWR, 0o600)
+    fd = create_state_file(config.state_dir / OUTBOX_LOCK, os.O_RDWR, 0o600)
     try:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from argus_cli.children import run_tool
 from argus_cli.config import Config
@@ -25,7 +24,7 @@ PROBLEM_TAGS = "argus,problem,alert"
 SUMMARY_TAGS = "argus,summary,daily"
 
 
-def problem_payload(problem: Problem) -> dict[str, Any]:
+def problem_payload(problem: Problem) -> dict[str, object]:
     """The ``argus.problem`` event, with the keys Relay's consumers read."""
     return {"type": "alert", "source": "argus", "event": "argus.problem", "severity": problem.severity,
             "problem_type": problem.type, "message": problem.description,
@@ -35,15 +34,15 @@ def problem_payload(problem: Problem) -> dict[str, Any]:
 def publish_problem(config: Config, problem: Problem) -> str:
     """Publish one problem: "relay" (Relay took it), "fallback" or "disabled" (both: fallback file)."""
     payload = problem_payload(problem)
-    fallback = Path(config["ARGUS_RELAY_FALLBACK_FILE"])
-    if not config["ARGUS_RELAY_ENABLED"]:
+    fallback = config.relay_fallback_file
+    if not config.relay_enabled:
         _fallback(config, payload, fallback)
         return "disabled"
     sent = send_relay(config, payload, tags=PROBLEM_TAGS, fallback_file=fallback)
     return "relay" if sent else "fallback"
 
 
-def send_relay(config: Config, payload: dict[str, Any], *, tags: str, fallback_file: Path,
+def send_relay(config: Config, payload: dict[str, object], *, tags: str, fallback_file: Path,
                priority: str = "high") -> bool:
     """``relay send TO PAYLOAD --agent FROM --priority P --tag TAGS``; False means fallback file.
 
@@ -57,12 +56,12 @@ def send_relay(config: Config, payload: dict[str, Any], *, tags: str, fallback_f
              f"{MAX_BODY_BYTES}-byte limit; kept in {fallback_file}", config.secrets())
         _fallback(config, payload, fallback_file)
         return False
-    if shutil.which(config["ARGUS_RELAY_BIN"], mode=os.F_OK) is None:  # not installed: no note every cycle
+    if shutil.which(config.relay_bin, mode=os.F_OK) is None:  # not installed: no note every cycle
         _fallback(config, payload, fallback_file)
         return False
-    argv = [config["ARGUS_RELAY_BIN"], "send", config["ARGUS_RELAY_TO"], body,
-            "--agent", config["ARGUS_RELAY_FROM"], "--priority", priority, "--tag", tags]
-    run = run_tool(argv, timeout=config["ARGUS_RELAY_TIMEOUT"])
+    argv = [config.relay_bin, "send", config.relay_to, body,
+            "--agent", config.relay_from, "--priority", priority, "--tag", tags]
+    run = run_tool(argv, timeout=config.relay_timeout)
     if run.ok:
         return True
     note(f"relay send failed ({run.describe()}); kept in {fallback_file}", config.secrets())
@@ -70,7 +69,7 @@ def send_relay(config: Config, payload: dict[str, Any], *, tags: str, fallback_f
     return False
 
 
-def _fallback(config: Config, payload: dict[str, Any], path: Path) -> None:
+def _fallback(config: Config, payload: dict[str, object], path: Path) -> None:
     try:
         append_jsonl(path, payload)
     except OSError as exc:  # the last resort failed too: say so, but never fail the cycle

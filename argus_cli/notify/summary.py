@@ -9,8 +9,6 @@ goes there too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.notify.relay import SUMMARY_TAGS, send_relay
@@ -23,11 +21,11 @@ class SummaryDelivery:
     telegram: Delivery | None = None  # only when Relay failed and Telegram is configured
 
 
-def deliver_summary(config: Config, payload: dict[str, Any], text: str) -> SummaryDelivery:
+def deliver_summary(config: Config, payload: dict[str, object], text: str) -> SummaryDelivery:
     """Send the summary event; never raises for a delivery failure."""
-    if not config["ARGUS_RELAY_SUMMARY_ENABLED"]:
+    if not config.relay_summary_enabled:
         return SummaryDelivery("disabled")
-    fallback = Path(config["ARGUS_RELAY_SUMMARY_FALLBACK_FILE"])
+    fallback = config.relay_summary_fallback_file
     if send_relay(config, payload, tags=SUMMARY_TAGS, fallback_file=fallback, priority="medium"):
         return SummaryDelivery("sent")
     return SummaryDelivery("fallback", send_message(config, text) if config.telegram_configured else None)

@@ -12,9 +12,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.notify.budget import DeliveryBudget
@@ -82,9 +81,9 @@ def send_message(config: Config, text: str, *, attempts: int = 3,
         return Delivery(False, refused)
     if budget is not None:
         budget.messages += 1
-    body = json.dumps({"chat_id": config["TELEGRAM_CHAT_ID"], "text": cap_text(text),
+    body = json.dumps({"chat_id": config.telegram_chat_id, "text": cap_text(text),
                        "disable_web_page_preview": True}).encode("utf-8")
-    url = f"{str(config['ARGUS_TELEGRAM_API_BASE']).rstrip('/')}/bot{config['TELEGRAM_BOT_TOKEN']}/sendMessage"
+    url = f"{config.telegram_api_base.rstrip('/')}/bot{config.telegram_bot_token}/sendMessage"
     result, number = _Attempt(False, "not attempted", False), 0
     for number in range(1, max(1, attempts) + 1):
         result = _post_within(url, body, _within(budget, timeout))
@@ -170,7 +169,7 @@ def _judge(status: int, raw: bytes, retry_after_header: str | None = None) -> _A
     return _Attempt(False, summary, status >= 500)
 
 
-def _parse(raw: bytes) -> dict[str, Any]:
+def _parse(raw: bytes) -> dict[str, object]:
     try:
         value = json.loads(raw.decode("utf-8", errors="replace")) if raw else {}
     except (ValueError, RecursionError):  # RecursionError: an answer nested thousands deep
@@ -178,14 +177,16 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _retry_after(reply: dict[str, Any], header: str | None) -> float | None:
+def _retry_after(reply: Mapping[str, object], header: str | None) -> float | None:
     params = reply.get("parameters")
     candidates = [params.get("retry_after") if isinstance(params, dict) else None, header]
     for value in candidates:
-        try:
-            seconds = float(value) if value is not None else None
-        except (TypeError, ValueError):
+        if not isinstance(value, str | int | float):  # absent, or a list or object
             continue
-        if seconds is not None and seconds >= 0:
+        try:
+            seconds = float(value)
+        except (ValueError, OverflowError):  # not a number, or an integer too big for a float
+            continue
+        if seconds >= 0:
             return seconds
     return None

@@ -15,15 +15,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.reports.patterns import compute_patterns
+from argus_cli.reports.patterns import Pattern, PatternAnalysis, compute_patterns
 from argus_cli.reports.scan import ScanResult
-from argus_cli.state.files import OPTIONAL_STR, append_jsonl, atomic_write_json, check_fields, read_json
+from argus_cli.state import layout
+from argus_cli.state.files import append_jsonl, atomic_write_json
+from argus_cli.state.layout import PATTERN_DETECT_STATE, PatternDetectState
 from argus_cli.state.lock import FileLock
 
 BEAD_TITLE = "[argus] pattern-analysis: recurring operational patterns"
@@ -49,14 +50,14 @@ class DetectOutcome:
         return f"Pattern detection reported ({self.pattern_count} patterns{bead})"
 
 
-def signature_of(patterns: list[dict[str, Any]]) -> str:
+def signature_of(patterns: list[Pattern]) -> str:
     return hashlib.sha256(orjson.dumps(patterns, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def run_analysis(config: Config, now: float) -> tuple[dict[str, Any], ScanResult]:
+def run_analysis(config: Config, now: float) -> tuple[PatternAnalysis, ScanResult]:
     """``patterns analyze`` as detect runs it: analysis written to pattern-analysis.json."""
-    analysis, scan = compute_patterns(config.problems_file, now, config["ARGUS_PATTERN_WINDOW_DAYS"])
-    atomic_write_json(config.state_dir / "pattern-analysis.json", analysis)
+    analysis, scan = compute_patterns(config.problems_file, now, config.pattern_window_days)
+    atomic_write_json(config.state_dir / layout.PATTERN_ANALYSIS, analysis)
     return analysis, scan
 
 
@@ -70,28 +71,20 @@ def detect(config: Config, now: float, create_bead: BeadCreator) -> DetectOutcom
         return DetectOutcome("none", 0, None, None, scan)
     signature = signature_of(patterns)
     today = iso_z(now)[:10]
-    state_file = config.state_dir / "pattern-detect-state.json"
-    with FileLock(config.state_dir / "pattern-detect.lock"):
-        state = read_json(state_file, dict, validate=_valid_state)
-        reported = list(state.get("signatures") or []) if state.get("date") == today else []
+    with FileLock(config.state_dir / layout.PATTERN_DETECT_LOCK):
+        state = PATTERN_DETECT_STATE.read(config.state_dir) or PatternDetectState()
+        reported = state.signatures if state.date == today else []
         if signature in reported:
-            return DetectOutcome("already-reported", len(patterns), signature, state.get("last_bead_id"), scan)
+            return DetectOutcome("already-reported", len(patterns), signature, state.last_bead_id, scan)
         bead_id = create_bead(config, BEAD_TITLE, bead_body(analysis, signature, now))
-        append_jsonl(config.state_dir / "patterns.jsonl", {
+        append_jsonl(config.state_dir / layout.PATTERNS, {
             "ts": iso_z(now), "signature": signature, "pattern_count": len(patterns), "bead_id": bead_id})
-        atomic_write_json(state_file, {"date": today, "signatures": [*reported, signature],
-                                       "last_signature": signature, "last_bead_id": bead_id})
+        PATTERN_DETECT_STATE.write(config.state_dir,
+                                   PatternDetectState(today, [*reported, signature], signature, bead_id))
     return DetectOutcome("reported", len(patterns), signature, bead_id, scan)
 
 
-def _valid_state(value: Any) -> None:
-    check_fields(value, {"date": OPTIONAL_STR, "signatures": (list,), "last_signature": OPTIONAL_STR,
-                         "last_bead_id": OPTIONAL_STR})
-    if not all(isinstance(s, str) for s in value.get("signatures") or []):
-        raise ValueError("signatures holds a non-string")
-
-
-def bead_body(analysis: dict[str, Any], signature: str, now: float) -> str:
+def bead_body(analysis: PatternAnalysis, signature: str, now: float) -> str:
     lines = [f"Argus pattern detection summary ({iso_z(now)})", "",
              f"Window days: {analysis['window_days']}",
              f"Total problems analyzed: {analysis['total_problems']}",

@@ -11,12 +11,30 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from argus_cli.model import iso_z
 from argus_cli.reports.scan import RESTART, Digest, ScanResult, scan_registry
 
 THRESHOLD = 3
+
+
+class Pattern(TypedDict):
+    id: str
+    type: str
+    severity: str
+    summary: str
+    recommendation: str
+    data: dict[str, str | int]  # the detector's key (day, process, hour_utc) and its count
+
+
+class PatternAnalysis(TypedDict):
+    """``pattern-analysis.json``, as the original script wrote it."""
+
+    generated_at: str
+    window_days: int
+    total_problems: int
+    patterns: list[Pattern]
 
 
 class PatternAccumulator:
@@ -41,7 +59,7 @@ class PatternAccumulator:
             elif kind == "memory" and tag is not None:
                 self.hogs[tag] += count
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> PatternAnalysis:
         patterns = (restart_spikes(self.restart_days) + disk_trend(self.disk_days)
                     + memory_hogs(self.hogs) + time_clusters(self.hours))
         return {"generated_at": iso_z(self.now), "window_days": self.days,
@@ -49,12 +67,12 @@ class PatternAccumulator:
 
 
 def _pattern(pid: str, kind: str, severity: str, summary: str, recommendation: str,
-             *, data: dict[str, Any]) -> dict[str, Any]:
+             *, data: dict[str, str | int]) -> Pattern:
     return {"id": pid, "type": kind, "severity": severity, "summary": summary,
             "recommendation": recommendation, "data": data}
 
 
-def restart_spikes(days: dict[str, int]) -> list[dict[str, Any]]:
+def restart_spikes(days: dict[str, int]) -> list[Pattern]:
     return [_pattern(f"service-restarts-{day}", "service_restart_spike", "warning",
                      f"Services were restarted {count} times on {day} (UTC).",
                      "Find the root cause before letting Argus keep restarting the service.",
@@ -62,7 +80,7 @@ def restart_spikes(days: dict[str, int]) -> list[dict[str, Any]]:
             for day, count in sorted(days.items()) if count >= THRESHOLD]
 
 
-def disk_trend(days: dict[str, int]) -> list[dict[str, Any]]:
+def disk_trend(days: dict[str, int]) -> list[Pattern]:
     count = sum(days.values())
     if count < THRESHOLD or len(days) < 2:
         return []
@@ -72,7 +90,7 @@ def disk_trend(days: dict[str, int]) -> list[dict[str, Any]]:
                      data={"count": count})]
 
 
-def memory_hogs(hogs: dict[str, int]) -> list[dict[str, Any]]:
+def memory_hogs(hogs: dict[str, int]) -> list[Pattern]:
     return [_pattern(f"memory-hog-{name}", "memory_hog_recurring", "warning",
                      f"Memory pressure recurred {count} times with {name} as the largest process.",
                      f"Check {name} for a leak or a runaway workload.",
@@ -80,7 +98,7 @@ def memory_hogs(hogs: dict[str, int]) -> list[dict[str, Any]]:
             for name, count in sorted(hogs.items()) if count >= THRESHOLD]
 
 
-def time_clusters(hours: dict[str, int]) -> list[dict[str, Any]]:
+def time_clusters(hours: dict[str, int]) -> list[Pattern]:
     by_hour: defaultdict[str, int] = defaultdict(int)
     for hour, count in hours.items():
         by_hour[hour[11:13]] += count
@@ -91,7 +109,7 @@ def time_clusters(hours: dict[str, int]) -> list[dict[str, Any]]:
             for hh, count in sorted(by_hour.items()) if count >= THRESHOLD]
 
 
-def compute_patterns(problems_file: Path, now: float, window_days: int) -> tuple[dict[str, Any], ScanResult]:
+def compute_patterns(problems_file: Path, now: float, window_days: int) -> tuple[PatternAnalysis, ScanResult]:
     """Stream the registry once and run the four detectors over the window."""
     accumulator = PatternAccumulator(now, window_days)
     scan = scan_registry(problems_file, [accumulator])

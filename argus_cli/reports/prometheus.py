@@ -10,15 +10,14 @@ writes a line).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from argus_cli.reports.stats import StatsReport
 from argus_cli.reports.window import parse_timestamp
-from argus_cli.state.files import LineStats, iter_jsonl, read_regular
+from argus_cli.state.files import LineStats, iter_jsonl
+from argus_cli.state.layout import CycleState
 
 
 @dataclass
@@ -30,7 +29,7 @@ class CycleTotals:
     last_status: str | None = None
     skipped_lines: int = 0
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: Mapping[str, object]) -> None:
         status = record.get("status")
         if type(status) is str:
             self.by_status[status] += 1
@@ -43,31 +42,22 @@ class CycleTotals:
                 value = usage.get(f"{direction}_tokens")
                 if type(value) is int and value > 0:
                     self.tokens[direction] += value
-        if type(record.get("ts")) is str:
-            self.last_ts = record["ts"]
+        ts = record.get("ts")
+        if type(ts) is str:
+            self.last_ts = ts
 
 
 def cycle_totals(cycles_file: Path) -> CycleTotals:
     """Stream ``cycles.jsonl`` once."""
     totals = CycleTotals()
     lines = LineStats()
-    for record in iter_jsonl(cycles_file, lines, repair=False):  # a report only reads
+    for record in iter_jsonl(cycles_file, lines):
         totals.add(record)
     totals.skipped_lines = lines.malformed
     return totals
 
 
-def read_cycle_state(path: Path) -> dict[str, Any]:
-    """``cycle-state.json`` or {}; a report never moves the cycle's state aside, it only reads
-    (and never through a symlink)."""
-    try:
-        value = orjson.loads(read_regular(path))
-    except (OSError, orjson.JSONDecodeError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _epoch(value: Any) -> float | None:
+def _epoch(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
@@ -100,7 +90,7 @@ class _Text:
         self.lines.append(f"{name}{labels} {_number(value)}")
 
 
-def render(stats: StatsReport, totals: CycleTotals, state: dict[str, Any]) -> str:
+def render(stats: StatsReport, totals: CycleTotals, state: CycleState | None) -> str:
     text = _Text()
     text.family("argus_problems", "gauge",
                 f"Problems recorded in the last {stats.window_days} days, by type, severity and result.")
@@ -118,15 +108,16 @@ def render(stats: StatsReport, totals: CycleTotals, state: dict[str, Any]) -> st
     return "\n".join(text.lines) + "\n"
 
 
-def _render_last_cycle(text: _Text, totals: CycleTotals, state: dict[str, Any]) -> None:
-    stamps = [t for t in (_epoch(state.get("timestamp")), _epoch(totals.last_ts)) if t is not None]
+def _render_last_cycle(text: _Text, totals: CycleTotals, state: CycleState | None) -> None:
+    state = state or CycleState()
+    stamps = [t for t in (_epoch(state.timestamp), _epoch(totals.last_ts)) if t is not None]
     text.family("argus_last_cycle_timestamp_seconds", "gauge", "Unix time of the last recorded cycle.")
     if stamps:
         text.sample("argus_last_cycle_timestamp_seconds", max(stamps))
-    status = totals.last_status or state.get("status")
+    status = totals.last_status or state.status
     text.family("argus_last_cycle_status", "gauge", "1 for the status of the last recorded cycle.")
-    if isinstance(status, str):
+    if status:
         text.sample("argus_last_cycle_status", 1, _labels(status=status))
-    failures = state.get("consecutive_failures")
+    failures = state.consecutive_failures
     text.family("argus_consecutive_failures", "gauge", "Consecutive failed cycles (cycle-state.json).")
     text.sample("argus_consecutive_failures", failures if type(failures) is int else 0)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from argus_cli.reports.window import CANONICAL_TAILS, Windows
+from argus_cli.reports.window import Windows, canonical_tail
 from argus_cli.state.files import LineStats, iter_jsonl
 
 CHUNK = 65_536  # lines per Counter pass; bounds the distinct digests held at once
@@ -30,6 +30,8 @@ _TAGGED = frozenset({"service", "memory"})
 
 # (hour, type, severity, action_result, tag) with its count, as folded into an accumulator.
 Digest = tuple[str, str, str, str, "str | None"]
+# A digest with its window mask after the hour, as one line is reduced to before counting.
+_Masked = tuple[str, int, str, str, str, "str | None"]
 
 
 class Accumulator(Protocol):
@@ -59,7 +61,7 @@ class _Skips:
         self.count = 0
 
 
-def tag_of(record: dict[str, Any]) -> str | None:
+def tag_of(record: Mapping[str, object]) -> str | None:
     """What the pattern detectors need beyond the counted fields: hog name or restart marker."""
     kind = record["type"]
     if kind == "service":
@@ -72,9 +74,9 @@ def tag_of(record: dict[str, Any]) -> str | None:
     return None
 
 
-def _digests(records: Iterator[dict[str, Any]], windows: Windows, skips: _Skips,
-             tags: bool) -> Iterator[tuple[Any, ...]]:
-    uniform, classify, tails = windows.uniform, windows.classify, CANONICAL_TAILS
+def _digests(records: Iterator[Mapping[str, object]], windows: Windows, skips: _Skips,
+             tags: bool) -> Iterator[_Masked]:
+    uniform, classify = windows.uniform, windows.classify
     fields = itemgetter("ts", "type", "severity", "action_result")
     for record in records:
         try:
@@ -87,7 +89,7 @@ def _digests(records: Iterator[dict[str, Any]], windows: Windows, skips: _Skips,
             skips.count += 1
             continue
         hour = ts[:13]
-        mask = uniform.get(hour) if ts[13:] in tails else None  # in tails => len(ts) == 20
+        mask = uniform.get(hour) if canonical_tail(ts) else None
         if mask is None:
             found, mask = classify(ts)
             if found is None:
@@ -103,8 +105,8 @@ def scan_registry(path: Path, accumulators: Sequence[Accumulator]) -> ScanResult
     windows = Windows([acc.now - acc.days * 86400 for acc in accumulators])
     lines, skips = LineStats(), _Skips()
     tags = any(acc.wants_tags for acc in accumulators)
-    # A report only reads: a symlink or directory there is an error to show, not a file to move.
-    digests = _digests(iter_jsonl(path, lines, repair=False), windows, skips, tags)
+    # A report only reads: a symlink or directory there is an error to show (NotRegularFile).
+    digests = _digests(iter_jsonl(path, lines), windows, skips, tags)
     while chunk := Counter(islice(digests, CHUNK)):
         for bit, acc in enumerate(accumulators):
             acc.fold(((d[0], d[2], d[3], d[4], d[5]), n) for d, n in chunk.items() if d[1] >> bit & 1)

@@ -11,10 +11,29 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from argus_cli.model import iso_z
 from argus_cli.reports.scan import Digest, ScanResult, scan_registry
+
+
+class Bucket(TypedDict):
+    bucket: str  # "YYYY-MM-DDTHH:00Z" (hourly) or "YYYY-MM-DD" (daily)
+    count: int
+
+
+class StatsJson(TypedDict):
+    """The report's JSON schema, as the README's Reports section documents it."""
+
+    generated_at: str
+    window_days: int
+    total_problems: int
+    by_type: dict[str, int]
+    by_severity: dict[str, int]
+    action_results: dict[str, int]
+    action_success_rate: float
+    hourly: list[Bucket]
+    daily: list[Bucket]
 
 
 class StatsAccumulator:
@@ -60,7 +79,7 @@ class StatsReport:
         # (success / total) * 100 in this order, unrounded: the original argus-stats.sh's number
         return (self.count_by(2).get("success", 0) / total) * 100 if total else 0.0
 
-    def buckets(self, width: int) -> list[dict[str, Any]]:
+    def buckets(self, width: int) -> list[Bucket]:
         """Hourly (width 13) or daily (width 10) buckets, ascending."""
         out: defaultdict[str, int] = defaultdict(int)
         for (hour, _severity), count in self.hour_severity.items():
@@ -76,8 +95,7 @@ class StatsReport:
             day[severity] = day.get(severity, 0) + count
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report's JSON schema, as the README's Reports section documents it."""
+    def to_dict(self) -> StatsJson:
         return {
             "generated_at": self.generated_at,
             "window_days": self.window_days,

@@ -10,16 +10,16 @@ reports aggregate, they never send (docs/ARCHITECTURE.md §2).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
-from argus_cli.reports.patterns import PatternAccumulator
+from argus_cli.reports.patterns import PatternAccumulator, PatternAnalysis
 from argus_cli.reports.scan import ScanResult, scan_registry
-from argus_cli.reports.stats import StatsAccumulator
+from argus_cli.reports.stats import StatsAccumulator, StatsJson
 
 MAX_BODY = 64 * 1024 - 1024  # Relay's 64 KiB limit, with room for its own envelope
 
@@ -28,7 +28,7 @@ MAX_BODY = 64 * 1024 - 1024  # Relay's 64 KiB limit, with room for its own envel
 class Summary:
     """The daily summary, ready to send: ``payload`` already fits Relay's limit."""
 
-    payload: dict[str, Any]
+    payload: dict[str, object]
     omitted: dict[str, int]  # list name -> elements cut to fit
     scan: ScanResult
 
@@ -38,32 +38,39 @@ class Summary:
         return str(self.payload["summary"])
 
 
-def collect(config: Config, now: float) -> tuple[dict[str, Any], dict[str, Any], ScanResult]:
+def collect(config: Config, now: float) -> tuple[StatsJson, PatternAnalysis, ScanResult]:
     """Stats and patterns from ONE pass over the registry, each with its own window."""
-    stats = StatsAccumulator(now, config["ARGUS_STATS_WINDOW_DAYS"])
-    patterns = PatternAccumulator(now, config["ARGUS_PATTERN_WINDOW_DAYS"])
+    stats = StatsAccumulator(now, config.stats_window_days)
+    patterns = PatternAccumulator(now, config.pattern_window_days)
     scan = scan_registry(config.problems_file, [stats, patterns])
     return stats.report().to_dict(), patterns.report(), scan
 
 
-def summary_text(stats: dict[str, Any], analysis: dict[str, Any], dashboard_url: str) -> str:
+def summary_text(stats: StatsJson, analysis: PatternAnalysis, dashboard_url: str) -> str:
     text = (f"Argus daily summary: problems={stats['total_problems']}, "
             f"success_rate={stats['action_success_rate']:.1f}%, patterns={len(analysis['patterns'])}")
     return f"{text}, dashboard={dashboard_url}" if dashboard_url else text
 
 
-def build_payload(stats: dict[str, Any], analysis: dict[str, Any], now: float,
-                  dashboard_url: str) -> dict[str, Any]:
+def build_payload(stats: StatsJson, analysis: PatternAnalysis, now: float,
+                  dashboard_url: str) -> dict[str, object]:
     return {"type": "summary", "source": "argus", "event": "argus.daily_summary",
             "timestamp": iso_z(now), "summary": summary_text(stats, analysis, dashboard_url),
             "problems_url": dashboard_url or None, "stats": stats, "patterns": analysis}
 
 
-def body_size(payload: dict[str, Any]) -> int:
+def body_size(payload: Mapping[str, object]) -> int:
     return len(orjson.dumps(payload))
 
 
-def fit(payload: dict[str, Any], limit: int = MAX_BODY) -> tuple[dict[str, Any], dict[str, int]]:
+# fit cuts the two reports generically (any list in either), so it reads them as plain JSON objects.
+
+def _section(payload: Mapping[str, object], name: str) -> dict[str, object]:
+    value = payload.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def fit(payload: dict[str, object], limit: int = MAX_BODY) -> tuple[dict[str, object], dict[str, int]]:
     """``payload`` with whole list elements dropped until its JSON is at most ``limit`` bytes."""
     omitted: dict[str, int] = {}
     steps: tuple[tuple[str, str, bool], ...] = (
@@ -75,19 +82,23 @@ def fit(payload: dict[str, Any], limit: int = MAX_BODY) -> tuple[dict[str, Any],
         if dropped:
             omitted[key] = dropped
     if body_size(payload) > limit:  # only absurd values (megabyte type names) get here
-        payload = {**payload, "stats": _headline(payload["stats"]), "patterns": _headline(payload["patterns"])}
+        payload = {**payload, "stats": _headline(_section(payload, "stats")),
+                   "patterns": _headline(_section(payload, "patterns"))}
         omitted["detail"] = 1
     return payload, omitted
 
 
-def _trim(payload: dict[str, Any], section: str, key: str, keep_head: bool,
-          limit: int) -> tuple[dict[str, Any], int]:
+def _trim(payload: dict[str, object], section: str, key: str, keep_head: bool,
+          limit: int) -> tuple[dict[str, object], int]:
     """Binary search for the most elements of payload[section][key] that still fit."""
-    items = payload[section][key]
+    part = _section(payload, section)
+    items = part.get(key)
+    if not isinstance(items, list):
+        return payload, 0
 
-    def with_count(n: int) -> dict[str, Any]:
+    def with_count(n: int) -> dict[str, object]:
         kept = items[:n] if keep_head else items[len(items) - n:] if n else []
-        return {**payload, section: {**payload[section], key: kept, f"{key}_omitted": len(items) - n}}
+        return {**payload, section: {**part, key: kept, f"{key}_omitted": len(items) - n}}
 
     lo, hi = 0, len(items)
     while lo < hi:
@@ -99,7 +110,7 @@ def _trim(payload: dict[str, Any], section: str, key: str, keep_head: bool,
     return with_count(lo), len(items) - lo
 
 
-def _headline(section: dict[str, Any]) -> dict[str, Any]:
+def _headline(section: Mapping[str, object]) -> dict[str, object]:
     keep = ("generated_at", "window_days", "total_problems", "action_success_rate")
     return {k: section[k] for k in keep if k in section}
 
@@ -107,5 +118,5 @@ def _headline(section: dict[str, Any]) -> dict[str, Any]:
 def daily_summary(config: Config, now: float) -> Summary:
     """Build the daily summary and fit it under Relay's limit; sending it is the caller's."""
     stats, analysis, scan = collect(config, now)
-    payload, omitted = fit(build_payload(stats, analysis, now, config["ARGUS_DASHBOARD_URL"]))
+    payload, omitted = fit(build_payload(stats, analysis, now, config.dashboard_url))
     return Summary(payload, omitted, scan)

@@ -13,12 +13,17 @@ not per line); only the hour that straddles a cutoff needs the seconds, and only
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 _CACHE_LIMIT = 200_000  # distinct hours; a year is 8,760, so only garbage ever reaches this
-# ":MM:SSZ" tails a canonical timestamp may end with (":60" for a leap second).
-CANONICAL_TAILS = frozenset(f":{m:02d}:{s:02d}Z" for m in range(60) for s in range(61))
+_TAIL = re.compile(r":[0-5][0-9]:(?:[0-5][0-9]|60)Z")  # ":MM:SSZ"; ":60" is a leap second
+
+
+def canonical_tail(ts: str) -> bool:
+    """Does ``ts`` have the canonical ``YYYY-MM-DDTHH:MM:SSZ`` length and ``:MM:SSZ`` tail?"""
+    return len(ts) == 20 and _TAIL.fullmatch(ts, 13) is not None
 
 
 class Windows:
@@ -38,7 +43,7 @@ class Windows:
 
     def classify(self, ts: str) -> tuple[str | None, int]:
         """(UTC hour ``YYYY-MM-DDTHH``, mask); (None, 0) when ``ts`` is not a timestamp."""
-        if len(ts) == 20 and ts[13:] in CANONICAL_TAILS:
+        if canonical_tail(ts):
             prefix = ts[:13]
             start = self._straddling.get(prefix)
             if start is None and prefix not in self.uniform:
@@ -98,6 +103,7 @@ def parse_timestamp(ts: str) -> datetime | None:
 def _dateutil_parse(ts: str) -> datetime | None:
     from dateutil.parser import isoparse  # only for the rare forms the stdlib refuses
     try:
-        return isoparse(ts)
+        parsed: datetime = isoparse(ts)  # dateutil ships no types
+        return parsed
     except (ValueError, OverflowError):
         return None

@@ -16,8 +16,8 @@ from pathlib import Path
 from argus_cli.config import Config
 from argus_cli.redaction import redact
 from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file, set_aside
+from argus_cli.state.layout import LOG
 
-LOG_NAME = "argus.log"
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 3
 LOGGER = "argus"
@@ -75,7 +75,7 @@ def cycle_log(config: Config, *, may_rotate: bool = True) -> Iterator[tuple[logg
     logger = logging.getLogger(LOGGER)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    path = config.log_dir / LOG_NAME
+    path = config.log_dir / LOG
     handler: logging.Handler | None = None
     rotated = False
     try:

@@ -4,57 +4,48 @@ last_response.json; plus the two checks that read them: the self-check and the d
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import msgspec
+
 from argus_cli.config import Config
 from argus_cli.model import ActionResult, Decision, iso_z
-from argus_cli.state.cycle_state import CYCLE_STATE, read_cycle_state
-from argus_cli.state.files import (
-    OPTIONAL_NUMBER,
-    OPTIONAL_STR,
-    append_jsonl,
-    atomic_write_json,
-    check_fields,
-    newest_valid,
-    read_json,
-)
+from argus_cli.state import layout
+from argus_cli.state.files import OPTIONAL_NUMBER, OPTIONAL_STR, append_jsonl, check_fields, newest_valid
+from argus_cli.state.layout import CycleState, LastDecision, LastResponse
 
-CYCLES = "cycles.jsonl"
-LAST_DECISION = "last_decision.json"
-LAST_RESPONSE = "last_response.json"
-LOCK = "cycle.lock"
 SELF_ALERT_EVERY = 3  # the 3rd consecutive failure alerts, and every third after it
 
 
+@dataclass
 class CycleRecord:
-    """Everything one cycle reports; ``line()`` is its cycles.jsonl line.
+    """Everything one cycle reports, filled in as its steps return; ``line()`` is its cycles.jsonl line."""
 
-    A plain class: a dataclass this size costs ~1 ms to define, on every cycle's import path.
-    """
-
-    def __init__(self, now: float, dry_run: bool) -> None:
-        self.now, self.dry_run = now, dry_run
-        self.status, self.detail = "ok", ""
-        self.decider: str | None = None
-        self.llm_called = False
-        self.llm_skip_reason: str | None = None
-        self.llm_reason: str | None = None
-        self.llm_error: str | None = None
-        self.usage: dict[str, int] | None = None
-        self.model: str | None = None
-        self.assessment: str | None = None
-        self.actions: list[dict[str, Any]] = []
-        self.errors: list[str] = []
-        self.extra: dict[str, Any] = {}
-        self.duration_ms = 0
+    now: float
+    dry_run: bool
+    status: str = "ok"
+    detail: str = ""
+    decider: str | None = None
+    llm_called: bool = False
+    llm_skip_reason: str | None = None
+    llm_reason: str | None = None
+    llm_error: str | None = None
+    usage: dict[str, int] | None = None
+    model: str | None = None
+    assessment: str | None = None
+    actions: list[dict[str, object]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)  # outbox, self_monitor, disk_guard, orphan_sweep
+    duration_ms: int = 0
 
     def fail(self, detail: str) -> None:
         """Mark the cycle failed; the first cause is the detail, later ones are appended."""
         self.status = "failed"
         self.detail = detail if not self.detail else f"{self.detail}; {detail}"
 
-    def line(self) -> dict[str, Any]:
+    def line(self) -> dict[str, object]:
         return {"ts": iso_z(self.now), "duration_ms": self.duration_ms, "status": self.status,
                 "detail": self.detail, "decider": self.decider, "llm_called": self.llm_called,
                 "llm_skip_reason": self.llm_skip_reason, "llm_reason": self.llm_reason,
@@ -63,7 +54,7 @@ class CycleRecord:
                 "dry_run": self.dry_run, **self.extra}
 
 
-def action_summaries(decision: Decision, results: list[ActionResult]) -> list[dict[str, Any]]:
+def action_summaries(decision: Decision, results: list[ActionResult]) -> list[dict[str, object]]:
     by_index = {r.index: r for r in results}
     out = []
     for index, action in enumerate(decision.actions):
@@ -82,47 +73,34 @@ def valid_cycle_line(value: Any) -> None:
                          "errors": (list,), "llm_skip_reason": OPTIONAL_STR})
 
 
-def valid_decision(value: Any) -> None:
-    """The shape of ``last_decision.json``."""
-    check_fields(value, {"ts": (str,), "decider": OPTIONAL_STR, "assessment": OPTIONAL_STR, "actions": (list,),
-                         "results": (list,), "observations": (list,)})
-
-
 def last_cycle_line(config: Config, look_back: int = 20) -> dict[str, Any] | None:
     """The newest well-formed cycles.jsonl line (a hand-edited or foreign line is passed over)."""
-    return newest_valid(config.state_dir / CYCLES, valid_cycle_line, look_back)
+    return newest_valid(config.state_dir / layout.CYCLES, valid_cycle_line, look_back)
 
 
-def read_last_decision(config: Config) -> dict[str, Any]:
-    """For `argus last`, which only reads: a bad file is reported and left for the next cycle."""
-    return read_json(config.state_dir / LAST_DECISION, dict, validate=valid_decision, repair=False)
+def read_state(config: Config) -> CycleState:
+    """The last cycle's state; the defaults when there is none (first run, or unusable)."""
+    return layout.CYCLE_STATE.read(config.state_dir) or CycleState()
 
 
-def read_state(config: Config) -> dict[str, Any]:
-    return read_cycle_state(config.state_dir)
-
-
-def next_state(previous: dict[str, Any], status: str, detail: str, now: float) -> dict[str, Any]:
+def next_state(previous: CycleState, status: str, detail: str, now: float) -> CycleState:
     """The new cycle-state: failures count up on ``failed`` and reset on ok/fallback."""
-    before = previous.get("consecutive_failures")
+    before = previous.consecutive_failures
     before = before if isinstance(before, int) and before >= 0 else 0
     failures = before + 1 if status == "failed" else 0
-    state = {"status": status, "timestamp": iso_z(now), "detail": detail, "consecutive_failures": failures}
-    if failures and previous.get("self_alert_for") is not None:
-        state["self_alert_for"] = previous["self_alert_for"]
-    return state
+    return CycleState(status, iso_z(now), detail, failures, previous.self_alert_for if failures else None)
 
 
-def self_alert_due(state: dict[str, Any]) -> int | None:
+def self_alert_due(state: CycleState) -> int | None:
     """The failure count to alert about, when it is the 3rd, 6th, ... and not alerted yet."""
-    failures = state.get("consecutive_failures")
+    failures = state.consecutive_failures
     if not isinstance(failures, int) or failures < SELF_ALERT_EVERY or failures % SELF_ALERT_EVERY:
         return None
-    return None if state.get("self_alert_for") == failures else failures
+    return None if state.self_alert_for == failures else failures
 
 
-def mark_self_alerted(config: Config, state: dict[str, Any], failures: int) -> None:
-    atomic_write_json(config.state_dir / CYCLE_STATE, {**state, "self_alert_for": failures})
+def mark_self_alerted(config: Config, state: CycleState, failures: int) -> None:
+    layout.CYCLE_STATE.write(config.state_dir, msgspec.structs.replace(state, self_alert_for=failures))
 
 
 class DiskGuard(NamedTuple):
@@ -134,7 +112,7 @@ class DiskGuard(NamedTuple):
 def disk_guard(config: Config) -> DiskGuard:
     """The tightest of the state dir's filesystem and the watched paths, against ARGUS_MIN_FREE_MB."""
     worst: DiskGuard | None = None
-    for path in (str(config.state_dir), *config["ARGUS_DISK_PATHS"]):
+    for path in (str(config.state_dir), *config.disk_paths):
         probe = Path(path)
         while not probe.exists() and probe != probe.parent:  # the state dir may not exist yet
             probe = probe.parent
@@ -143,34 +121,39 @@ def disk_guard(config: Config) -> DiskGuard:
         except OSError:
             continue
         if worst is None or free_mb < worst.free_mb:
-            worst = DiskGuard(free_mb < config["ARGUS_MIN_FREE_MB"], path, free_mb)
+            worst = DiskGuard(free_mb < config.min_free_mb, path, free_mb)
     return worst or DiskGuard(False, "", 0)
 
 
 def append_cycle(config: Config, record: CycleRecord) -> None:
-    append_jsonl(config.state_dir / CYCLES, record.line())
+    append_jsonl(config.state_dir / layout.CYCLES, record.line())
 
 
 def append_minimal_cycle(config: Config, record: CycleRecord) -> None:
     """The line written when the full one cannot be: plain values only, so it always serialises."""
-    append_jsonl(config.state_dir / CYCLES, {
+    append_jsonl(config.state_dir / layout.CYCLES, {
         "ts": iso_z(record.now), "duration_ms": record.duration_ms, "status": "failed",
         "detail": str(record.detail)[:300], "dry_run": record.dry_run})
 
 
+def read_last_decision(config: Config) -> LastDecision | None:
+    return layout.LAST_DECISION.read(config.state_dir)
+
+
 def write_last_decision(config: Config, decision: Decision, results: list[ActionResult],
                         record: CycleRecord) -> None:
-    atomic_write_json(config.state_dir / LAST_DECISION, {
-        "ts": iso_z(record.now), "status": record.status, "dry_run": record.dry_run,
-        **decision.to_dict(), "results": [r.to_dict() for r in results],
-    })
+    # every key of the decision: a field Decision gains and this type lacks fails loudly here
+    fields: dict[str, Any] = decision.to_dict()
+    layout.LAST_DECISION.write(config.state_dir, LastDecision(
+        ts=iso_z(record.now), status=record.status, dry_run=record.dry_run,
+        **fields, results=[r.to_dict() for r in results]))
 
 
-def write_last_response(config: Config, raw: dict[str, Any], now: float) -> None:
-    atomic_write_json(config.state_dir / LAST_RESPONSE, {"ts": iso_z(now), "response": raw})
+def write_last_response(config: Config, raw: dict[str, object], now: float) -> None:
+    layout.LAST_RESPONSE.write(config.state_dir, LastResponse(iso_z(now), raw))
 
 
-def write_state(config: Config, previous: dict[str, Any], record: CycleRecord) -> dict[str, Any]:
+def write_state(config: Config, previous: CycleState, record: CycleRecord) -> CycleState:
     state = next_state(previous, record.status, record.detail, record.now)
-    atomic_write_json(config.state_dir / CYCLE_STATE, state)
+    layout.CYCLE_STATE.write(config.state_dir, state)
     return state

@@ -1,16 +1,18 @@
 """Atomic JSON state files and append-only JSONL files (ARCHITECTURE.md §4).
 
 JSON state is written to a temp file, fsynced and renamed over the target, so a crash leaves
-either the old or the new file. A file that does not parse is moved aside as
-``NAME.corrupt-<epoch>`` (kept, never deleted), reported once, and read as empty state.
-A file that parses but has the wrong shape (its owner's ``validate`` hook says so) is treated
-the same way. JSONL files get one whole line per ``write`` on an ``O_APPEND`` descriptor under
-``flock``, so concurrent writers never interleave inside a line; readers skip a torn or garbage
-line and count it, and never hold more than ``MAX_LINE_BYTES`` of one line.
+either the old or the new file. A file that does not decode into its type (``read_state``) is
+unusable: reported once and read as missing. Only a process that owns the state
+(``owning_state``: the cycle, ``argus act``) moves it aside as ``NAME.corrupt-<epoch>`` (kept,
+never deleted); every other command leaves it where it is, for the owner. JSONL files get one
+whole line per ``write`` on an ``O_APPEND`` descriptor under ``flock``, so concurrent writers
+never interleave inside a line; readers skip a torn or garbage line and count it, and never hold
+more than ``MAX_LINE_BYTES`` of one line.
 
 State files are opened with ``O_NOFOLLOW``: a symlink, a directory or any other non-regular file
-where a state file belongs is moved aside like a corrupt file (a lock refuses a symlink instead),
-so nothing is ever read or appended through a link planted in the state dir.
+where a state file belongs is moved aside like a corrupt file by the owner or by any writer (a
+lock refuses a symlink instead), so nothing is ever read or appended through a link planted in
+the state dir.
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ import time
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from argus_cli.model import scrub_surrogates
 
+T = TypeVar("T")
 Reporter = Callable[[str], None]
-# A state file's shape check: called with the parsed value, raises ValueError saying what is wrong.
+# A JSONL record's shape check: called with the parsed line, raises ValueError saying what is wrong.
 Validator = Callable[[Any], None]
 # No JSONL line Argus writes comes near this; a longer one is garbage (a crash, a stray write of
 # NULs) and is skipped as it streams by, never held whole in memory.
@@ -49,7 +52,7 @@ _SAFE_OPEN = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 PRIVATE_DIR_MODE = 0o700
 
 
-def _stderr(message: str) -> None:
+def to_stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
@@ -65,7 +68,7 @@ def dumps(value: Any, option: int = 0) -> bytes:
         return orjson.dumps(scrub_surrogates(value), default=str, option=option)
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, report: Reporter = _stderr) -> None:
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, report: Reporter = to_stderr) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -118,9 +121,8 @@ def stored_number(value: Any, limit: float = 1e11) -> float | None:
     return value if 0 <= value < limit else None
 
 
-# --- shapes: what a state file's owner declares once, for its ``validate`` hook -------------
+# --- shapes of JSONL records, for ``newest_valid`` ---------------------------------------------
 
-NUMBER: tuple[type, ...] = (int, float)
 OPTIONAL_NUMBER: tuple[type, ...] = (int, float, type(None))
 OPTIONAL_STR: tuple[type, ...] = (str, type(None))
 
@@ -136,15 +138,6 @@ def check_fields(value: Any, expected: dict[str, tuple[type, ...]], where: str =
         if name in value and not _fits(value[name], types):
             wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise ValueError(f"{label}{name} is {type(value[name]).__name__}, expected {wanted}")
-
-
-def check_values(value: Any, types: tuple[type, ...], where: str) -> None:
-    """Raise ValueError unless ``value`` is an object whose every value has one of ``types``."""
-    if not isinstance(value, dict):
-        raise ValueError(f"{where} is {type(value).__name__}, expected an object")
-    for key, item in value.items():
-        if not _fits(item, types):
-            raise ValueError(f"{where}[{key!r}] is {type(item).__name__}")
 
 
 def _fits(value: Any, types: tuple[type, ...]) -> bool:
@@ -188,24 +181,48 @@ def _open_regular(path: Path, flags: int, mode: int) -> int:
     return fd
 
 
-def open_state_file(path: Path, report: Reporter = _stderr, *, repair: bool = True) -> int | None:
+# --- who may move an unusable file aside: one decision per process ------------------------
+
+class _Owner:
+    active = False
+
+
+@contextlib.contextmanager
+def owning_state() -> Iterator[None]:
+    """Run the block as the owner of the state (ARCHITECTURE.md §4): the cycle and ``argus act``.
+
+    An owner moves an unusable file it reads aside, so the next run starts clean; every other
+    command only reads: it reports the file and leaves it for the owner, byte for byte.
+    """
+    before, _Owner.active = _Owner.active, True
+    try:
+        yield
+    finally:
+        _Owner.active = before
+
+
+def owns_state() -> bool:
+    return _Owner.active
+
+
+def open_state_file(path: Path, report: Reporter = to_stderr) -> int | None:
     """A read-only descriptor on the regular file at ``path``, or None when there is none.
 
     Opened without following a symlink; whatever non-regular thing sits there (a symlink, a
-    directory, a FIFO) is moved aside and reported, then read as a missing file. Without
-    ``repair`` (a report: it only reads) or when it cannot be moved, NotRegularFile is raised.
+    directory, a FIFO) is moved aside by the owner and reported, then read as a missing file.
+    In a process that only reads, or when it cannot be moved, NotRegularFile is raised.
     """
     try:
         return _open_regular(path, os.O_RDONLY, 0)
     except FileNotFoundError:
         return None
     except NotRegularFile as exc:
-        if not repair or not set_aside(path, exc.kind, report):
+        if not owns_state() or not set_aside(path, exc.kind, report):
             raise
     return None
 
 
-def create_state_file(path: Path, flags: int, mode: int = 0o644, report: Reporter = _stderr, *,
+def create_state_file(path: Path, flags: int, mode: int = 0o644, report: Reporter = to_stderr, *,
                       refuse_symlink: bool = False) -> int:
     """A descriptor on the regular file at ``path``, created when missing (``O_CREAT`` is added).
 
@@ -222,7 +239,7 @@ def create_state_file(path: Path, flags: int, mode: int = 0o644, report: Reporte
     return _open_regular(path, flags, mode)
 
 
-def set_aside(path: Path, kind: str, report: Reporter = _stderr) -> bool:
+def set_aside(path: Path, kind: str, report: Reporter = to_stderr) -> bool:
     """Move the non-regular ``path`` aside and say so; False (also said) when that fails or
     when it is a directory not named like a state file."""
     if kind == "a directory" and not path.name.endswith(_STATE_SUFFIXES):
@@ -249,39 +266,32 @@ def atomic_write_json(path: Path, value: Any, mode: int = 0o644) -> None:
     atomic_write_bytes(path, dumps(value, orjson.OPT_INDENT_2) + b"\n", mode)
 
 
-def read_json(path: Path, default: Callable[[], Any], report: Reporter = _stderr,
-              expect: type = dict, validate: Validator | None = None, *, repair: bool = True) -> Any:
-    """The parsed file, or ``default()`` when it is missing or unusable.
+def read_state(path: Path, decode: Callable[[bytes], T], report: Reporter = to_stderr) -> T | None:
+    """``decode`` of the file's bytes, or None when it is missing or unusable.
 
-    Unusable means: not JSON, not an ``expect`` at the top level, refused by ``validate`` (the
-    owner's shape check: it raises ValueError naming the bad field), or not a regular file at
-    all. An unusable file is moved aside as ``NAME.corrupt-<epoch>`` and reported once, so one
-    bad value never fails every cycle for ever. Commands that only read (``repair=False``:
-    collect, last) report it and leave it where it is, for the cycle that owns it.
+    Unusable means: ``decode`` raises ValueError (not JSON, or not of the file's type: msgspec's
+    errors are ValueErrors naming the bad field), or it is not a regular file at all. It is
+    reported once; the owner of the state moves it aside as ``NAME.corrupt-<epoch>``, so one bad
+    value never fails every cycle for ever; a command that only reads leaves it where it is.
     """
     try:
-        fd = open_state_file(path, report, repair=repair)
+        fd = open_state_file(path, report)
     except NotRegularFile as exc:
         report(f"argus: {path} is {exc.kind}, not a regular file; left as it is")
-        return default()
+        return None
     if fd is None:
-        return default()
+        return None
     with os.fdopen(fd, "rb") as handle:
         data = handle.read()
     try:
-        value = orjson.loads(data)
-        if not isinstance(value, expect):
-            raise ValueError(f"top level is {type(value).__name__}, expected {expect.__name__}")
-        if validate is not None:
-            validate(value)
-        return value
-    except (ValueError, TypeError) as exc:  # TypeError: a validator tripping on a type it did not expect
-        if not repair:
+        return decode(data)
+    except ValueError as exc:
+        if not owns_state():
             report(f"argus: {path} is unusable ({exc}); left as it is")
-            return default()
+            return None
         aside = move_aside(path)
         report(f"argus: {path} is corrupt ({exc}); moved aside to {aside.name}, starting empty")
-        return default()
+        return None
 
 
 def move_aside(path: Path) -> Path:
@@ -294,7 +304,7 @@ def move_aside(path: Path) -> Path:
     return aside
 
 
-def append_jsonl(path: Path, record: Any, mode: int = 0o644, report: Reporter = _stderr) -> None:
+def append_jsonl(path: Path, record: Any, mode: int = 0o644, report: Reporter = to_stderr) -> None:
     """Append one record as one line with a single write on an O_APPEND descriptor."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     line = dumps(record) + b"\n"
@@ -324,15 +334,15 @@ class LineStats:
         self.lines = 0
 
 
-def iter_jsonl(path: Path, stats: LineStats | None = None, start: int = 0, report: Reporter = _stderr, *,
-               repair: bool = True) -> Iterator[dict[str, Any]]:
+def iter_jsonl(path: Path, stats: LineStats | None = None, start: int = 0,
+               report: Reporter = to_stderr) -> Iterator[dict[str, Any]]:
     """Stream JSON objects from ``path`` (one pass, constant memory); skip bad lines.
 
     A line over ``MAX_LINE_BYTES`` is counted malformed and skipped without being held. A
-    non-regular file in its place is moved aside (see ``open_state_file``; ``repair``).
+    non-regular file in its place is moved aside by the owner, else raised (``open_state_file``).
     """
     stats = stats if stats is not None else LineStats()
-    fd = open_state_file(path, report, repair=repair)
+    fd = open_state_file(path, report)
     if fd is None:
         return
     try:
@@ -417,14 +427,21 @@ def newest_valid(path: Path, validate: Validator, look_back: int = 20) -> dict[s
 
 
 def iter_jsonl_backwards(path: Path, chunk: int = 65536, stats: LineStats | None = None,
-                         report: Reporter = _stderr) -> Iterator[dict[str, Any]]:
+                         report: Reporter = to_stderr) -> Iterator[dict[str, Any]]:
     """JSON objects from the last line to the first; malformed lines are skipped (and counted).
 
     Reads ``chunk`` bytes at a time from the end, so a caller that stops early (a window, a
-    tail) never pays for the rest of the file.
+    tail) never pays for the rest of the file. A non-regular file in a process that only reads
+    (``argus last``, ``argus decide``) is reported and read as empty, like a JSON state file.
     """
     stats = stats if stats is not None else LineStats()
-    fd = open_state_file(path, report)
+    try:
+        fd = open_state_file(path, report)
+    except NotRegularFile as exc:
+        if owns_state():
+            raise
+        report(f"argus: {path} is {exc.kind}, not a regular file; left as it is")
+        return
     if fd is None:
         return
     try:

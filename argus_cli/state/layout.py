@@ -1,0 +1,205 @@
+"""Every file in the state directory (ARCHITECTURE.md §4): its name and, for each JSON state file,
+its type, its one reader and its one writer.
+
+Nothing else spells a state file's name. Four paths are configurable and so default in
+``config.py``, a leaf below this module: the problem registry (``problems.jsonl``), the two
+Relay fallback files and the log directory (``logs/``, holding ``LOG``).
+
+A JSON state file is read by decoding it into its type: a file that does not decode (not JSON,
+a wrong-typed field) is unusable, reported and read as missing (None); the owner of the state
+moves it aside (``files.read_state``). Its writer is atomic (temp file, fsync, rename) and keeps
+the keys earlier versions wrote: a missing key takes the field's default, so an older file
+still reads, and ``UNSET`` marks the keys a writer leaves out rather than writing null.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType, field
+
+from argus_cli.state.files import Reporter, atomic_write_json, read_state, to_stderr
+
+Number = int | float  # as read: a bool is no number
+S = TypeVar("S", bound=Struct)
+
+# --- JSONL files (append_jsonl / iter_jsonl), locks and text files ------------------------------
+CYCLES = "cycles.jsonl"  # one line per cycle: the audit trail
+LLM_EXCHANGES = "llm.jsonl"  # one line per LLM call (+ .1-.3 when rotated)
+OUTBOX = "outbox.jsonl"  # Telegram alerts not yet delivered
+OUTBOX_DELIVERED = "outbox-delivered.jsonl"  # ids Telegram took, until the outbox drops them
+PATTERNS = "patterns.jsonl"  # one line per pattern bead
+CYCLE_LOCK = "cycle.lock"
+OUTBOX_LOCK = "outbox.lock"
+OUTBOX_FLUSH_LOCK = "outbox.flush.lock"
+PATTERN_DETECT_LOCK = "pattern-detect.lock"
+OBSERVATIONS = "observations.md"  # the log action's notes
+LOG = "argus.log"  # in config.log_dir
+PATTERN_ANALYSIS = "pattern-analysis.json"  # a report Argus writes and never reads back
+
+
+class JsonFile(Generic[S]):
+    """One JSON state file: its name, its type, one reader and one writer."""
+
+    def __init__(self, name: str, shape: type[S]) -> None:
+        self.name, self.shape = name, shape
+
+    def path(self, state_dir: Path) -> Path:
+        return state_dir / self.name
+
+    def read(self, state_dir: Path, report: Reporter = to_stderr) -> S | None:
+        """The file's value; None when it is missing or unusable (reported; moved aside only by
+        the owner of the state)."""
+        return read_state(self.path(state_dir), self._decode, report)
+
+    def write(self, state_dir: Path, value: S) -> None:
+        """Atomically; a value from outside that msgspec cannot encode is written as its str()."""
+        atomic_write_json(self.path(state_dir), msgspec.to_builtins(value, enc_hook=str))
+
+    def _decode(self, data: bytes) -> S:
+        return msgspec.json.decode(data, type=self.shape)
+
+
+# --- the cycle ------------------------------------------------------------------------------------
+
+class CycleState(Struct, frozen=True, omit_defaults=True):
+    """The last cycle's status and the count of failed cycles in a row (the self-monitor)."""
+
+    status: str = ""
+    timestamp: str = ""
+    detail: str | None = None
+    consecutive_failures: Number | UnsetType = UNSET
+    self_alert_for: Number | None = None  # the failure count already alerted about
+
+
+class LastDecision(Struct, frozen=True):
+    """The last cycle's decision and each action's result, as ``argus last`` shows them: only
+    the fields it relies on are checked, and every one may be absent."""
+
+    ts: str | UnsetType = UNSET
+    status: object = UNSET
+    dry_run: object = UNSET
+    assessment: str | UnsetType | None = UNSET
+    actions: list[object] | UnsetType = UNSET
+    observations: list[object] | UnsetType = UNSET
+    decider: str | UnsetType | None = UNSET
+    model: object = UNSET  # an LLM decision only
+    usage: object = UNSET
+    results: list[object] | UnsetType = UNSET
+
+
+class LastResponse(Struct, frozen=True):
+    """The LLM's last answer as received (bounded); written for the operator, never read back."""
+
+    ts: str
+    response: dict[str, object]
+
+
+CYCLE_STATE = JsonFile("cycle-state.json", CycleState)
+LAST_DECISION = JsonFile("last_decision.json", LastDecision)
+LAST_RESPONSE = JsonFile("last_response.json", LastResponse)
+
+
+# --- actions ----------------------------------------------------------------------------------------
+
+class DedupEntry(Struct, frozen=True, omit_defaults=True):
+    last_seen: Number | None = None  # when the alert last went out (or, unsent, was last seen)
+    count: Number | None = None  # every sighting
+    unsent: bool = False  # never went out: counts sightings, suppresses nothing
+
+
+class Dedup(Struct, frozen=True):
+    """When each alert key last went out."""
+
+    keys: dict[str, DedupEntry] = field(default_factory=dict)
+
+
+class ServiceBackoff(Struct, frozen=True):
+    attempts: Number | None = None
+    last_attempt: Number | None = None
+    last_success: Number | None = None
+    cooldown_until: Number | None = None
+
+
+class RestartBackoff(Struct, frozen=True):
+    """Restart attempts and cooldowns per unit."""
+
+    services: dict[str, ServiceBackoff] = field(default_factory=dict)
+
+
+class OrphanSighting(Struct, frozen=True):
+    create_time: Number | None = None  # the same PID with another start time is another process
+    seen: Number = 0  # consecutive cycles
+
+
+class Orphans(Struct, frozen=True):
+    """Consecutive sightings per orphan (the orphan sweep)."""
+
+    seen_cycles: Number | None = None
+    last_sweep: Number | None = None
+    pids: dict[str, OrphanSighting] = field(default_factory=dict)
+
+
+DEDUP = JsonFile("dedup.json", Dedup)
+RESTART_BACKOFF = JsonFile("restart-backoff.json", RestartBackoff)
+ORPHANS = JsonFile("orphans.json", Orphans)
+
+
+# --- the LLM pre-screen ---------------------------------------------------------------------------
+
+class LlmBackoff(Struct, frozen=True):
+    """The LLM's cooldown after failed calls; a success writes it without the last two keys."""
+
+    failures: Number = 0
+    until: Number = 0
+    delay_seconds: Number | UnsetType = UNSET
+    last_error: str | None = None
+    last_failure: Number | None = None
+    rate_limited: bool | UnsetType = UNSET
+
+
+class Coarse(Struct, frozen=True):
+    """What the host looked like at the last LLM call (``prescreen.coarse``), compared as numbers."""
+
+    memory: Number | None = None
+    swap: Number | None = None
+    disk: dict[str, Number | None] = field(default_factory=dict)
+    load_per_core: Number | None = None
+    services: dict[str, object] | UnsetType = UNSET
+    errors: list[object] | UnsetType = UNSET
+
+
+class Prescreen(Struct, frozen=True):
+    last_call: Number | None = None
+    signature: str | None = None
+    coarse: Coarse | UnsetType = UNSET
+
+
+LLM_BACKOFF = JsonFile("llm-backoff.json", LlmBackoff)
+PRESCREEN = JsonFile("prescreen.json", Prescreen)
+
+
+# --- collectors and reports -------------------------------------------------------------------------
+
+class CpuTimes(Struct, frozen=True):
+    """CPU counters at the last collect. Any value is accepted and checked where used: a hand edit
+    that is no number is no baseline and costs one short sample, as it always has."""
+
+    ts: object = None
+    busy: object = None
+    idle: object = None
+
+
+class PatternDetectState(Struct, frozen=True):
+    """The pattern signatures reported today (one bead each)."""
+
+    date: str | None = None
+    signatures: list[str] = field(default_factory=list)
+    last_signature: str | None = None
+    last_bead_id: str | None = None
+
+
+CPU_TIMES = JsonFile("cpu-times.json", CpuTimes)
+PATTERN_DETECT_STATE = JsonFile("pattern-detect-state.json", PatternDetectState)
