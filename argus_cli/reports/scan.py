@@ -20,7 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Protocol
 
-from argus_cli.reports.window import Windows, canonical_tail
+from argus_cli.reports.window import CANONICAL_TAILS, Windows
 from argus_cli.state.files import LineStats, iter_jsonl
 
 CHUNK = 65_536  # lines per Counter pass; bounds the distinct digests held at once
@@ -76,7 +76,7 @@ def tag_of(record: Mapping[str, object]) -> str | None:
 
 def _digests(records: Iterator[Mapping[str, object]], windows: Windows, skips: _Skips,
              tags: bool) -> Iterator[_Masked]:
-    uniform, classify = windows.uniform, windows.classify
+    uniform, classify, tails = windows.uniform, windows.classify, CANONICAL_TAILS
     fields = itemgetter("ts", "type", "severity", "action_result")
     for record in records:
         try:
@@ -89,7 +89,7 @@ def _digests(records: Iterator[Mapping[str, object]], windows: Windows, skips: _
             skips.count += 1
             continue
         hour = ts[:13]
-        mask = uniform.get(hour) if canonical_tail(ts) else None
+        mask = uniform.get(hour) if ts[13:] in tails else None  # in tails => len(ts) == 20
         if mask is None:
             found, mask = classify(ts)
             if found is None:
