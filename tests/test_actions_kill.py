@@ -218,3 +218,24 @@ def _thread_named(pid: int, name: str) -> int:
                 return int(tid)
         time.sleep(0.02)
     raise AssertionError("thread never renamed")
+
+
+def test_a_refusal_quotes_a_hostile_process_name_safely(tmp_path):
+    # a process may name itself with bytes that are not UTF-8, an escape and a newline; the refusal
+    # that quotes it is recorded (problem key, registry) and printed, so it must be plain text
+    from argus_cli.actions.signals import Refused, acquire
+
+    code = ("import ctypes, time; ctypes.CDLL(None).prctl(15, b'\\xff\\x1b[31mev\\nil', 0, 0, 0); "
+            "print('ready', flush=True); time.sleep(30)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        assert "\udcff" in psutil.Process(proc.pid).name()  # psutil hands the bytes on as surrogates
+        with pytest.raises(Refused) as refused:
+            acquire(proc.pid, expected_create_time=None, allowed_names=["node"], protected=())
+        reason = str(refused.value)
+        assert "not in ARGUS_KILL_ALLOWLIST" in reason and reason.isprintable(), reason
+        reason.encode("utf-8")  # no lone surrogate left
+    finally:
+        proc.kill()
+        proc.wait()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from argus_cli.state import layout
 from argus_cli.state.files import (
     LineStats,
     append_jsonl,
@@ -16,7 +17,7 @@ from argus_cli.state.files import (
     iter_jsonl,
     tail_jsonl,
 )
-from argus_cli.state.layout import DEDUP
+from argus_cli.state.layout import DEDUP, JsonFile
 from argus_cli.state.lock import FileLock, LockBusy
 
 
@@ -48,6 +49,44 @@ def test_a_process_that_only_reads_reports_a_corrupt_file_and_leaves_it(tmp_path
         assert (tmp_path / "dedup.json").read_text() == bad
     assert list(tmp_path.glob("*.corrupt-*")) == []
     assert len(notes) == 2 and all("left as it is" in note for note in notes)
+
+
+JSON_FILES = [f for f in vars(layout).values() if isinstance(f, JsonFile)]
+DEEP = '{"zzz": ' + "[" * 5000 + "]" * 5000 + "}"  # past what any JSON decoder follows
+BIG = 123456789012345678901234567890  # decodes as an int, but no writer takes it back
+TOO_BIG = {  # the number in a field each file's own code does arithmetic on, then rewrites
+    "cycle-state.json": {"status": "failed", "timestamp": "t", "consecutive_failures": BIG},
+    "dedup.json": {"keys": {"alert:x": {"last_seen": BIG, "count": 1}}},
+    "restart-backoff.json": {"services": {"other.service": {"attempts": BIG}}},
+    "orphans.json": {"pids": {"4242": {"create_time": 1.5, "seen": BIG}}},
+    "llm-backoff.json": {"failures": BIG, "until": 0},
+}
+
+
+@pytest.mark.parametrize("state_file", JSON_FILES, ids=lambda f: f.name)
+def test_a_file_nested_past_the_decoder_is_unusable_not_a_crash(tmp_path, state_owner, state_file):
+    # every reader of a state file goes through JsonFile.read: a hand-made or hostile file nested
+    # thousands deep is moved aside and read as missing, not a RecursionError in every cycle
+    state_file.path(tmp_path).write_text(DEEP)
+    notes: list[str] = []
+    assert state_file.read(tmp_path, notes.append) is None
+    assert not state_file.path(tmp_path).exists() and len(notes) == 1 and "moved aside" in notes[0]
+    [aside] = tmp_path.glob(f"{state_file.name}.corrupt-*")
+    assert aside.read_text() == DEEP
+
+
+@pytest.mark.parametrize("name", sorted(TOO_BIG))
+def test_an_integer_no_writer_can_take_back_makes_the_file_unusable(tmp_path, state_owner, name):
+    # read as valid, it would fail the rewrite on every cycle (orjson stops at 64 bits) and never heal
+    [state_file] = [f for f in JSON_FILES if f.name == name]
+    state_file.path(tmp_path).write_text(json.dumps(TOO_BIG[name]))
+    assert state_file.read(tmp_path, lambda _: None) is None
+    assert len(list(tmp_path.glob(f"{name}.corrupt-*"))) == 1
+    in_range = json.loads(json.dumps(TOO_BIG[name]).replace(str(BIG), str(2**63 - 1)))
+    state_file.path(tmp_path).write_text(json.dumps(in_range))
+    value = state_file.read(tmp_path, lambda _: None)
+    assert value is not None
+    state_file.write(tmp_path, value)  # what the file's owner does next: it writes back
 
 
 def test_jsonl_skips_torn_and_garbage_lines(tmp_path):
@@ -114,3 +153,18 @@ def test_a_state_dir_argus_creates_is_private(run_argus, argus_env, tmp_path):
     assert result.returncode == 0, result.stderr
     assert state.stat().st_mode & 0o777 == 0o700
     assert (state / "logs").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_cycle_over_hostile_state_files_runs_and_heals_them(run_argus, argus_env, tmp_path):
+    # the red team's repro: such files used to fail the orphan sweep (or the cycle) every cycle
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "orphans.json").write_text(DEEP)
+    (state / "cycle-state.json").write_text(json.dumps(TOO_BIG["cycle-state.json"]))
+    for _ in range(2):
+        result = run_argus("cycle", "--decider", "rules", "--json", env=argus_env)
+        assert result.returncode == 0, result.stderr
+        line = json.loads(result.stdout)
+        assert line["status"] == "ok" and line["errors"] == [], line
+    assert len(list(state.glob("orphans.json.corrupt-*"))) == 1
+    assert len(list(state.glob("cycle-state.json.corrupt-*"))) == 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import psutil
 
 from argus_cli.processes import process_names
+from argus_cli.text import truncate
 
 CREATE_TIME_TOLERANCE = 1.0  # seconds: /proc/stat btime may differ by one between readers
 _HAS_PIDFD = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
@@ -77,11 +78,11 @@ def _identify(pid: int, pidfd: int | None, expected: float | None, allowed: Iter
     except psutil.NoSuchProcess:
         raise Refused(f"PID {pid} does not exist") from None
     if status == psutil.STATUS_ZOMBIE:
-        raise Refused(f"PID {pid} ({comm}) has already exited (zombie)")
+        raise Refused(f"PID {pid} ({truncate(comm)}) has already exited (zombie)")
     if (leader := _thread_group(pid)) not in (pid, None):  # kill() on a thread id hits its whole process
         raise Refused(f"PID {pid} is a thread of process {leader}, not a process")
     if allowed is not None and not (names := process_names(comm, cmdline)) & set(allowed):
-        raise Refused(f"PID {pid} is {'/'.join(sorted(names))}, not in ARGUS_KILL_ALLOWLIST")
+        raise Refused(f"PID {pid} is {truncate('/'.join(sorted(names)))}, not in ARGUS_KILL_ALLOWLIST")
     if expected is not None and abs(created - expected) > CREATE_TIME_TOLERANCE:
         raise Refused(f"PID {pid} was reused: started at {created:.2f}, the snapshot saw {expected:.6g}")
     return Handle(pid, comm, created, pidfd)

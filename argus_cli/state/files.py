@@ -270,7 +270,8 @@ def read_state(path: Path, decode: Callable[[bytes], T], report: Reporter = to_s
     """``decode`` of the file's bytes, or None when it is missing or unusable.
 
     Unusable means: ``decode`` raises ValueError (not JSON, or not of the file's type: msgspec's
-    errors are ValueErrors naming the bad field), or it is not a regular file at all. It is
+    errors are ValueErrors naming the bad field) or RecursionError (nested a thousand deep), or it
+    is not a regular file at all. It is
     reported once; the owner of the state moves it aside as ``NAME.corrupt-<epoch>``, so one bad
     value never fails every cycle for ever; a command that only reads leaves it where it is.
     """
@@ -285,7 +286,7 @@ def read_state(path: Path, decode: Callable[[bytes], T], report: Reporter = to_s
         data = handle.read()
     try:
         return decode(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past what the decoder follows
         if not owns_state():
             report(f"argus: {path} is unusable ({exc}); left as it is")
             return None

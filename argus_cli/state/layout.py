@@ -15,14 +15,16 @@ still reads, and ``UNSET`` marks the keys a writer leaves out rather than writin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType, field
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from argus_cli.state.files import Reporter, atomic_write_json, read_state, to_stderr
 
-Number = int | float  # as read: a bool is no number
+# As read: a bool is no number, and an integer past 64 bits (which no writer could write back)
+# makes the file unusable, so the owner moves it aside instead of failing on every rewrite.
+Number = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | float
 S = TypeVar("S", bound=Struct)
 
 # --- JSONL files (append_jsonl / iter_jsonl), locks and text files ------------------------------
