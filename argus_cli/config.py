@@ -185,8 +185,14 @@ class Config:
         "name=PATH:MAX_AGE_SECONDS (1 to 315360000): warn when nothing under PATH changed for that long")
     collect_timeout = integer("ARGUS_COLLECT_TIMEOUT", 5,
         "Seconds each collector may take before it is reported as hung", 1, 300)
+    resolve_cycles = integer("ARGUS_RESOLVE_CYCLES", 2,
+        "An incident resolves after its condition is absent for this many cycles in a row", 1, 100)
+    repeat_interval = integer("ARGUS_REPEAT_INTERVAL", 14400,
+        "Seconds between reminders while an alerted incident stays open", 60, 7 * DAY)
+    flap_transitions = integer("ARGUS_FLAP_TRANSITIONS", 6,
+        "Changes of one condition within an hour that make it flapping (notified once, then held)", 2, 100)
     dedup_window = integer("ARGUS_DEDUP_WINDOW", 3600,
-        "Seconds during which a repeated alert is suppressed", 1, TEN_YEARS)
+        "Seconds during which a repeated alert without a subject is suppressed", 1, TEN_YEARS)
     dedup_retention_seconds = integer("ARGUS_DEDUP_RETENTION_SECONDS", 86400,
         "Seconds before a dedup key is forgotten", 1, TEN_YEARS)
     disk_clean_max_age_days = integer("ARGUS_DISK_CLEAN_MAX_AGE_DAYS", 7,

@@ -1,7 +1,7 @@
-"""One Argus cycle, the ten steps of ARCHITECTURE.md §1:
+"""One Argus cycle, the steps of ARCHITECTURE.md §1:
 
     lock → log rotation + outbox → self-check → disk guard → orphan sweep → collect
-         → pre-screen → decide → act → record
+         → incidents → pre-screen → decide → act → notify → record
 
 ``run_cycle`` returns the cycles.jsonl line it appended. The clock, the snapshot source and
 the sleep used between delivery retries are parameters, so a test can run a whole simulated
@@ -35,6 +35,7 @@ from argus_cli.state.layout import CycleState
 from argus_cli.state.lock import FileLock, LockBusy
 
 if TYPE_CHECKING:  # psutil loads when the sweep reads the table
+    from argus_cli.incidents.book import Book
     from argus_cli.processes import ProcessRow
 
 Collect = Callable[[float], Snapshot]
@@ -67,6 +68,19 @@ def run_cycle(config: Config, *, dry_run: bool = False, decider: str | None = No
         finally:
             lock.release()
     return record.line()
+
+
+def _alive(processes: list[ProcessRow]) -> Callable[[int, float | None], bool]:
+    """Is this process (PID and start time) in the table read this cycle?"""
+    started = {p.pid: p.create_time for p in processes}
+
+    def alive(pid: int, create_time: float | None) -> bool:
+        if pid not in started:
+            return False
+        now = started[pid]
+        return create_time is None or now is None or abs(now - create_time) <= 1.0
+
+    return alive
 
 
 def _failed_outside_steps(config: Config, record: CycleRecord, exc: BaseException) -> None:
@@ -127,6 +141,7 @@ class _Cycle:
         self.log.info("cycle start%s", " (dry run)" if self.dry_run else "")
         previous = CycleState()  # what cycle-state.json said, once the self-check has read it
         decided: engine.Decided | None = None
+        book: Book | None = None
         results: list[ActionResult] = []  # filled as each action ends, so a time-out keeps what ran
         try:
             self.guard.stop_if_asked()  # a SIGTERM that came while Python was still starting
@@ -136,10 +151,12 @@ class _Cycle:
             processes = self.sweep_orphans()                               # 5. orphan sweep
             snapshot = self.collect(processes)                             # 6. collect
             if snapshot is not None:
-                found = findings(snapshot, self.config)  # once: for the pre-screen, the LLM and the rules
-                gate = self.prescreen(snapshot, found, disk_full)          # 7. pre-screen
-                decided = self.decide(snapshot, found, gate, self_check)   # 8. decide
-                self.act(decided.decision, snapshot, results)              # 9. act
+                found = findings(snapshot, self.config)  # once: for incidents, the pre-screen, the LLM, the rules
+                book = self.track(snapshot, found, processes)              # 7. incidents
+                gate = self.prescreen(snapshot, found, disk_full)          # 8. pre-screen
+                decided = self.decide(snapshot, found, gate, self_check, book)  # 9. decide
+                self.act(decided.decision, snapshot, results, book)        # 10. act
+                self.notify(decided, book)                                 # 11. notify
         except Interrupted as exc:
             self.record.fail("interrupted")
             self.log.warning("cycle interrupted by %s", exc)
@@ -152,7 +169,7 @@ class _Cycle:
         finally:
             self.guard.quiet()
             self.record.duration_ms = int((monotonic() - started) * 1000)
-            self.write_records(previous, decided, results)                 # 10. record
+            self.write_records(previous, decided, results, book)           # 12. record
 
     def _step_failed(self, step: str, exc: Exception) -> None:
         message = redact(f"{step}: {type(exc).__name__}: {exc}", self.config.secrets())[:300]
@@ -259,16 +276,35 @@ class _Cycle:
         return snapshot
 
     # 7 ------------------------------------------------------------------------------------------
+    def track(self, snapshot: Snapshot, found: list[Finding],
+              processes: list[ProcessRow] | None) -> Book | None:
+        """Open, refresh and resolve incidents from the findings, after judging what last cycle's
+        actions did (ARCHITECTURE.md §8); None when the book cannot be kept this cycle."""
+        from argus_cli.incidents.book import Book
+        try:
+            book = Book.load(self.config, self.now)
+            alive = None if processes is None else _alive(processes)
+            book.check_outcomes(snapshot, alive)
+            book.observe((f.subject, f.condition, f.severity, f.text) for f in found if f.severity != "info")
+        except Exception as exc:  # noqa: BLE001 - without incidents the cycle still guards the host
+            self._step_failed("incidents", exc)
+            return None
+        for key in book.opened:
+            self.log.info("incident opened: %s", key)
+        return book
+
+    # 8 ------------------------------------------------------------------------------------------
     def prescreen(self, snapshot: Snapshot, found: list[Finding], disk_full: bool) -> Gate:
         if disk_full:
             return Gate(False, "disk_guard")
         return prescreen.gate(self.config, snapshot, found, now=self.now, override=self.decider)
 
-    # 8 ------------------------------------------------------------------------------------------
+    # 9 ------------------------------------------------------------------------------------------
     def decide(self, snapshot: Snapshot, found: list[Finding], gate: Gate,
-               self_check: dict[str, object]) -> engine.Decided:
+               self_check: dict[str, object], book: Book | None) -> engine.Decided:
         decided = engine.decide_gated(self.config, snapshot, found, gate, now=self.now,
-                                      self_check=self_check, remember=not self.dry_run)
+                                      self_check=self_check, remember=not self.dry_run,
+                                      incidents=book.for_decider() if book is not None else ())
         decision = decided.decision
         self.record.decider, self.record.assessment = decision.decider, decision.assessment
         self.record.llm_called, self.record.llm_skip_reason = decided.llm_called, decided.llm_skip_reason
@@ -282,19 +318,38 @@ class _Cycle:
                       len(decision.actions))
         return decided
 
-    # 9 ------------------------------------------------------------------------------------------
-    def act(self, decision: Decision, snapshot: Snapshot, results: list[ActionResult]) -> None:
+    # 10 -----------------------------------------------------------------------------------------
+    def act(self, decision: Decision, snapshot: Snapshot, results: list[ActionResult], book: Book | None) -> None:
         if decision.actions:  # nothing to run: do not even load the actions layer
-            self._execute(decision, snapshot, results)
+            self._execute(decision, snapshot, results, book)
 
-    def _execute(self, decision: Decision, snapshot: Snapshot | None, results: list[ActionResult]) -> None:
+    # 11 -----------------------------------------------------------------------------------------
+    def notify(self, decided: engine.Decided, book: Book | None) -> None:
+        """Resolved notices, reminders, flapping, escalations: what the incidents call for."""
+        if book is None:
+            return
+        from argus_cli.incidents.notify import send_due
+        try:
+            book.settle(decider_asked=decided.decision.decider == "llm")
+            sent = send_due(self.config, book, dry_run=self.dry_run, delivery=self.delivery)
+        except Exception as exc:  # noqa: BLE001
+            self._step_failed("incident notices", exc)
+            return
+        self._note_outbox_error()
+        for notice in sent:
+            self.log.info("incident %s: %s notice %s", notice["fingerprint"], notice["kind"], notice["status"])
+        self.record.extra["notices"] = sent
+
+    def _execute(self, decision: Decision, snapshot: Snapshot | None, results: list[ActionResult],
+                 book: Book | None = None) -> None:
         """Run actions with signals deferred: SIGTERM stops the cycle between two actions. Each
         result is appended to ``results`` as its action ends."""
         from argus_cli.actions.execute import execute_decision
         with self.guard.deferred():  # raises Interrupted after the block if a signal came in
             try:
                 execute_decision(self.config, decision, snapshot, dry_run=self.dry_run, now=self.now,
-                                 should_stop=self.guard.should_stop, results=results, delivery=self.delivery)
+                                 should_stop=self.guard.should_stop, results=results, delivery=self.delivery,
+                                 incidents=book)
             except Exception as exc:  # noqa: BLE001
                 self._step_failed("act", exc)
             finally:
@@ -313,10 +368,12 @@ class _Cycle:
             self.log.info("action %d %s %s: %s %s", result.index, result.type, result.target or "",
                           result.status, result.detail)
 
-    # 10 -----------------------------------------------------------------------------------------
+    # 12 -----------------------------------------------------------------------------------------
     def write_records(self, previous: CycleState, decided: engine.Decided | None,
-                      results: list[ActionResult]) -> None:
-        for name, write in self._writes(previous, decided, results):
+                      results: list[ActionResult], book: Book | None) -> None:
+        if book is not None:
+            self.record.extra["incidents"] = book.summary()
+        for name, write in self._writes(previous, decided, results, book):
             try:
                 write()
             except OSError as exc:  # e.g. a full disk: say so, keep writing the others
@@ -345,12 +402,15 @@ class _Cycle:
             except Exception as again:  # noqa: BLE001 - stderr is all that is left
                 print(f"argus: cannot write {name} at all: {type(again).__name__}", file=sys.stderr)
 
-    def _writes(self, previous: CycleState, decided: engine.Decided | None,
-                results: list[ActionResult]) -> list[tuple[str, Callable[[], object]]]:
-        """The files this cycle leaves, in write order: the decision before the cycles.jsonl line
-        that names it; a dry run writes no raw response and leaves cycle-state.json alone."""
+    def _writes(self, previous: CycleState, decided: engine.Decided | None, results: list[ActionResult],
+                book: Book | None) -> list[tuple[str, Callable[[], object]]]:
+        """The files this cycle leaves, in write order: the incidents and the decision before the
+        cycles.jsonl line that names them; a dry run writes no raw response, no incidents and
+        leaves cycle-state.json alone."""
         config, record = self.config, self.record
         writes: list[tuple[str, Callable[[], object]]] = []
+        if book is not None and not self.dry_run:
+            writes.append((layout.INCIDENTS.name, book.save))
         if decided is not None:
             raw, decision = decided.raw_response, decided.decision
             if raw is not None and not self.dry_run:

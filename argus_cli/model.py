@@ -159,7 +159,8 @@ class ActionResult:
 
 @dataclass
 class Problem:
-    """One registry line: exactly these eight keys, as the registry has always had them."""
+    """One registry line: the eight keys the registry has always had, and ``key``, the incident's
+    fingerprint, when the action named a subject (left out otherwise, as older lines are)."""
 
     ts: str
     severity: str
@@ -169,10 +170,10 @@ class Problem:
     action_result: str
     bead_id: str | None
     host: str
-
-    @property
-    def key(self) -> str:
-        return problem_key(self.type, self.description)
+    key: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        data = asdict(self)
+        if self.key is None:
+            del data["key"]
+        return data

@@ -112,13 +112,23 @@ def tmux_stop(sock: Path) -> None:
 _SYSTEMCTL = '''#!{python} -I
 import json, os, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, "systemctl.calls.jsonl"), "a") as log:
+def here(name):
+    return os.path.join(HERE, name)
+# `show` is logged apart: the main log keeps its restart/is-active/reset-failed lines only
+verb = sys.argv[1:2]
+with open(here("systemctl-show.calls.jsonl" if verb == ["show"] else "systemctl.calls.jsonl"), "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
-state_file = os.path.join(HERE, "systemctl.state")
-state = open(state_file).read().strip() if os.path.exists(state_file) else "active"
-if sys.argv[1:2] == ["restart"]:
+state = open(here("systemctl.state")).read().strip() if os.path.exists(here("systemctl.state")) else "active"
+if verb == ["show"]:
+    if os.path.exists(here("systemctl.show")):
+        sys.stdout.write(open(here("systemctl.show"), newline="").read())
+    else:
+        print("ActiveState=active\\nSubState=running\\nResult=success\\nNRestarts=0")
+    code = open(here("systemctl.show-exit")).read() if os.path.exists(here("systemctl.show-exit")) else "0"
+    sys.exit(int(code))
+if verb == ["restart"]:
     sys.exit(1 if state == "restart-fails" else 0)
-if sys.argv[1:2] == ["is-active"]:
+if verb == ["is-active"]:
     print("active" if state == "active" else "failed")
     sys.exit(0 if state == "active" else 3)
 sys.exit(0)
@@ -147,8 +157,18 @@ json.dump(db, open(db_path, "w"))
 '''
 
 
-def install_systemctl(bin_dir: Path, state: str = "active") -> Path:
+def install_systemctl(bin_dir: Path, state: str = "active", show: str | None = None, show_exit: int = 0) -> Path:
+    """A recording systemctl. ``state`` drives restart/is-active; ``show`` is printed verbatim for
+    ``systemctl show`` (default: an active, running unit) and ``show_exit`` is its exit status.
+    ``show`` calls are logged in ``systemctl-show.calls.jsonl``, every other call (restart,
+    is-active, reset-failed) in ``systemctl.calls.jsonl``."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
     (bin_dir / "systemctl.state").write_text(state)
+    (bin_dir / "systemctl.show-exit").write_text(str(show_exit))
+    if show is None:
+        (bin_dir / "systemctl.show").unlink(missing_ok=True)
+    else:
+        (bin_dir / "systemctl.show").write_text(show, newline="")
     return write_executable(bin_dir / "systemctl", _SYSTEMCTL.format(python=sys.executable))
 
 

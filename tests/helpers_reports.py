@@ -8,7 +8,11 @@ the numbers SPEC §8 asks for.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,3 +115,23 @@ def write_registry(path: Path, records: list[dict[str, Any]], extra_lines: tuple
 
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_on_tty(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run the real CLI with stdout on a pseudo-terminal (the human view); (exit code, output)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "argus_cli", *args], env=env, stdout=slave,
+                            stderr=subprocess.PIPE)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO once the child closed the pty
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode()

@@ -35,11 +35,11 @@ def config(argus_env, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("raw", "expected"), [
     ({"type": "restart_service", "target": "web.service", "reason": " down ", "extra": "$(x)"},
-     RestartService("web.service", "down")),
-    ({"type": "kill_pid", "target": "4242", "reason": "hog"}, KillPid(4242, "hog")),
-    ({"type": "kill_pid", "target": 4242, "reason": "hog"}, KillPid(4242, "hog")),
-    ({"type": "kill_tmux", "target": "web-2.x_y", "reason": "stuck"}, KillTmux("web-2.x_y", "stuck")),
-    ({"type": "clean_disk", "reason": "disk 95%", "target": "/etc"}, CleanDisk("disk 95%")),
+     RestartService("web.service", "down", "service:web")),  # no subject named: the one its target implies
+    ({"type": "kill_pid", "target": "4242", "reason": "hog"}, KillPid(4242, "hog", "process:4242")),
+    ({"type": "kill_pid", "target": 4242, "reason": "hog"}, KillPid(4242, "hog", "process:4242")),
+    ({"type": "kill_tmux", "target": "web-2.x_y", "reason": "stuck"}, KillTmux("web-2.x_y", "stuck", "tmux:web-2.x_y")),
+    ({"type": "clean_disk", "reason": "disk 95%", "target": "/etc"}, CleanDisk("disk 95%", "disk:/")),
     ({"type": "alert", "message": "hi"}, Alert("hi")),
     ({"type": "log", "observation": "load high"}, Log("load high")),
 ])

@@ -97,6 +97,7 @@ def test_dry_run_changes_nothing(config, bin_dir):
     result = _restart(config, T0, dry_run=True)
     assert result.status == "skipped" and "would run systemctl restart web.service" in result.detail
     assert recorded(bin_dir, "systemctl") == []
+    assert [argv[0] for argv in recorded(bin_dir, "systemctl-show")] == ["show"]  # it only read
     assert not (config.state_dir / "restart-backoff.json").exists()
     assert not config.problems_file.exists()
 
@@ -129,5 +130,101 @@ def test_a_hung_systemctl_is_killed_with_its_group_at_the_timeout(argus_env, tmp
                               tuning=Tuning(command_timeout=0.5, active_timeout=0.3, poll_interval=0.05))[0]
     assert time.monotonic() - started < 5
     assert result.status == "failure"
-    assert result.detail == f"systemctl restart web.service failed: {hung} timed out after 0.5s"
+    assert result.detail == (f"systemctl restart web.service failed: {hung} timed out after 0.5s "
+                             "(systemd state could not be read)")  # `show` timed out first
     assert group_killed(hung)  # the stand-in and its `sleep 30` grandchild
+
+
+# --- systemd's own restart machinery ---------------------------------------------------------
+
+SHOW = "ActiveState={}\nSubState={}\nResult={}\nNRestarts={}\n"
+
+
+def _show(bin_dir, text, exit_code=0):
+    install_systemctl(bin_dir, show=text, show_exit=exit_code)
+
+
+def test_show_is_one_read_with_the_four_properties(config, bin_dir):
+    result = _restart(config, T0)
+    assert result.status == "success", result.detail
+    assert recorded(bin_dir, "systemctl-show") == [["show", "web.service", "-p", "ActiveState", "-p", "SubState",
+                                                    "-p", "Result", "-p", "NRestarts"]]
+    assert result.extra["systemd"] == {"active_state": "active", "sub_state": "running", "result": "success",
+                                       "n_restarts": 0}
+    assert "reset_failed" not in result.extra and result.extra["attempt"] == 1
+
+
+@pytest.mark.parametrize(("active", "sub"), [("activating", "auto-restart"), ("activating", "start"),
+                                             ("failed", "auto-restart")])
+def test_a_unit_systemd_is_restarting_is_left_to_it(config, bin_dir, active, sub):
+    _show(bin_dir, SHOW.format(active, sub, "exit-code", 7))
+    result = _restart(config, T0)
+    assert result.status == "skipped" and "bead_id" not in result.extra
+    assert result.detail == (f"web.service: systemd is already restarting it ({active}/{sub}, NRestarts=7); "
+                             "re-checked next cycle")
+    assert result.extra["systemd"] == {"active_state": active, "sub_state": sub, "result": "exit-code",
+                                       "n_restarts": 7}
+    assert recorded(bin_dir, "systemctl") == []  # no restart, no reset-failed
+    assert not (config.state_dir / "restart-backoff.json").exists()  # no attempt counted
+    assert registry(config) == []
+
+
+def test_start_limit_hit_resets_the_failure_then_restarts(config, bin_dir):
+    _show(bin_dir, SHOW.format("failed", "failed", "start-limit-hit", 5))
+    result = _restart(config, T0)
+    assert result.status == "success", result.detail
+    assert recorded(bin_dir, "systemctl") == [["reset-failed", "web.service"], ["restart", "web.service"],
+                                              ["is-active", "web.service"]]
+    assert result.extra["reset_failed"] is True and result.extra["systemd"]["result"] == "start-limit-hit"
+    assert "start limit hit, reset-failed run" in result.detail
+
+
+def test_start_limit_hit_under_dry_run_neither_resets_nor_restarts(config, bin_dir):
+    _show(bin_dir, SHOW.format("failed", "failed", "start-limit-hit", 5))
+    result = _restart(config, T0, dry_run=True)
+    assert result.status == "skipped" and "after systemctl reset-failed (start limit hit)" in result.detail
+    assert result.extra["systemd"]["n_restarts"] == 5
+    assert recorded(bin_dir, "systemctl") == [] and len(recorded(bin_dir, "systemctl-show")) == 1
+    assert not (config.state_dir / "restart-backoff.json").exists()
+
+
+@pytest.mark.parametrize(("show", "exit_code"), [
+    ("", 1),  # a systemctl without `show`: "Unknown command verb show."
+    (SHOW.format("activating", "auto-restart", "success", 1), 1),  # a failed read is not believed
+    ("", 0),
+    ("garbage\n=\nActiveState\nNRestarts=-1\n\x00\xff", 0),
+])
+def test_an_unreadable_state_still_restarts(config, bin_dir, show, exit_code):
+    _show(bin_dir, show, exit_code)
+    result = _restart(config, T0)
+    assert result.status == "success", result.detail
+    assert "systemd state could not be read" in result.detail
+    assert result.extra["systemd"] == {"active_state": None, "sub_state": None, "result": None, "n_restarts": None}
+    assert recorded(bin_dir, "systemctl") == [["restart", "web.service"], ["is-active", "web.service"]]
+
+
+def test_missing_and_garbled_keys_are_none(config, bin_dir):
+    _show(bin_dir, "SubState=dead\nNRestarts=many\nOther=x\n")
+    result = _restart(config, T0)
+    assert result.status == "success", result.detail
+    assert result.extra["systemd"] == {"active_state": None, "sub_state": "dead", "result": None, "n_restarts": None}
+    assert "?/dead, NRestarts=?" in result.detail
+
+
+def test_a_failed_restart_carries_the_systemd_state(config, bin_dir):
+    _show(bin_dir, SHOW.format("failed", "failed", "exit-code", 3))
+    (bin_dir / "systemctl.state").write_text("restart-fails")
+    result = _restart(config, T0)
+    assert result.status == "failure" and "(failed/failed, NRestarts=3)" in result.detail
+    assert result.extra["systemd"]["n_restarts"] == 3 and result.extra["attempt"] == 1
+
+
+def test_hostile_values_are_cut_and_kept_on_one_line(config, bin_dir):
+    huge = "x" * 10_000
+    _show(bin_dir, f"ActiveState=activating\nSubState=\x1b[31m{huge}\rInjected: ok\nNRestarts={'9' * 5000}\n")
+    result = _restart(config, T0)
+    assert result.status == "skipped"  # ActiveState=activating is still read
+    assert len(result.detail) < 200 and "\n" not in result.detail and "\r" not in result.detail
+    assert "\x1b" not in result.detail
+    state = result.extra["systemd"]
+    assert len(state["sub_state"]) <= 64 and state["sub_state"].isprintable() and state["n_restarts"] is None

@@ -179,11 +179,12 @@ def exercise_registry(config: Config, now: float) -> None:
     from argus_cli.state.registry import key_for, recent_count
     problems = [json.loads(x) for x in config.problems_file.read_text().splitlines()]
     assert problems
-    last = problems[-1]
-    key = key_for(last["type"], last["description"])
+    def key_of(problem: dict[str, Any]) -> str:  # the incident's fingerprint, else the wording's hash
+        return problem.get("key") or key_for(problem["type"], problem["description"])
+
+    key = key_of(problems[-1])
     window = config.bead_repeat_window_seconds
-    expected = sum(1 for p in problems if key_for(p["type"], p["description"]) == key
-                   and iso_z(now - window) <= p["ts"] <= iso_z(now))
+    expected = sum(1 for p in problems if key_of(p) == key and iso_z(now - window) <= p["ts"] <= iso_z(now))
     assert recent_count(config, key, window, now) == expected
 
 

@@ -56,7 +56,7 @@ def test_a_record_no_writer_can_take_still_counts_as_a_failed_cycle(argus_env, t
     record.extra["from_outside"] = _nested(300)  # past orjson's 255 levels
     with cycle_log(config) as (log, _), Guard(60, install=False) as guard:
         _Cycle(config, record, log, guard, decider=None, sleep=time.sleep, collect=None).write_records(
-            CycleState(), None, [])
+            CycleState(), None, [], None)
     [line] = list(iter_jsonl(config.state_dir / "cycles.jsonl"))
     assert line["status"] == "failed" and "cannot write cycles.jsonl" in line["detail"]
     state = json.loads((config.state_dir / "cycle-state.json").read_text())

@@ -174,7 +174,7 @@ def test_success_clears_backoff_and_remembers_what_was_seen(
     assert decided.decision.decider == "llm" and decided.llm_reason == "notable"
     assert json.loads((config.state_dir / "llm-backoff.json").read_text())["failures"] == 0
     seen = json.loads((config.state_dir / "prescreen.json").read_text())
-    assert seen["last_call"] == NOW + 301 and seen["signature"] == "disk:/:critical"
+    assert seen["last_call"] == NOW + 301 and seen["signature"] == "disk:/ usage>=crit=critical"
 
 
 def test_argus_decide_cli_with_the_llm(fake: FakeAnthropic, argus_env: dict[str, str], run_argus: Any) -> None:

@@ -233,7 +233,7 @@ def test_argus_last_llm(fake: FakeAnthropic, argus_env: dict[str, str], run_argu
     assert "<snapshot>" in proc.stdout and "--- answer ---" in proc.stdout and '"All nominal."' in proc.stdout
 
     proc = run_argus("last", "--json", env=env)  # the plain view is unchanged
-    assert set(json.loads(proc.stdout)) == {"cycle", "decision"}
+    assert set(json.loads(proc.stdout)) == {"cycle", "decision", "incidents"}
 
     fake.queue(error(500))  # `argus decide` spends tokens too; nothing acts on it: a dry-run line
     proc = run_argus("decide", "--metrics", str(SCENARIOS / "disk_92.json"), "--decider", "llm", env=env)

@@ -58,7 +58,8 @@ def _summary_line(records: list[dict]) -> str:
     stats = expected_stats(records, time.time(), 3650)
     count = len(expected_patterns(records, time.time(), 3650))
     return (f"Argus daily summary: problems={stats['total_problems']}, "
-            f"success_rate={stats['action_success_rate']:.1f}%, patterns={count}")
+            f"success_rate={stats['action_success_rate']:.1f}%, patterns={count}, "
+            "incidents opened=0 resolved=0")  # these state dirs hold no incidents.jsonl
 
 
 def test_relay_takes_the_summary(run_argus, relay_env):
@@ -80,6 +81,7 @@ def test_relay_takes_the_summary(run_argus, relay_env):
     stats = {k: v for k, v in payload["stats"].items() if k != "generated_at"}
     assert stats == expected_stats(records, time.time(), 3650)
     assert len(payload["patterns"]["patterns"]) == len(expected_patterns(records, time.time(), 3650))
+    assert payload["incidents"] == {"opened": 0, "resolved": 0, "open": 0, "window_days": 3650}
     assert _fallback(relay_env) == []
     assert "sent to relay" in result.stderr
 
@@ -139,7 +141,8 @@ def test_without_telegram_only_the_fallback_file(run_argus, relay_env, tmp_path)
     relay_env.update({"RELAY_MODE": "fail", "ARGUS_RELAY_BIN": str(tmp_path / "no-such-relay")})
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "Argus daily summary: problems=0, success_rate=0.0%, patterns=0\n"
+    assert result.stdout == ("Argus daily summary: problems=0, success_rate=0.0%, patterns=0, "
+                             "incidents opened=0 resolved=0\n")
     [kept] = _fallback(relay_env)
     assert kept["stats"]["total_problems"] == 0 and kept["problems_url"] is None
     assert "telegram not configured" in result.stderr
@@ -169,7 +172,7 @@ def test_oversized_summary_is_shrunk_by_whole_patterns(run_argus, relay_env, tmp
     assert result.returncode == 0, result.stderr
     total = len(expected_patterns(records, time.time(), 3650))
     assert total > 600  # 600 hog patterns plus time clusters: far over 64 KiB as a whole
-    assert result.stdout.endswith(f"patterns={total}\n")
+    assert result.stdout.endswith(f"patterns={total}, incidents opened=0 resolved=0\n")
     [argv] = _calls(relay_env)
     assert len(argv[2].encode()) <= LIMIT
     payload = json.loads(argv[2])  # whole JSON, not a truncated string

@@ -86,7 +86,7 @@ def test_thresholds_are_inclusive_and_load_is_strict(argus_env: dict[str, str], 
     snap["swap"]["percent"] = 50.0
     snap["system"]["load_per_core"] = 2.0  # exactly the factor: not above it
     keys = [f.key for f in findings(parse_snapshot(snap), config)]
-    assert keys == ["memory:critical", "disk:/:warning", "swap:warning"]
+    assert keys == ["memory usage>=crit", "disk:/ usage>=warn", "swap usage>=warn"]
 
 
 def test_finding_keys_do_not_move_with_the_numbers(argus_env: dict[str, str], config_of: Any) -> None:
@@ -94,7 +94,7 @@ def test_finding_keys_do_not_move_with_the_numbers(argus_env: dict[str, str], co
     a, b = _snapshot("several_at_once"), _snapshot("several_at_once")
     b["memory"]["percent"], b["disks"][0]["percent"], b["swap"]["percent"] = 97.5, 99.0, 71.0
     assert signature(findings(parse_snapshot(a), config)) == signature(findings(parse_snapshot(b), config))
-    assert "orphans:present" not in signature(findings(parse_snapshot(a), config))  # swept, not a reason to ask the LLM
+    assert "orphans present" not in signature(findings(parse_snapshot(a), config))  # swept, not a reason to ask the LLM
 
 
 def test_boot_grace_follows_the_setting(argus_env: dict[str, str], config_of: Any) -> None:

@@ -75,8 +75,8 @@ def two_cycles(config: Config, scenario: str) -> list[dict[str, Any]]:
 RULES_CASES = [
     ("cycle-state.json", '{"status": "failed", "consecutive_failures": "n/a", "detail": 5}', "healthy"),
     ("cycle-state.json", None, "healthy"),
-    ("dedup.json", '{"keys": {"service:web": {"last_seen": "n/a", "count": [1]}}}', "service_down"),
-    ("dedup.json", None, "service_down"),
+    ("incidents.json", '{"open": {"service:web down": {"id": 5, "subject": []}}}', "service_down"),
+    ("incidents.json", None, "service_down"),
     ("outbox.jsonl", None, "service_down"),
     ("problems.jsonl", None, "service_down"),
     ("cycles.jsonl", None, "healthy"),

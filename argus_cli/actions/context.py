@@ -11,6 +11,7 @@ from argus_cli.config import Config
 from argus_cli.snapshot import Snapshot
 
 if TYPE_CHECKING:  # the notify layer loads only when an alert runs
+    from argus_cli.incidents.book import Book
     from argus_cli.notify.budget import DeliveryBudget
 
 
@@ -38,6 +39,7 @@ class ActionContext:
     # False when the snapshot was taken after the decision (argus act on a bare decision): good for
     # enriching an alert, not for proving that a PID is the process the decider meant.
     decided_on_snapshot: bool = True
+    incidents: Book | None = None  # the cycle's incident book; None for `argus act` on its own
 
 
 @dataclass
@@ -52,6 +54,7 @@ class ProblemDraft:
     bead: str = "auto"  # auto (failure or recurrence) | always | never
     bead_key: str | None = None  # a stable key for the bead, when not the problem's own
     relay: bool = True
+    key: str | None = None  # the incident's fingerprint, when the action named a subject
 
 
 @dataclass

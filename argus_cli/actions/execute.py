@@ -14,26 +14,34 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from argus_cli.actions import problems
-from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, Tuning, infer_type
-from argus_cli.actions.guardrails import Rejection, Request, parse, shown
+from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, Tuning, infer_type, rejected_or_failed
+from argus_cli.actions.guardrails import KillPid, Rejection, Request, parse, shown
+from argus_cli.actions.kill_pid import shown_processes
 from argus_cli.actions.registry import SPECS
 from argus_cli.config import Config
+from argus_cli.incidents.outcomes import usage
+from argus_cli.incidents.subjects import fingerprint
 from argus_cli.model import MAX_ACTIONS, ActionResult, Decision
 from argus_cli.notify.common import note
 from argus_cli.snapshot import Snapshot
+from argus_cli.state.layout import Incident, IncidentAction
 
 if TYPE_CHECKING:
+    from argus_cli.incidents.book import Book
     from argus_cli.notify.budget import DeliveryBudget
 
 def execute_decision(config: Config, decision: Decision, snapshot: Snapshot | None, *, dry_run: bool,
                      now: float, should_stop: Callable[[], bool] = lambda: False,
                      tuning: Tuning | None = None, results: list[ActionResult] | None = None,
-                     decided_on_snapshot: bool = True, delivery: DeliveryBudget | None = None) -> list[ActionResult]:
+                     decided_on_snapshot: bool = True, delivery: DeliveryBudget | None = None,
+                     incidents: Book | None = None) -> list[ActionResult]:
     """One ActionResult per requested action, sorted by index, put into ``results`` as each ends:
     a caller that owns the list keeps what already ran when its time limit cuts the run short.
-    ``delivery`` is the cycle's Telegram budget; without one, the first alert makes its own."""
+    ``delivery`` is the cycle's Telegram budget; without one, the first alert makes its own.
+    ``incidents`` is the cycle's incident book: alerts ask it whether they go out, host-changing
+    actions are recorded on their incident."""
     ctx = ActionContext(config, snapshot, now, dry_run, tuning or Tuning(), decided_on_snapshot=decided_on_snapshot,
-                        delivery=delivery)
+                        delivery=delivery, incidents=incidents)
     actions = decision.actions if isinstance(decision.actions, list) else []
     out = [] if results is None else results
     order = _run_order(actions) if config.telegram_configured and not dry_run else list(range(len(actions)))
@@ -69,15 +77,68 @@ def _put(out: list[ActionResult], result: ActionResult) -> None:
 
 
 def _one(ctx: ActionContext, index: int, raw: Any) -> ActionResult:
-    request = parse(raw, index, ctx.config)
+    # Subjects are checked against the snapshot the decider saw, never one taken after it.
+    request = parse(raw, index, ctx.config, ctx.snapshot if ctx.decided_on_snapshot else None)
     if isinstance(request, Rejection):
         outcome = _rejected(request, raw, within_limit=index < MAX_ACTIONS)
         return _finish(ctx, index, request.type, request.target, outcome)
+    incident = _incident_of(ctx, request, create=False)
+    why = ctx.incidents.ineffective(incident, request.type, request.target) if ctx.incidents and incident else None
     try:
-        outcome = SPECS[request.type].run(ctx, request)
+        outcome = (rejected_or_failed("rejected", why, reason=getattr(request, "reason", ""),
+                                      action_taken=f"{request.type}:{request.target}",
+                                      problem_type=SPECS[request.type].kind.problem_type)
+                   if why else SPECS[request.type].run(ctx, request))
     except Exception as exc:  # noqa: BLE001 - one broken action must not stop the others
         outcome = _crashed(request, exc)
+    if incident is None and outcome.status in ("success", "failure"):
+        incident = _incident_of(ctx, request, create=not ctx.dry_run)
+    if incident is not None:
+        _on_incident(ctx, incident, request, outcome)
+    outcome.extra.setdefault("subject", request.subject)  # as checked (or implied), for cycles.jsonl
     return _finish(ctx, index, request.type, request.target, outcome)
+
+
+def _incident_of(ctx: ActionContext, request: Request, *, create: bool) -> Incident | None:
+    """The incident a host-changing action works on. ``create``: a decider that acted on a subject
+    no rule holds open has judged it a problem, which opens a reported incident."""
+    if ctx.incidents is None or request.subject is None or not SPECS[request.type].kind.changes_host:
+        return None
+    return ctx.incidents.attach(request.subject, "warning", getattr(request, "reason", ""), create=create)
+
+
+def _on_incident(ctx: ActionContext, incident: Incident, request: Request, outcome: Outcome) -> None:
+    """Record an attempt on its incident, with what the next cycle will check it against; its
+    registry line and bead are the incident's (one bead per fingerprint, closed when it resolves)."""
+    book = ctx.incidents
+    if outcome.problem is not None:
+        outcome.problem.key, outcome.problem.bead_key = fingerprint(incident.subject, incident.condition), None
+        outcome.after_record = _keeping_bead(incident, outcome.after_record)
+    if ctx.dry_run or book is None:
+        return
+    systemd = outcome.extra.get("systemd")
+    restarts = systemd.get("n_restarts") if isinstance(systemd, dict) else None
+    if isinstance(restarts, int):  # also when systemd was left to restart it on its own
+        book.note_restarts(incident, str(request.target), restarts)
+    if outcome.status not in ("success", "failure"):
+        return
+    pid = request.pid if isinstance(request, KillPid) else None
+    reclaimed = outcome.extra.get("bytes_reclaimed")
+    book.record_action(incident, IncidentAction(
+        request.type, request.target, ctx.now, outcome.status, pid=pid,
+        create_time=shown_processes(ctx.snapshot).get(pid) if pid is not None else None,
+        percent=usage(ctx.snapshot, incident.subject) if ctx.snapshot is not None else None,
+        reclaimed=reclaimed if isinstance(reclaimed, int) else None,
+        reset_failed=outcome.extra.get("reset_failed") is True))
+
+
+def _keeping_bead(incident: Incident, then: Callable[[str | None], None] | None) -> Callable[[str | None], None]:
+    def after_record(bead_id: str | None) -> None:
+        if bead_id:
+            incident.bead_id = bead_id
+        if then is not None:
+            then(bead_id)
+    return after_record
 
 
 def _finish(ctx: ActionContext, index: int, kind: str, target: str | None, outcome: Outcome) -> ActionResult:

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from argus_cli.config import UNIT_NAME, Config
+from argus_cli.incidents import subjects
 from argus_cli.model import ACTION_TYPES, MAX_ACTIONS
+from argus_cli.snapshot import Snapshot
 from argus_cli.text import truncate
 
 # \A...\Z, not ^...$: "$" also matches before a trailing newline, so "web\n" would pass.
 TMUX_NAME = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")
 PID_TEXT = re.compile(r"\A[0-9]{1,10}\Z")
+# kind:name or a bare word; printable, no newline (a name from the host was made printable)
+SUBJECT = re.compile(rf"\A[a-z]+(?::[^\x00-\x1f\x7f]{{1,{subjects.SUBJECT_MAX}}})?\Z")
 PID_MAX = 4194304  # the kernel's upper limit for pid_max
 REASON_MAX = 500
 TEXT_MAX = 4096
@@ -35,6 +39,7 @@ class _Invalid(ValueError):
 class RestartService:
     unit: str
     reason: str
+    subject: str | None = None  # incidents/subjects.py; set by parse, consistent with the target
     type: ClassVar[str] = "restart_service"
 
     def __post_init__(self) -> None:
@@ -57,6 +62,7 @@ class RestartService:
 class KillPid:
     pid: int
     reason: str
+    subject: str | None = None
     type: ClassVar[str] = "kill_pid"
 
     def __post_init__(self) -> None:
@@ -79,6 +85,7 @@ class KillPid:
 class KillTmux:
     session: str
     reason: str
+    subject: str | None = None
     type: ClassVar[str] = "kill_tmux"
 
     def __post_init__(self) -> None:
@@ -97,6 +104,7 @@ class KillTmux:
 @dataclass(frozen=True)
 class CleanDisk:
     reason: str
+    subject: str | None = None
     type: ClassVar[str] = "clean_disk"
     target: ClassVar[str] = "safelist"
 
@@ -111,6 +119,8 @@ class CleanDisk:
 @dataclass(frozen=True)
 class Alert:
     message: str
+    subject: str | None = None  # None: the alert is deduplicated by its text ("unkeyed")
+    unusable_subject: str | None = None  # why the decider's subject was set aside, to record it
     type: ClassVar[str] = "alert"
     target: ClassVar[str] = "telegram"
 
@@ -125,6 +135,8 @@ class Alert:
 @dataclass(frozen=True)
 class Log:
     observation: str
+    subject: str | None = None
+    unusable_subject: str | None = None
     type: ClassVar[str] = "log"
     target: ClassVar[str] = "observation"
 
@@ -156,8 +168,9 @@ def quoted(value: object) -> str:
     return repr(shown(value)) if isinstance(value, str) else shown(value)
 
 
-def parse(raw: object, index: int, config: Config) -> Request | Rejection:
-    """One action of a decision -> a checked request, or the reason it may not run."""
+def parse(raw: object, index: int, config: Config, snapshot: Snapshot | None = None) -> Request | Rejection:
+    """One action of a decision -> a checked request, or the reason it may not run. ``snapshot``
+    is the one the decision was made from: its subjects are the only ones an action may name."""
     if index >= MAX_ACTIONS:
         return _reject(raw, f"beyond the first {MAX_ACTIONS} actions of a decision")
     if not isinstance(raw, dict):
@@ -168,9 +181,74 @@ def parse(raw: object, index: int, config: Config) -> Request | Rejection:
     # Deferred: the registry imports every action module, and they import this one for their types.
     from argus_cli.actions.registry import SPECS
     try:
-        return SPECS[kind].parse(raw, config)
+        return _with_subject(SPECS[kind].parse(raw, config), raw.get("subject"), config, snapshot)
     except _Invalid as exc:
         return _reject(raw, str(exc))
+
+
+def _with_subject(request: Request, claimed: object, config: Config, snapshot: Snapshot | None) -> Request:
+    """``request`` with its subject checked. A host-changing action naming a subject the snapshot
+    lacks, or one its target does not act on, is refused; without one it gets the subject its
+    target implies. An alert or log is never held back over its label: a subject that is not
+    usable is set aside (the alert is then deduplicated by its text) and the reason kept."""
+    if isinstance(request, Alert | Log):
+        try:
+            subject = _subject(claimed, snapshot) if claimed not in (None, "") else None
+        except _Invalid as exc:
+            return replace(request, unusable_subject=str(exc))
+        return replace(request, subject=subject)
+    if claimed in (None, ""):
+        return replace(request, subject=implied_subject(request, config, snapshot))
+    subject = _subject(claimed, snapshot)
+    if subject not in consistent_subjects(request, config, snapshot):
+        raise _Invalid(f"{request.type} {request.target} does not act on subject {quoted(subject)}")
+    return replace(request, subject=subject)
+
+
+def _subject(value: object, snapshot: Snapshot | None) -> str:
+    if not isinstance(value, str) or not SUBJECT.match(value):
+        raise _Invalid(f"subject {quoted(value)} is not a subject name")
+    if snapshot is not None and value not in subjects.of_snapshot(snapshot):
+        raise _Invalid(f"subject {quoted(value)} is not a subject of this snapshot")
+    return value
+
+
+def implied_subject(request: Request, config: Config, snapshot: Snapshot | None) -> str | None:
+    """The subject a host-changing action acts on when the decider named none."""
+    if isinstance(request, RestartService):
+        return next(iter(subjects.services_of_unit(config, request.unit)),
+                    subjects.named("service", request.unit.removesuffix(".service")))
+    if isinstance(request, KillPid):
+        name = subjects.processes(snapshot).get(request.pid) if snapshot is not None else None
+        return subjects.named("process", name if name is not None else request.pid)
+    if isinstance(request, KillTmux):
+        return subjects.named("tmux", request.session)
+    if isinstance(request, CleanDisk):
+        return (subjects.fullest_disk(snapshot) if snapshot is not None else None) or "disk:/"
+    return None
+
+
+def consistent_subjects(request: Request, config: Config, snapshot: Snapshot | None) -> set[str]:
+    """The subjects a host-changing action may claim: what its target is, or what it relieves."""
+    relieved = {"memory", "swap", "load"}  # what killing a process or session may be for
+    if isinstance(request, RestartService):
+        return {*subjects.services_of_unit(config, request.unit),
+                subjects.named("service", request.unit.removesuffix(".service"))}
+    if isinstance(request, KillPid):
+        if snapshot is None:
+            return relieved
+        name = subjects.processes(snapshot).get(request.pid)
+        orphan = snapshot.orphans is not None and request.pid in snapshot.orphans.pids
+        return {*relieved, *subjects.sessions_running(snapshot, request.pid),
+                *([subjects.named("process", name)] if name is not None else []), *(["orphans"] if orphan else [])}
+    if isinstance(request, KillTmux):
+        panes = [p.name for server in (snapshot.tmux if snapshot else ()) for s in server.sessions
+                 if s.name == request.session for p in s.panes if p.name is not None]
+        return {*relieved, subjects.named("tmux", request.session), *(subjects.named("process", n) for n in panes)}
+    if isinstance(request, CleanDisk):
+        listed = {subjects.named("disk", d.path) for d in snapshot.disks if d.path} if snapshot else set()
+        return listed or {"disk:/"}
+    return set()
 
 
 def _reject(raw: object, reason: str) -> Rejection:

@@ -9,6 +9,7 @@ from pathlib import Path
 from argus_cli.actions.context import ActionContext, Outcome, ProblemDraft, infer_severity, infer_type
 from argus_cli.actions.enrich import hog_suffix
 from argus_cli.actions.guardrails import Log
+from argus_cli.incidents.subjects import fingerprint
 from argus_cli.model import iso_z, normalise
 from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file, open_state_file
 from argus_cli.state.layout import OBSERVATIONS
@@ -35,11 +36,24 @@ def run(ctx: ActionContext, request: Log) -> Outcome:
     escalate = streak % ESCALATE_EVERY == 0
     if escalate:
         severity = "critical" if severity == "critical" else "warning"
-    # A log has no automatic remediation: it always files (or reuses) the bead of its problem key.
-    draft = ProblemDraft(kind, severity, text, "log:observation", "success", bead="always")
+    # A log has no automatic remediation: it always files (or reuses) the bead of its problem key,
+    # the fingerprint of the incident it is about when it names a subject.
+    draft = ProblemDraft(kind, severity, text, "log:observation", "success", bead="always", key=_key(ctx, request))
     seen = "once" if streak == 1 else f"{streak} times in a row"
     detail = f"observation logged (seen {seen}" + ("; escalated)" if escalate else ")")
     return Outcome("success", detail, draft, {"repeats": streak, "escalated": escalate})
+
+
+def _key(ctx: ActionContext, request: Log) -> str | None:
+    if request.subject is None:
+        if ctx.incidents is not None:
+            ctx.incidents.unkeyed += 1
+        return None
+    book = ctx.incidents
+    incident = book.attach(request.subject, "info", request.observation, create=False) if book else None
+    if incident is None:  # a note about a subject with nothing open: observed, not an incident
+        return fingerprint(request.subject, "observed")
+    return fingerprint(incident.subject, incident.condition)
 
 
 def _same(a: str, b: str) -> bool:

@@ -17,11 +17,12 @@ from argus_cli.state.registry import key_for, recent_count, record_problem
 
 def record(ctx: ActionContext, draft: ProblemDraft) -> Problem:
     """Write one problem (never under dry run: callers check) and publish it."""
-    key = key_for(draft.type, draft.description)
+    key = draft.key or key_for(draft.type, draft.description)  # a fingerprint: one bead per incident
     bead_id = _bead(ctx, draft, key) if draft.bead != "never" else None
     problem = Problem(ts=iso_z(ctx.now), severity=draft.severity, type=draft.type,
                       description=draft.description, action_taken=draft.action_taken,
-                      action_result=draft.action_result, bead_id=bead_id, host=socket.gethostname())
+                      action_result=draft.action_result, bead_id=bead_id, host=socket.gethostname(),
+                      key=draft.key)
     record_problem(ctx.config, problem)
     if draft.relay:
         _publish(ctx, problem)

@@ -1,26 +1,34 @@
-"""``argus last``: the last cycle's decision, actions and results; ``--llm``: the last LLM exchange."""
+"""``argus last``: the last cycle's decision, actions and results, and the open incidents;
+``--llm``: the last LLM exchange. It only reads (ARCHITECTURE.md §4)."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from argus_cli.cli.common import ArgusError, console, emit_json, load_config
 from argus_cli.config import Config
 
+if TYPE_CHECKING:
+    from argus_cli.state.layout import Incident
+
 
 def command(
-    json_out: Annotated[bool, typer.Option("--json", help="Print {cycle, decision} as JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print {cycle, decision, incidents} as JSON.")] = False,
     llm: Annotated[bool, typer.Option("--llm", help="Show the last LLM exchange (llm.jsonl) instead: "
                                                     "what the model was shown and what it answered.")] = False,
 ) -> None:
-    """Show the last cycle (its cycles.jsonl line) and the last decision with each action's result.
+    """Show the last cycle (its cycles.jsonl line), the last decision with each action's result,
+    and the incidents still open (incidents.json).
 
     Example: argus last --json | jq '.decision.results[] | {type, status, detail}'
+
+    Example: argus last --json | jq -r '.incidents[] | "\\(.fingerprint) \\(.severity)"'
 
     Example: argus last --llm --json | jq -r .user
     """
@@ -36,8 +44,13 @@ def command(
     decision = msgspec.to_builtins(read_last_decision(config)) or None
     if cycle is None and decision is None:
         raise ArgusError(f"no cycle recorded yet in {config.state_dir} (run `argus cycle`)", 1)
+    incidents, unusable = _open_incidents(config)
     if json_out:
-        emit_json({"cycle": cycle, "decision": decision})
+        if unusable is not None:
+            typer.echo(_CONTROL.sub("?", unusable), err=True)
+        listed = None if incidents is None else [
+            {"fingerprint": key, **msgspec.to_builtins(incident)} for key, incident in incidents.items()]
+        emit_json({"cycle": cycle, "decision": decision, "incidents": listed})
         return
     from argus_cli.cli.render_decision import cycle_summary, render_decision
     same_cycle = cycle is not None and decision is not None and decision.get("ts") == cycle.get("ts")
@@ -49,6 +62,21 @@ def command(
         if not same_cycle:
             con.print(f"last decision (from the cycle at {decision.get('ts')}):", highlight=False)
         render_decision(con, decision)
+    from argus_cli.cli.render_decision import incident_lines
+    for text in incident_lines(incidents, time.time(), unusable):
+        typer.echo(_CONTROL.sub("?", text))
+
+
+def _open_incidents(config: Config) -> tuple[dict[str, Incident] | None, str | None]:
+    """The open incidents by fingerprint (none when no cycle ever opened one), or (None, why)
+    when incidents.json is unusable: read only, it stays as it is for the next cycle."""
+    from argus_cli.state.layout import INCIDENTS
+
+    said: list[str] = []
+    book = INCIDENTS.read(config.state_dir, report=said.append)
+    if book is None:
+        return (None, said[-1]) if said else ({}, None)
+    return dict(book.open), None
 
 
 # The user message and the answer quote the host and the model: no terminal escape may pass.

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from argus_cli.cli.common import console, emit_json, load_config
-from argus_cli.cli.reports_common import io_errors, wants_json, warn_skipped
+from argus_cli.cli.reports_common import incident_history, io_errors, wants_json, warn_skipped
 
 app = typer.Typer(help="Pattern analysis over the problem registry.\n\n"
                        "Example: argus patterns analyze --json", no_args_is_help=True,
@@ -26,6 +26,8 @@ def analyze(
 ) -> None:
     """Run the four pattern detectors over the last ARGUS_PATTERN_WINDOW_DAYS days.
 
+    Also lists the top recurring incident subjects of that window (from <state>/incidents.jsonl).
+
     The analysis is always written (atomically); stdout gets JSON when it is not a terminal
     or with --json, a rich view otherwise.
 
@@ -37,18 +39,21 @@ def analyze(
 
     config = load_config()
     target = out or config.state_dir / PATTERN_ANALYSIS
+    days, now = window_days or config.pattern_window_days, time.time()
     with io_errors(f"reading {config.problems_file}"):
-        analysis, scan = compute_patterns(config.problems_file, time.time(),
-                                          window_days or config.pattern_window_days)
+        analysis, scan = compute_patterns(config.problems_file, now, days)
     warn_skipped(scan)
+    history = incident_history(config, now, days)
+    analysis["top_subjects"] = history.top_subjects
     with io_errors("writing the analysis"):
         atomic_write_json(target, analysis)
     typer.echo(f"argus: analysis written to {target}", err=True)
     if wants_json(json_out):
         emit_json(analysis)
     else:
-        from argus_cli.cli.render_reports import render_patterns
+        from argus_cli.cli.render_reports import render_patterns, render_top_subjects
         render_patterns(console(), analysis)
+        render_top_subjects(console(), history)
 
 
 @app.command("detect")
@@ -74,4 +79,5 @@ def detect() -> None:
         typer.echo("argus: another `argus patterns detect` is running; leaving it to that one", err=True)
         return
     warn_skipped(outcome.scan)
+    warn_skipped(outcome.incidents)
     typer.echo(outcome.message())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from argus_cli.cli.common import load_config
-from argus_cli.cli.reports_common import io_errors, warn_skipped
+from argus_cli.cli.reports_common import incident_history, io_errors, warn_skipped
 
 if TYPE_CHECKING:  # the real import waits for the command to run (it pulls in notify)
     from pathlib import Path
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the real import waits for the command to run (it pulls in n
 
 
 def command() -> None:
-    """Send stats + patterns as an argus.daily_summary event to Relay.
+    """Send stats + patterns + incident counts as an argus.daily_summary event to Relay.
 
     When Relay is missing, failing or slow the event is appended to
     ARGUS_RELAY_SUMMARY_FALLBACK_FILE and, if Telegram is configured, the one-line summary is
@@ -29,8 +29,10 @@ def command() -> None:
     from argus_cli.reports.summary import daily_summary
 
     config = load_config()
+    now = time.time()
+    incidents = incident_history(config, now, config.stats_window_days).counts()
     with io_errors(f"reading {config.problems_file}"):  # sending too: an OSError is exit 1, never a traceback
-        summary = daily_summary(config, time.time())
+        summary = daily_summary(config, now, incidents)
         sent = deliver_summary(config, summary.payload, summary.text)
     warn_skipped(summary.scan)
     for key, count in summary.omitted.items():

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from argus_cli.state.layout import Incident
+
 _STATUS_STYLE = {"success": "green", "failure": "bold red", "rejected": "bold red",
                  "suppressed": "yellow", "skipped": "dim"}
 
@@ -100,3 +102,64 @@ def _sweep_lines(sweep: Mapping[str, object]) -> list[str]:
            + (f"; {deferred} more left for the next cycles (ARGUS_ORPHAN_MAX_KILLS)" if deferred else "")]
     out.extend(f"  orphan sweep: refused {pid}: {why}" for pid, why in _fields(sweep.get("refused")).items())
     return out
+
+
+def incident_lines(incidents: Mapping[str, Incident] | None, now: float, unusable: str | None = None) -> list[str]:
+    """The open incidents (incidents.json) as plain text lines for `argus last`: one line each
+    (fingerprint, severity, since when and for how long, the last notice, markers), then one line
+    per action taken on it with its outcome. ``None`` with ``unusable``: the file could not be
+    read, said in one line."""
+    if incidents is None:
+        return [f"open incidents: unknown, {(unusable or 'incidents.json is unusable').removeprefix('argus: ')}"]
+    if not incidents:
+        return ["no open incidents"]
+    out = [f"open incidents ({len(incidents)}):"]
+    for key, incident in incidents.items():
+        out.append(f"  {key}  {_severity(incident)}  since {_when(incident.opened)} "
+                   f"({_lasted(now - incident.opened)})  {_notified(incident)}{_markers(incident)}")
+        out.extend(f"    {a.type} {a.target or '-'} at {_when(a.at)}: {a.status}, "
+                   f"{a.outcome or 'not checked yet'}" for a in incident.actions)
+    return out
+
+
+def _severity(incident: Incident) -> str:
+    worst = f" (worst {incident.worst})" if incident.worst != incident.severity else ""
+    return f"{incident.severity}{worst}"
+
+
+def _notified(incident: Incident) -> str:
+    if incident.notified is None:
+        return "not notified"
+    from argus_cli.incidents.book import DELIVERED
+    went_out = [n for n in incident.notices if n.status in DELIVERED and n.at == incident.notified]
+    how = f" ({went_out[-1].kind}, {went_out[-1].status})" if went_out else ""
+    return f"last notified {_when(incident.notified)}{how}"
+
+
+def _markers(incident: Incident) -> str:
+    marks = []
+    if incident.flapping:
+        marks.append("FLAPPING: notices held until it settles")
+    if incident.absent:
+        marks.append(f"clearing: absent {incident.absent} cycle(s)")
+    if incident.reported:
+        marks.append("raised by the decider")
+    marks.extend(f"ineffective: {pair}" for pair in incident.escalated)
+    return "".join(f"  [{mark}]" for mark in marks)
+
+
+def _when(epoch: float) -> str:
+    """ISO time of an epoch read back from a file a hand may have edited: never a crash."""
+    from argus_cli.model import iso_z
+    try:
+        return iso_z(epoch)
+    except (OverflowError, ValueError, OSError):
+        return f"{epoch!r} (not a time)"
+
+
+def _lasted(seconds: float) -> str:
+    from argus_cli.incidents.notify import duration
+    try:
+        return duration(seconds)
+    except (OverflowError, ValueError):
+        return "?"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from argus_cli.reports.incidents import IncidentHistory
 from argus_cli.reports.patterns import PatternAnalysis
 from argus_cli.reports.stats import StatsReport
 
 # Severity order, style and a glyph that still tells them apart under NO_COLOR.
 _SEVERITIES = (("critical", "red", "█"), ("warning", "yellow", "▓"), ("info", "blue", "░"))
 _BAR_WIDTH = 40
+_SUBJECT_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("subject", "left"), ("count", "right"), ("first seen", "left"), ("last seen", "left"), ("open", "right"))
 
 
 def render_stats(console: Console, report: StatsReport) -> None:
@@ -72,3 +75,32 @@ def render_patterns(console: Console, analysis: PatternAnalysis) -> None:
         table.add_row(Text(pattern["id"]), Text(pattern["severity"], style=styles.get(pattern["severity"], "")),
                       Text(pattern["summary"]), Text(pattern["recommendation"]))
     console.print(table)
+
+
+def render_top_subjects(console: Console, history: IncidentHistory) -> None:
+    """The subjects whose incidents recur most; one line when there is nothing to rank."""
+    if not history.exists:  # said, so an empty section is not mistaken for a quiet host
+        console.print(Text(f"no incident history yet: {history.path}"))
+        return
+    if not history.top_subjects:
+        console.print(f"no incidents in the last {history.window_days} days")
+        return
+    table = Table(title=f"top recurring subjects, last {history.window_days} days", show_edge=False)
+    for column, justify in _SUBJECT_COLUMNS:
+        table.add_column(column, justify=justify, overflow="fold")
+    for entry in history.top_subjects:
+        # subjects carry host names (services, tmux sessions): Text, never markup
+        table.add_row(Text(entry["subject"]), str(entry["count"]), entry["first_seen"], entry["last_seen"],
+                      _duration(entry["open_seconds"]))
+    console.print(table)
+
+
+def _duration(seconds: int) -> str:
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds < 60:
+        return f"{seconds}s"
+    if minutes < 60:
+        return f"{minutes}m"
+    if hours < 24:
+        return f"{hours}h {minutes % 60:02d}m"
+    return f"{hours // 24}d {hours % 24:02d}h"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from argus_cli.cli.common import console, emit_json, load_config
-from argus_cli.cli.reports_common import io_errors, wants_json, warn_skipped
+from argus_cli.cli.reports_common import incident_history, io_errors, wants_json, warn_skipped
 
 if TYPE_CHECKING:  # the reports load only when this command runs, not on every `argus` start
     from argus_cli.config import Config
@@ -35,29 +35,35 @@ def command(
 ) -> None:
     """Statistics of the problem registry over the last N days.
 
+    With the top recurring incident subjects of that window (from <state>/incidents.jsonl).
+
     JSON on stdout when stdout is not a terminal or with --json; a rich view on a terminal.
 
     Example: argus stats --format prometheus --out textfile/argus.prom
     """
     config = load_config()
-    days = window_days or config.stats_window_days
+    days, now = window_days or config.stats_window_days, time.time()
     with io_errors(f"reading {config.problems_file}"):
         from argus_cli.reports.stats import compute_stats
 
-        report, scan = compute_stats(config.problems_file, time.time(), days)
+        report, scan = compute_stats(config.problems_file, now, days)
     warn_skipped(scan)
-    if fmt is Format.prometheus:
+    if fmt is Format.prometheus:  # the textfile stays the registry's and cycles.jsonl's alone
         _prometheus(config, report, out)
         return
+    history = incident_history(config, now, days)
+    data = report.to_dict()
+    data["top_subjects"] = history.top_subjects
     if out is not None:
         with io_errors("writing the report"):
-            emit_json(report.to_dict(), out)
+            emit_json(data, out)
         typer.echo(f"argus: stats written to {out}", err=True)
     if json_out or (out is None and wants_json(json_out)):
-        emit_json(report.to_dict())
+        emit_json(data)
     elif out is None:
-        from argus_cli.cli.render_reports import render_stats
+        from argus_cli.cli.render_reports import render_stats, render_top_subjects
         render_stats(console(), report)
+        render_top_subjects(console(), history)
 
 
 def _prometheus(config: Config, report: StatsReport, out: Path | None) -> None:

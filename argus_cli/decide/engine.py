@@ -42,17 +42,25 @@ def decide(config: Config, snapshot: Snapshot, *, now: float, override: str | No
     else:
         gate = _direct_gate(config, override)
     return decide_gated(config, snapshot, found, gate, now=now, self_check=self_check, past=past,
-                        remember=remember)
+                        remember=remember, incidents=_open_incidents(config, now) if gate.call else ())
+
+
+def _open_incidents(config: Config, now: float) -> list[dict[str, object]]:
+    """The open incidents as the last cycle left them (read only: the cycle owns the book)."""
+    from argus_cli.incidents.book import Book
+    return Book.load(config, now).for_decider()
 
 
 def decide_gated(config: Config, snapshot: Snapshot, found: list[Finding], gate: prescreen.Gate, *,
                  now: float, self_check: Mapping[str, object] | None = None,
-                 past: Sequence[Mapping[str, object]] | None = None, remember: bool = True) -> Decided:
-    """Decide once the pre-screen has spoken: the rules when ``gate`` says no, else the LLM."""
+                 past: Sequence[Mapping[str, object]] | None = None, remember: bool = True,
+                 incidents: Sequence[Mapping[str, object]] = ()) -> Decided:
+    """Decide once the pre-screen has spoken: the rules when ``gate`` says no, else the LLM
+    (shown ``incidents``, the open ones)."""
     if not gate.call:
         return Decided(_rules(snapshot, config, found, fallback=gate.fallback), False, gate.reason)
     return _ask(config, snapshot, found, now=now, reason=gate.reason, self_check=self_check or {},
-                past=past, remember=remember)
+                past=past, remember=remember, incidents=incidents)
 
 
 def _rules(snapshot: Snapshot, config: Config, found: list[Finding], *, fallback: bool) -> Decision:
@@ -63,12 +71,12 @@ def _rules(snapshot: Snapshot, config: Config, found: list[Finding], *, fallback
 
 def _ask(config: Config, snapshot: Snapshot, found: list[Finding], *, now: float, reason: str,
          self_check: Mapping[str, object], past: Sequence[Mapping[str, object]] | None,
-         remember: bool) -> Decided:
+         remember: bool, incidents: Sequence[Mapping[str, object]]) -> Decided:
     from argus_cli.decide import llm, message  # llm.py pulls in the SDK lazily; keep even this off the rules path
 
     # remember=False is a dry run or `argus decide`: nothing acts on this answer, its tokens still count
     outcome = llm.ask_llm(config, snapshot, message.history(config) if past is None else past, self_check,
-                          now=now, dry_run=not remember, found=found)
+                          now=now, dry_run=not remember, found=found, incidents=incidents)
     if outcome.decision is not None:
         if remember:
             prescreen.record_success(config, snapshot, found, now)

@@ -54,11 +54,12 @@ class LlmOutcome:
 
 def build_request(config: Config, snapshot: Snapshot, history: Sequence[Mapping[str, object]],
                   self_check: Mapping[str, object], *, hostname: str | None = None,
-                  found: list[Finding] | None = None) -> LlmRequest:
+                  found: list[Finding] | None = None,
+                  incidents: Sequence[Mapping[str, object]] = ()) -> LlmRequest:
     """The keyword arguments of ``messages.create`` (also what tests inspect); ``found`` are the
-    snapshot's findings when the caller already has them."""
+    snapshot's findings when the caller already has them, ``incidents`` the open ones."""
     found = findings(snapshot, config) if found is None else found
-    ctx = message.context(config, found, self_check)
+    ctx = message.context(config, snapshot, found, self_check, incidents)
     return {
         "model": config.model,
         "max_tokens": MAX_TOKENS,
@@ -72,14 +73,16 @@ def build_request(config: Config, snapshot: Snapshot, history: Sequence[Mapping[
 
 def ask_llm(config: Config, snapshot: Snapshot, history: Sequence[Mapping[str, object]],
             self_check: Mapping[str, object], *, hostname: str | None = None, now: float | None = None,
-            dry_run: bool = False, found: list[Finding] | None = None) -> LlmOutcome:
+            dry_run: bool = False, found: list[Finding] | None = None,
+            incidents: Sequence[Mapping[str, object]] = ()) -> LlmOutcome:
     """Ask the model for a decision. Never raises an ``Exception``; failures are in the outcome.
 
     Every call that was sent, failed or not, gets its llm.jsonl line (``exchanges``), dated
     ``now`` (the cycle's clock, as its cycles.jsonl line) and marked ``dry_run`` when nothing
     will act on the answer."""
     try:
-        request = build_request(config, snapshot, history, self_check, hostname=hostname, found=found)
+        request = build_request(config, snapshot, history, self_check, hostname=hostname, found=found,
+                                incidents=incidents)
     except Exception as exc:  # noqa: BLE001 - an unreadable prompt file: nothing was sent, nothing to record
         return _failed(config, exc)
     started, now = time.monotonic(), time.time() if now is None else now

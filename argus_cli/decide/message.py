@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from argus_cli.config import Config
 from argus_cli.decide.rules import Finding
+from argus_cli.incidents import subjects
 from argus_cli.snapshot import Snapshot, to_json
 from argus_cli.state.files import tail_jsonl
 from argus_cli.state.layout import CYCLES
@@ -42,9 +43,11 @@ def _short(value: object) -> object:
 
 def summarise_cycle(line: Mapping[str, object]) -> dict[str, object]:
     """One cycles.jsonl line (as read back: any value may be of any type) reduced to what helps
-    the next decision."""
+    the next decision: with each action's subject and its own words (message, observation or
+    reason), so the model sees what it already said."""
     listed = line.get("actions")
-    actions = [{k: _short(a.get(k)) for k in ("type", "target", "status", "detail") if a.get(k) is not None}
+    keys = ("type", "subject", "target", "text", "status", "detail")
+    actions = [{k: _short(a.get(k)) for k in keys if a.get(k) is not None}
                for a in (listed if isinstance(listed, list) else []) if isinstance(a, dict)]
     return {"ts": line.get("ts"), "status": line.get("status"), "decider": line.get("decider"),
             "assessment": _short(line.get("assessment")), "actions": actions}
@@ -60,8 +63,11 @@ def history(config: Config) -> list[dict[str, object]]:
     return decided[-count:]
 
 
-def context(config: Config, found: list[Finding], self_check: Mapping[str, object]) -> dict[str, object]:
-    """Thresholds and allowlists in force (nothing secret), the rules' findings, the self-check."""
+def context(config: Config, snapshot: Snapshot, found: list[Finding], self_check: Mapping[str, object],
+            incidents: Sequence[Mapping[str, object]] = ()) -> dict[str, object]:
+    """Thresholds and allowlists in force (nothing secret), the subjects an action may name, the
+    rules' findings, the open incidents (what was tried, how it went, what the operator was told)
+    and the self-check."""
     return {
         "thresholds": {
             "memory_warn_pct": config.memory_warn_pct, "memory_crit_pct": config.memory_crit_pct,
@@ -71,7 +77,10 @@ def context(config: Config, found: list[Finding], self_check: Mapping[str, objec
         },
         "allowed_services": list(config.allowed_services),
         "kill_allowlist": list(config.kill_allowlist),
-        "rules_findings": [{"key": f.key, "severity": f.severity, "text": f.text} for f in found],
+        "subjects": sorted(subjects.of_snapshot(snapshot)),
+        "rules_findings": [{"subject": f.subject, "condition": f.condition, "severity": f.severity, "text": f.text}
+                           for f in found],
+        "open_incidents": list(incidents),
         "self_check": self_check,
     }
 

@@ -11,26 +11,33 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from argus_cli.config import Config
+from argus_cli.incidents.subjects import fingerprint, named
 from argus_cli.model import MAX_ACTIONS, Decision
 from argus_cli.snapshot import Snapshot, TopProcess
 
 
 class Finding(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define on every cycle's import path
-    """One thing the rules noticed. ``key`` is stable across cycles (no numbers in it)."""
+    """One thing the rules noticed: a condition of a subject. Its ``key``, the incident's
+    fingerprint, is stable across cycles (no numbers, no wording in it)."""
 
-    key: str
+    subject: str  # incidents/subjects.py: memory, disk:/, service:web, ...
+    condition: str  # no spaces: down, usage>=crit, stale, ...
     severity: str  # critical | warning | info
     text: str
     actions: tuple[dict[str, str], ...] = ()
     notable: bool = True  # False: reported to the LLM, but no reason on its own to ask it
 
+    @property
+    def key(self) -> str:
+        return fingerprint(self.subject, self.condition)
 
-def _alert(message: str) -> dict[str, str]:
-    return {"type": "alert", "message": message}
+
+def _alert(subject: str, message: str) -> dict[str, str]:
+    return {"type": "alert", "subject": subject, "message": message}
 
 
-def _log(observation: str) -> dict[str, str]:
-    return {"type": "log", "observation": observation}
+def _log(subject: str, observation: str) -> dict[str, str]:
+    return {"type": "log", "subject": subject, "observation": observation}
 
 
 def _or(value: object) -> object:
@@ -45,12 +52,13 @@ def _services(snap: Snapshot, config: Config) -> Iterator[Finding]:
         if svc.status != "down":
             continue
         name, detail = _or(svc.name), svc.detail or "no detail"
-        if in_grace:
+        subject = named("service", name)
+        if in_grace:  # the same incident, at a lower severity: it rises when the grace ends
             text = f"Service {name} is down during boot grace ({detail}); not escalated yet"
-            yield Finding(f"service:{name}:down:boot_grace", "warning", text, (_log(text),))
+            yield Finding(subject, "down", "warning", text, (_log(subject, text),))
         else:
             text = f"Service {name} is down: {detail}"
-            yield Finding(f"service:{name}:down", "critical", text, (_alert(text),))
+            yield Finding(subject, "down", "critical", text, (_alert(subject, text),))
 
 
 def hog_text(hog: TopProcess | None) -> str:
@@ -71,10 +79,10 @@ def _memory(snap: Snapshot, config: Config) -> Iterator[Finding]:
     used = f"{pct:g}% used ({_or(mem.used_mb)} of {_or(mem.total_mb)} MB)"
     if pct >= config.memory_crit_pct:
         text = f"Memory critical: {used}; {hog_text(snap.memory_hog)}"
-        yield Finding("memory:critical", "critical", text, (_alert(text),))
+        yield Finding("memory", "usage>=crit", "critical", text, (_alert("memory", text),))
     elif pct >= config.memory_warn_pct:
         text = f"Memory high: {used}"
-        yield Finding("memory:warning", "warning", text, (_log(text),))
+        yield Finding("memory", "usage>=warn", "warning", text, (_log("memory", text),))
 
 
 def _disks(snap: Snapshot, config: Config) -> Iterator[Finding]:
@@ -82,14 +90,15 @@ def _disks(snap: Snapshot, config: Config) -> Iterator[Finding]:
         if disk.percent is None:
             continue
         pct, path, free = float(disk.percent), _or(disk.path), _or(disk.free_mb)
+        subject = named("disk", path)
         if pct >= config.disk_crit_pct:
             text = f"Disk critical: {path} at {pct:g}% used ({free} MB free)"
-            clean = {"type": "clean_disk", "reason": f"disk {path} at {pct:g}%, at or above the "
-                                                       f"{config.disk_crit_pct}% critical threshold"}
-            yield Finding(f"disk:{path}:critical", "critical", text, (clean, _alert(text)))
+            clean = {"type": "clean_disk", "subject": subject,
+                     "reason": f"disk {path} at {pct:g}%, at or above the {config.disk_crit_pct}% critical threshold"}
+            yield Finding(subject, "usage>=crit", "critical", text, (clean, _alert(subject, text)))
         elif pct >= config.disk_warn_pct:
             text = f"Disk high: {path} at {pct:g}% used ({free} MB free)"
-            yield Finding(f"disk:{path}:warning", "warning", text, (_log(text),))
+            yield Finding(subject, "usage>=warn", "warning", text, (_log(subject, text),))
 
 
 def _load(snap: Snapshot, config: Config) -> Iterator[Finding]:
@@ -100,7 +109,7 @@ def _load(snap: Snapshot, config: Config) -> Iterator[Finding]:
         load = system.load[0] if system.load else "?"
         text = (f"Load high: {per_core:g} per core (load {load} on {_or(system.cpu_count)} cores, "
                 f"limit {factor:g})")
-        yield Finding("load:high", "warning", text, (_log(text),))
+        yield Finding("load", "per-core>factor", "warning", text, (_log("load", text),))
 
 
 def _swap(snap: Snapshot, config: Config) -> Iterator[Finding]:
@@ -110,7 +119,7 @@ def _swap(snap: Snapshot, config: Config) -> Iterator[Finding]:
     pct = float(swap.percent)
     if pct >= config.swap_warn_pct:
         text = f"Swap high: {pct:g}% used ({_or(swap.used_mb)} of {swap.total_mb} MB)"
-        yield Finding("swap:warning", "warning", text, (_log(text),))
+        yield Finding("swap", "usage>=warn", "warning", text, (_log("swap", text),))
 
 
 def _freshness(snap: Snapshot, config: Config) -> Iterator[Finding]:
@@ -125,7 +134,8 @@ def _freshness(snap: Snapshot, config: Config) -> Iterator[Finding]:
         else:
             bound = f" (limit {limit}s)" if limit else ""
             text = f"Freshness {name}: nothing under {path} changed for {age}s{bound}"
-        yield Finding(f"freshness:{name}:stale", "critical", text, (_alert(text),))
+        subject = named("freshness", name)
+        yield Finding(subject, "stale", "critical", text, (_alert(subject, text),))
 
 
 def _orphans(snap: Snapshot, config: Config) -> Iterator[Finding]:
@@ -133,14 +143,14 @@ def _orphans(snap: Snapshot, config: Config) -> Iterator[Finding]:
     if orphans is not None and orphans.count:
         text = (f"{orphans.count} orphan process(es) match {_or(orphans.pattern)!r}; "
                 "the deterministic sweep handles them")
-        yield Finding("orphans:present", "info", text, notable=False)
+        yield Finding("orphans", "present", "info", text, notable=False)
 
 
 def _collector_errors(snap: Snapshot, config: Config) -> Iterator[Finding]:
     for err in snap.errors:
         name = _or(err.collector)
         text = f"Collector {name} failed: {_or(err.error)}"
-        yield Finding(f"collector:{name}:error", "info", text, notable=False)
+        yield Finding(named("collector", name), "error", "info", text, notable=False)
 
 
 RULES: tuple[Callable[[Snapshot, Config], Iterator[Finding]], ...] = (
@@ -154,8 +164,9 @@ def findings(snapshot: Snapshot, config: Config) -> list[Finding]:
 
 
 def signature(found: list[Finding]) -> str:
-    """The notable findings as one stable string; a change means something changed materially."""
-    return ",".join(sorted(f.key for f in found if f.notable))
+    """The notable findings as one stable string; a change (a new fingerprint, or a severity
+    that moved, as when boot grace ends) means something changed materially."""
+    return ",".join(sorted(f"{f.key}={f.severity}" for f in found if f.notable))
 
 
 _ACTION_ORDER = {"clean_disk": 0, "alert": 1, "log": 2}

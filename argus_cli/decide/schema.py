@@ -30,6 +30,10 @@ def _action_properties() -> dict[str, object]:
                  "description": _per_type({k.name: k.description for k in kinds})},
         "target": {"type": ["string", "integer"],
                    "description": _per_type({k.name: k.target for k in kinds if k.target})},
+        "subject": {"type": "string",
+                    "description": "What the action is about: one of the subjects listed in the context "
+                                   "(memory, swap, load, disk:<path>, service:<name>, process:<name>, tmux:<session>, "
+                                   "...). Keep it the same for a continuing problem: Argus groups alerts by it."},
         "reason": {"type": "string",
                    "description": "Required for " + ", ".join(k.name for k in kinds if k.changes_host)},
     }

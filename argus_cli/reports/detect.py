@@ -6,6 +6,10 @@ reported today is remembered in ``pattern-detect-state.json``, so findings that 
 forth within a day still produce one bead each, not one per run. A lock keeps two concurrent
 runs from both creating the bead.
 
+The analysis written to ``pattern-analysis.json`` carries ``top_subjects`` (the incident subjects
+that recur most in the window, from ``incidents.jsonl``) as ``patterns analyze`` writes it; they
+are not part of the signature, which stays the registry's findings alone.
+
 How the bead is made is the caller's: ``detect`` takes the creator (``notify.beads`` in the
 command), so reports decide *when* to report and never import a sender (docs/ARCHITECTURE.md §2).
 """
@@ -20,6 +24,7 @@ import orjson
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
+from argus_cli.reports.incidents import IncidentHistory, read_incidents
 from argus_cli.reports.patterns import Pattern, PatternAnalysis, compute_patterns
 from argus_cli.reports.scan import ScanResult
 from argus_cli.state import layout
@@ -40,6 +45,7 @@ class DetectOutcome:
     signature: str | None
     bead_id: str | None
     scan: ScanResult
+    incidents: IncidentHistory  # its skipped lines are the caller's to report, like the scan's
 
     def message(self) -> str:
         if self.status == "none":
@@ -54,34 +60,39 @@ def signature_of(patterns: list[Pattern]) -> str:
     return hashlib.sha256(orjson.dumps(patterns, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def run_analysis(config: Config, now: float) -> tuple[PatternAnalysis, ScanResult]:
-    """``patterns analyze`` as detect runs it: analysis written to pattern-analysis.json."""
-    analysis, scan = compute_patterns(config.problems_file, now, config.pattern_window_days)
+def run_analysis(config: Config, now: float) -> tuple[PatternAnalysis, ScanResult, IncidentHistory]:
+    """``patterns analyze`` as detect runs it: the analysis, with the top recurring incident
+    subjects of the same window, written to pattern-analysis.json. Raises OSError when the
+    registry or the incident log cannot be read, as ``patterns analyze`` does."""
+    days = config.pattern_window_days
+    analysis, scan = compute_patterns(config.problems_file, now, days)
+    history = read_incidents(config.state_dir / layout.INCIDENT_LOG, now, days)
+    analysis["top_subjects"] = history.top_subjects
     atomic_write_json(config.state_dir / layout.PATTERN_ANALYSIS, analysis)
-    return analysis, scan
+    return analysis, scan, history
 
 
 def detect(config: Config, now: float, create_bead: BeadCreator) -> DetectOutcome:
     """Analyse, and report the patterns once per signature per UTC day. Raises LockBusy.
 
     ``create_bead`` runs under the lock, so two concurrent runs never both create one."""
-    analysis, scan = run_analysis(config, now)
+    analysis, scan, history = run_analysis(config, now)
     patterns = analysis["patterns"]
     if not patterns:
-        return DetectOutcome("none", 0, None, None, scan)
+        return DetectOutcome("none", 0, None, None, scan, history)
     signature = signature_of(patterns)
     today = iso_z(now)[:10]
     with FileLock(config.state_dir / layout.PATTERN_DETECT_LOCK):
         state = PATTERN_DETECT_STATE.read(config.state_dir) or PatternDetectState()
         reported = state.signatures if state.date == today else []
         if signature in reported:
-            return DetectOutcome("already-reported", len(patterns), signature, state.last_bead_id, scan)
+            return DetectOutcome("already-reported", len(patterns), signature, state.last_bead_id, scan, history)
         bead_id = create_bead(config, BEAD_TITLE, bead_body(analysis, signature, now))
         append_jsonl(config.state_dir / layout.PATTERNS, {
             "ts": iso_z(now), "signature": signature, "pattern_count": len(patterns), "bead_id": bead_id})
         PATTERN_DETECT_STATE.write(config.state_dir,
                                    PatternDetectState(today, [*reported, signature], signature, bead_id))
-    return DetectOutcome("reported", len(patterns), signature, bead_id, scan)
+    return DetectOutcome("reported", len(patterns), signature, bead_id, scan, history)
 
 
 def bead_body(analysis: PatternAnalysis, signature: str, now: float) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from argus_cli.model import iso_z
+from argus_cli.reports.incidents import TopSubject
 from argus_cli.reports.scan import RESTART, Digest, ScanResult, scan_registry
 
 THRESHOLD = 3
@@ -29,12 +30,14 @@ class Pattern(TypedDict):
 
 
 class PatternAnalysis(TypedDict):
-    """``pattern-analysis.json``, as the original script wrote it."""
+    """``pattern-analysis.json``, as the original script wrote it, plus ``top_subjects``."""
 
     generated_at: str
     window_days: int
     total_problems: int
     patterns: list[Pattern]
+    # Added by `argus patterns analyze` from incidents.jsonl; not part of the detect signature.
+    top_subjects: NotRequired[list[TopSubject]]
 
 
 class PatternAccumulator:

@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from argus_cli.model import iso_z
+from argus_cli.reports.incidents import TopSubject
 from argus_cli.reports.scan import Digest, ScanResult, scan_registry
 
 
@@ -34,6 +35,9 @@ class StatsJson(TypedDict):
     action_success_rate: float
     hourly: list[Bucket]
     daily: list[Bucket]
+    # Not the original script's: `argus stats` adds it from incidents.jsonl; the registry pass
+    # and the Relay summary's copy of the stats leave it out.
+    top_subjects: NotRequired[list[TopSubject]]
 
 
 class StatsAccumulator:

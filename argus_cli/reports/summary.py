@@ -1,11 +1,12 @@
 """``argus relay-summary``: stats + patterns as one ``argus.daily_summary`` event.
 
 The payload keeps the original's shape (``problems_url`` carries ``ARGUS_DASHBOARD_URL``) so its
-consumers keep working. Relay rejects bodies over 64 KiB, so a payload that would be larger
-loses whole elements, never bytes: the pattern list is cut from its end (info-level time
-clusters go first), then the oldest hourly and daily buckets; each cut is counted in an
-``*_omitted`` field. Delivery (Relay, its fallback file, Telegram) is ``notify/summary.py``'s:
-reports aggregate, they never send (docs/ARCHITECTURE.md §2).
+consumers keep working, and adds ``incidents``: how many were opened and resolved in the stats
+window and how many are still open (``reports.incidents``). Relay rejects bodies over 64 KiB,
+so a payload that would be larger loses whole elements, never bytes: the pattern list is cut
+from its end (info-level time clusters go first), then the oldest hourly and daily buckets;
+each cut is counted in an ``*_omitted`` field. Delivery (Relay, its fallback file, Telegram) is
+``notify/summary.py``'s: reports aggregate, they never send (docs/ARCHITECTURE.md §2).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import orjson
 
 from argus_cli.config import Config
 from argus_cli.model import iso_z
+from argus_cli.reports.incidents import IncidentCounts
 from argus_cli.reports.patterns import PatternAccumulator, PatternAnalysis
 from argus_cli.reports.scan import ScanResult, scan_registry
 from argus_cli.reports.stats import StatsAccumulator, StatsJson
@@ -46,17 +48,21 @@ def collect(config: Config, now: float) -> tuple[StatsJson, PatternAnalysis, Sca
     return stats.report().to_dict(), patterns.report(), scan
 
 
-def summary_text(stats: StatsJson, analysis: PatternAnalysis, dashboard_url: str) -> str:
+def summary_text(stats: StatsJson, analysis: PatternAnalysis, incidents: IncidentCounts,
+                 dashboard_url: str) -> str:
     text = (f"Argus daily summary: problems={stats['total_problems']}, "
-            f"success_rate={stats['action_success_rate']:.1f}%, patterns={len(analysis['patterns'])}")
+            f"success_rate={stats['action_success_rate']:.1f}%, patterns={len(analysis['patterns'])}, "
+            f"incidents opened={incidents['opened']} resolved={incidents['resolved']}")
     return f"{text}, dashboard={dashboard_url}" if dashboard_url else text
 
 
-def build_payload(stats: StatsJson, analysis: PatternAnalysis, now: float,
+def build_payload(stats: StatsJson, analysis: PatternAnalysis, incidents: IncidentCounts, now: float,
                   dashboard_url: str) -> dict[str, object]:
+    # incidents is four numbers: fit() never needs to cut it, and its headline fallback keeps it
     return {"type": "summary", "source": "argus", "event": "argus.daily_summary",
-            "timestamp": iso_z(now), "summary": summary_text(stats, analysis, dashboard_url),
-            "problems_url": dashboard_url or None, "stats": stats, "patterns": analysis}
+            "timestamp": iso_z(now), "summary": summary_text(stats, analysis, incidents, dashboard_url),
+            "problems_url": dashboard_url or None, "stats": stats, "patterns": analysis,
+            "incidents": incidents}
 
 
 def body_size(payload: Mapping[str, object]) -> int:
@@ -115,8 +121,11 @@ def _headline(section: Mapping[str, object]) -> dict[str, object]:
     return {k: section[k] for k in keep if k in section}
 
 
-def daily_summary(config: Config, now: float) -> Summary:
-    """Build the daily summary and fit it under Relay's limit; sending it is the caller's."""
+def daily_summary(config: Config, now: float, incidents: IncidentCounts) -> Summary:
+    """Build the daily summary and fit it under Relay's limit; sending it is the caller's.
+
+    ``incidents`` is read by the caller (``reports.incidents``), so an unreadable incident log
+    is reported under its own name."""
     stats, analysis, scan = collect(config, now)
-    payload, omitted = fit(build_payload(stats, analysis, now, config.dashboard_url))
+    payload, omitted = fit(build_payload(stats, analysis, incidents, now, config.dashboard_url))
     return Summary(payload, omitted, scan)

@@ -15,6 +15,7 @@ from argus_cli.model import ActionResult, Decision, iso_z
 from argus_cli.state import layout
 from argus_cli.state.files import OPTIONAL_NUMBER, OPTIONAL_STR, append_jsonl, check_fields, newest_valid
 from argus_cli.state.layout import CycleState, LastDecision, LastResponse
+from argus_cli.text import one_line
 
 SELF_ALERT_EVERY = 3  # the 3rd consecutive failure alerts, and every third after it
 
@@ -55,12 +56,19 @@ class CycleRecord:
 
 
 def action_summaries(decision: Decision, results: list[ActionResult]) -> list[dict[str, object]]:
+    """Each action as cycles.jsonl keeps it: with its subject and its own words (message,
+    observation or reason), which the next decision is shown."""
     by_index = {r.index: r for r in results}
     out = []
     for index, action in enumerate(decision.actions):
         result = by_index.get(index)
-        kind = action.get("type") if isinstance(action, dict) else None
-        out.append({"type": result.type if result else kind, "target": result.target if result else None,
+        raw = action if isinstance(action, dict) else {}
+        words = next((raw[k] for k in ("message", "observation", "reason") if isinstance(raw.get(k), str)), None)
+        # the subject as the guardrails checked it; a refused action's as the decider wrote it
+        subject = result.extra.get("subject") if result and "subject" in result.extra else raw.get("subject")
+        out.append({"type": result.type if result else raw.get("type"), "target": result.target if result else None,
+                    "subject": subject if isinstance(subject, str) else None,
+                    "text": one_line(words, 300) if words else None,
                     "status": result.status if result else "not_run",
                     "detail": result.detail if result else "the cycle ended before this action"})
     return out

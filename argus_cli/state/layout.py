@@ -33,6 +33,7 @@ LLM_EXCHANGES = "llm.jsonl"  # one line per LLM call (+ .1-.3 when rotated)
 OUTBOX = "outbox.jsonl"  # Telegram alerts not yet delivered
 OUTBOX_DELIVERED = "outbox-delivered.jsonl"  # ids Telegram took, until the outbox drops them
 PATTERNS = "patterns.jsonl"  # one line per pattern bead
+INCIDENT_LOG = "incidents.jsonl"  # one line per incident opened or resolved
 CYCLE_LOCK = "cycle.lock"
 OUTBOX_LOCK = "outbox.lock"
 OUTBOX_FLUSH_LOCK = "outbox.flush.lock"
@@ -147,6 +148,78 @@ class Orphans(Struct, frozen=True):
 DEDUP = JsonFile("dedup.json", Dedup)
 RESTART_BACKOFF = JsonFile("restart-backoff.json", RestartBackoff)
 ORPHANS = JsonFile("orphans.json", Orphans)
+
+
+# --- incidents (incidents/book.py) ------------------------------------------------------------------
+
+class Notice(Struct):
+    """A notification an incident caused: opened, escalated, reminder, flapping, settled,
+    ineffective or resolved; ``status`` is how it went (sent, queued, recorded, failed)."""
+
+    kind: str
+    at: Number
+    status: str
+
+
+class IncidentAction(Struct):
+    """A host-changing action taken on an incident, what it should have changed, and whether
+    the next cycle found it ``fixed``, ``unchanged`` or ``worse`` (None: not checked yet)."""
+
+    type: str
+    target: str | None
+    at: Number
+    status: str  # the action's own result
+    pid: int | None = None  # kill_pid: the process that must be gone
+    create_time: Number | None = None
+    percent: Number | None = None  # the subject's usage when the action ran (memory, disk)
+    reclaimed: Number | None = None  # clean_disk: bytes freed
+    reset_failed: bool = False  # restart_service: systemd's start limit was reset first
+    outcome: str | None = None
+    checked: Number | None = None
+
+
+class Incident(Struct):
+    """One open incident: a condition of a subject, from its first finding to its resolution."""
+
+    id: str
+    subject: str
+    condition: str
+    severity: str  # as last seen
+    worst: str
+    text: str  # the last finding's or alert's words, for notices
+    opened: Number
+    last_seen: Number
+    absent: int = 0  # consecutive cycles without its condition
+    cleared: Number | None = None  # the first of those cycles: when it ended, for the duration
+    reported: bool = False  # opened by a decider's action, no rule behind it
+    notified: Number | None = None  # when a notification last went out about it
+    notified_severity: str | None = None
+    notices: list[Notice] = field(default_factory=list)
+    actions: list[IncidentAction] = field(default_factory=list)
+    changes: list[Number] = field(default_factory=list)  # condition came or went, the last hour
+    flapping: bool = False
+    escalated: list[str] = field(default_factory=list)  # "type target" found ineffective
+    notes: list[str] = field(default_factory=list)  # e.g. systemd restarting the unit on its own
+    n_restarts: int | None = None
+    bead_id: str | None = None
+
+
+class Settled(Struct):
+    """A fingerprint resolved within the last hour: its changes carry over if it comes back, so
+    a flapping check is recognised across reopenings."""
+
+    changes: list[Number] = field(default_factory=list)
+    flapping: bool = False
+    resolved: Number = 0
+    told: bool = False  # the operator was told it flaps: its end is worth a notice too
+
+
+class Incidents(Struct):
+    open: dict[str, Incident] = field(default_factory=dict)  # by fingerprint
+    recent: dict[str, Settled] = field(default_factory=dict)
+
+
+INCIDENTS = JsonFile("incidents.json", Incidents)
 
 
 # --- the LLM pre-screen ---------------------------------------------------------------------------

@@ -52,6 +52,10 @@ def recent_count(config: Config, key: str, window_seconds: float, now: float) ->
 
 
 def _record_key(record: dict[str, Any]) -> str | None:
+    """A line's fingerprint when it has one, else the hash of its wording (older lines)."""
+    fingerprint = record.get("key")
+    if isinstance(fingerprint, str) and fingerprint:
+        return fingerprint
     kind, description = record.get("type"), record.get("description")
     if not isinstance(kind, str) or not isinstance(description, str):
         return None

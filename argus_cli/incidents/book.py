@@ -1,0 +1,336 @@
+"""The incident book (``incidents.json``): open incidents by fingerprint, their lifecycle, and the
+notifications each transition calls for (ARCHITECTURE.md §8).
+
+A cycle, once it holds the lock, loads the book and then, in order:
+
+1. ``check_outcomes``: actions taken on incidents in earlier cycles are judged against this
+   cycle's snapshot (``fixed``, ``unchanged``, ``worse``); twice ineffective escalates;
+2. ``observe``: this cycle's findings open or refresh incidents; one absent for
+   ARGUS_RESOLVE_CYCLES cycles in a row resolves;
+3. the decision's actions: an alert asks ``alert_verdict`` whether it goes out, a host-changing
+   action is checked with ``ineffective`` and then recorded with ``record_action``;
+4. ``settle``: incidents a decider raised without a rule age out; reminders and the end of
+   flapping fall due;
+5. ``save``: the book, and one incidents.jsonl line per incident opened or resolved.
+
+Bookkeeping only: the notices it calls for (``due``) are sent by incidents/notify.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from argus_cli.config import Config
+from argus_cli.incidents import outcomes
+from argus_cli.incidents.subjects import fingerprint
+from argus_cli.model import iso_z
+from argus_cli.snapshot import Snapshot
+from argus_cli.state.files import append_jsonl
+from argus_cli.state.layout import INCIDENT_LOG, INCIDENTS, Incident, IncidentAction, Incidents, Notice, Settled
+
+RANK = {"info": 0, "warning": 1, "critical": 2}
+FLAP_WINDOW = 3600  # flapping counts the changes of a condition within the last hour
+REPORTED = "reported"  # the condition of an incident a decider raised with no rule behind it
+INEFFECTIVE_AFTER = 2  # an action that left its incident unchanged this often is not tried again
+MAX_LISTED = 20  # notices, actions and notes kept per incident
+DELIVERED = ("sent", "queued", "recorded")  # a notice that went out, or will, or had nowhere to go
+
+
+@dataclass(frozen=True)
+class Due:
+    """A notification the book calls for: ``kind`` is resolved, reminder, flapping, settled or
+    ineffective (an alert's own opened/escalated/reminder verdict goes through the alert)."""
+
+    kind: str
+    incident: Incident
+    fingerprint: str
+
+
+@dataclass
+class Book:
+    config: Config
+    now: float
+    open: dict[str, Incident]
+    recent: dict[str, Settled]
+    due: list[Due] = field(default_factory=list)
+    events: list[dict[str, object]] = field(default_factory=list)  # incidents.jsonl lines to append
+    outcomes: list[dict[str, object]] = field(default_factory=list)  # judged this cycle, for cycles.jsonl
+    opened: list[str] = field(default_factory=list)
+    resolved: list[Incident] = field(default_factory=list)
+    notified_now: set[str] = field(default_factory=set)  # fingerprints notified this cycle
+    unkeyed: int = 0  # alerts and logs without a usable subject, counted to improve the prompt
+    loaded: bytes = b""  # the book as read: a quiet cycle that changed nothing writes nothing
+
+    @classmethod
+    def load(cls, config: Config, now: float) -> Book:
+        state = INCIDENTS.read(config.state_dir) or Incidents()
+        return cls(config, now, dict(state.open), dict(state.recent), loaded=msgspec.json.encode(state))
+
+    def save(self) -> None:
+        state = Incidents(self.open, self.recent)
+        if msgspec.json.encode(state) != self.loaded:
+            INCIDENTS.write(self.config.state_dir, state)
+        for event in self.events:
+            append_jsonl(self.config.state_dir / INCIDENT_LOG, event)
+        self.events.clear()
+
+    # 1 --------------------------------------------------------------------------------------------
+    def check_outcomes(self, snapshot: Snapshot, alive: Callable[[int, float | None], bool] | None) -> None:
+        """Judge every action of an earlier cycle that has not been judged yet."""
+        for key, incident in self.open.items():
+            for action in incident.actions:
+                if action.outcome is not None or action.status != "success" or action.at >= self.now:
+                    continue
+                verdict = outcomes.judge(action, incident.subject, snapshot, self.config, alive)
+                if verdict is None:  # the subject was not measured this cycle: judged next cycle
+                    continue
+                action.outcome, action.checked = verdict, self.now
+                self.outcomes.append({"subject": incident.subject, "condition": incident.condition,
+                                      "type": action.type, "target": action.target, "outcome": verdict})
+                self._maybe_ineffective(key, incident, action)
+
+    def _maybe_ineffective(self, key: str, incident: Incident, action: IncidentAction) -> None:
+        pair = f"{action.type} {action.target}"
+        if pair in incident.escalated or not _spent(incident, action.type, action.target):
+            return
+        incident.escalated.append(pair)
+        self.due.append(Due("ineffective", incident, key))
+
+    # 2 --------------------------------------------------------------------------------------------
+    def observe(self, found: Iterable[tuple[str, str, str, str]]) -> None:
+        """This cycle's findings as (subject, condition, severity, text); info findings are notes,
+        not incidents, and are left out by the caller."""
+        present: set[str] = set()
+        for subject, condition, severity, text in found:
+            key = fingerprint(subject, condition)
+            present.add(key)
+            incident = self.open.get(key)
+            if incident is None:
+                self._open(subject, condition, severity, text, reported=False)
+            else:
+                self._seen(key, incident, severity, text)
+        for key, incident in list(self.open.items()):
+            if key not in present and not incident.reported:
+                self._absent(key, incident)
+
+    def _open(self, subject: str, condition: str, severity: str, text: str, *, reported: bool) -> Incident:
+        key = fingerprint(subject, condition)
+        digest = hashlib.sha256(f"{key} {self.now}".encode()).hexdigest()[:6]
+        settled = self.recent.pop(key, None)
+        incident = Incident(id=f"{int(self.now):x}-{digest}", subject=subject, condition=condition,
+                            severity=severity, worst=severity, text=text, opened=self.now,
+                            last_seen=self.now, reported=reported,
+                            changes=list(settled.changes) if settled else [],
+                            flapping=bool(settled and settled.flapping))
+        self.open[key] = incident
+        self.opened.append(key)
+        self.events.append({"ts": iso_z(self.now), "event": "opened", "id": incident.id, "subject": subject,
+                            "condition": condition, "severity": severity})
+        self._changed(key, incident)
+        return incident
+
+    def _seen(self, key: str, incident: Incident, severity: str, text: str) -> None:
+        if incident.absent:
+            self._changed(key, incident)
+        incident.absent, incident.cleared = 0, None
+        incident.severity, incident.text, incident.last_seen = severity, text, self.now
+        if RANK.get(severity, 0) > RANK.get(incident.worst, 0):
+            incident.worst = severity
+
+    def _absent(self, key: str, incident: Incident) -> None:
+        if not incident.absent:
+            self._changed(key, incident)
+            incident.cleared = self.now
+        incident.absent += 1
+        if incident.absent >= self.config.resolve_cycles:
+            self._resolve(key, incident)
+
+    def _changed(self, key: str, incident: Incident) -> None:
+        """The condition came or went: count it toward flapping."""
+        incident.changes = [*self._recent_changes(incident.changes), self.now]
+        if not incident.flapping and len(incident.changes) >= self.config.flap_transitions:
+            incident.flapping = True
+            if _worth_telling(incident):
+                self.due.append(Due("flapping", incident, key))
+
+    def _recent_changes(self, changes: Iterable[float]) -> list[float]:
+        return [t for t in changes if 0 <= self.now - t < FLAP_WINDOW]
+
+    def _resolve(self, key: str, incident: Incident) -> None:
+        del self.open[key]
+        self.resolved.append(incident)
+        self.recent[key] = Settled(list(incident.changes), incident.flapping, self.now,
+                                   told=incident.flapping and _worth_telling(incident))
+        ended = incident.cleared if incident.cleared is not None else self.now
+        self.events.append({
+            "ts": iso_z(self.now), "event": "resolved", "id": incident.id, "subject": incident.subject,
+            "condition": incident.condition, "severity": incident.worst, "opened": iso_z(incident.opened),
+            "duration_seconds": int(max(0, ended - incident.opened)),
+            "actions": [{"type": a.type, "target": a.target, "at": iso_z(a.at), "outcome": a.outcome}
+                        for a in incident.actions],
+            "notifications": sum(1 for n in incident.notices if n.status in DELIVERED)})
+        if incident.notified is not None and not incident.flapping:
+            self.due.append(Due("resolved", incident, key))
+
+    # 3 --------------------------------------------------------------------------------------------
+    def attach(self, subject: str, severity: str, text: str, *, create: bool) -> Incident | None:
+        """The incident an action on ``subject`` is about: the worst one a rule holds open (seen
+        this cycle first: one clearing is still the same problem, not a new one), else one a decider
+        raised before; ``create`` opens a reported one."""
+        mine = [i for i in self.open.values() if i.subject == subject]
+        held = [i for i in mine if not i.reported]
+        if held:
+            return max(held, key=lambda i: (not i.absent, RANK.get(i.severity, 0)))
+        reported = next((i for i in mine if i.reported), None)
+        if reported is not None:
+            self._seen(fingerprint(subject, REPORTED), reported, _higher(reported.severity, severity), text)
+            return reported
+        return self._open(subject, REPORTED, severity, text, reported=True) if create else None
+
+    def alert_verdict(self, incident: Incident) -> tuple[str | None, str]:
+        """(notice kind, or None when the alert is held back; why, for the record)."""
+        key = fingerprint(incident.subject, incident.condition)
+        if incident.flapping:
+            return None, f"{key} is flapping: notifications held until it settles"
+        if incident.notified is None:
+            return "opened", f"{key} opened"
+        if RANK.get(incident.severity, 0) > RANK.get(incident.notified_severity or "info", 0):
+            return "escalated", f"{key} rose to {incident.severity}"
+        last = iso_z(incident.notified)
+        if key in self.notified_now:
+            return None, f"{key} was notified at {last}, in this cycle"
+        if self.now - incident.notified >= self.config.repeat_interval:
+            return "reminder", f"{key} still open; last notified at {last}"
+        return None, (f"{key} open since {iso_z(incident.opened)}, notified at {last}; "
+                      f"next reminder from {iso_z(incident.notified + self.config.repeat_interval)}")
+
+    def mark_notified(self, incident: Incident, kind: str, status: str) -> None:
+        """Note a notification; one that went out (or will, or had nowhere to go) restarts the
+        reminder interval."""
+        incident.notices = [*incident.notices, Notice(kind, self.now, status)][-MAX_LISTED:]
+        if status in DELIVERED:
+            incident.notified, incident.notified_severity = self.now, incident.severity
+            self.notified_now.add(fingerprint(incident.subject, incident.condition))
+
+    def ineffective(self, incident: Incident, kind: str, target: str | None) -> str | None:
+        """Why ``kind target`` may not be tried again on ``incident``, or None."""
+        if f"{kind} {target}" in incident.escalated or _spent(incident, kind, target):
+            tries = _failures(incident, kind, target)
+            return (f"remediation ineffective: {kind} {target} left {incident.subject} unchanged "
+                    f"{'once after resetting its start limit' if tries < INEFFECTIVE_AFTER else f'{tries} times'}; "
+                    "escalated to the operator instead")
+        return None
+
+    def record_action(self, incident: Incident, action: IncidentAction) -> None:
+        incident.actions = [*incident.actions, action][-MAX_LISTED:]
+
+    def note_restarts(self, incident: Incident, unit: str, n_restarts: int) -> None:
+        """systemd's own restart count for the unit: growing between two looks, systemd is
+        fighting a crash loop, which the incident says (and the decider is shown)."""
+        if incident.n_restarts is not None and n_restarts > incident.n_restarts:
+            self.note(incident, f"systemd restarted {unit} {n_restarts - incident.n_restarts} more time(s) "
+                                "on its own: a crash loop Argus should not join")
+        incident.n_restarts = n_restarts
+
+    def note(self, incident: Incident, text: str) -> None:
+        incident.notes = [*incident.notes, f"{iso_z(self.now)} {text}"][-MAX_LISTED:]
+
+    # 4 --------------------------------------------------------------------------------------------
+    def settle(self, *, decider_asked: bool) -> None:
+        """End of the cycle: reported incidents age out, reminders and settled flapping fall due."""
+        for key, incident in list(self.open.items()):
+            if incident.reported:
+                self._settle_reported(key, incident, decider_asked)
+            elif self._reminder_due(key, incident):
+                self.due.append(Due("reminder", incident, key))
+            if key in self.open:
+                self._maybe_settled(key, incident)
+        for key, settled in list(self.recent.items()):
+            changes = self._recent_changes(settled.changes)
+            still_flapping = settled.flapping and len(changes) >= self._settle_below()
+            if settled.flapping and not still_flapping and settled.told:  # only what the operator heard of
+                self.due.append(Due("settled", _closed(key, settled), key))
+            if changes:
+                self.recent[key] = Settled(changes, still_flapping, settled.resolved, settled.told and still_flapping)
+            else:
+                del self.recent[key]
+
+    def _settle_reported(self, key: str, incident: Incident, decider_asked: bool) -> None:
+        """A decider's own incident closes when the decider, asked again, stops raising it, or
+        when nobody raised it for a repeat interval (the key may be gone for good)."""
+        if incident.last_seen >= self.now:
+            return
+        if decider_asked:
+            self._absent(key, incident)
+        elif self.now - incident.last_seen >= self.config.repeat_interval:
+            incident.cleared = incident.cleared or incident.last_seen
+            self._resolve(key, incident)
+
+    def _reminder_due(self, key: str, incident: Incident) -> bool:
+        return (incident.notified is not None and not incident.absent and not incident.flapping
+                and key not in self.notified_now and self.now - incident.notified >= self.config.repeat_interval)
+
+    def _maybe_settled(self, key: str, incident: Incident) -> None:
+        incident.changes = self._recent_changes(incident.changes)
+        if incident.flapping and len(incident.changes) < self._settle_below():
+            incident.flapping = False
+            if incident.notified is not None:
+                self.due.append(Due("settled", incident, key))
+
+    def _settle_below(self) -> int:
+        """Flapping ends below half the changes that started it: no on/off at the threshold."""
+        return max(1, self.config.flap_transitions // 2)
+
+    # for the decider ------------------------------------------------------------------------------
+    def for_decider(self) -> list[dict[str, object]]:
+        """The open incidents as the LLM is shown them: what, since when, what was tried and how
+        it went, what the operator was told."""
+        return [{
+            "subject": i.subject, "condition": i.condition, "severity": i.severity,
+            "since": iso_z(i.opened), "last_seen": iso_z(i.last_seen), "absent_cycles": i.absent,
+            "flapping": i.flapping,
+            "actions": [{"type": a.type, "target": a.target, "at": iso_z(a.at), "status": a.status,
+                         "outcome": a.outcome} for a in i.actions],
+            "notified": [{"kind": n.kind, "at": iso_z(n.at), "status": n.status} for n in i.notices],
+            "escalated": list(i.escalated), "notes": list(i.notes),
+        } for i in self.open.values()]
+
+    def summary(self) -> dict[str, object]:
+        """This cycle's incident activity, for cycles.jsonl."""
+        return {"open": len(self.open), "opened": list(self.opened),
+                "resolved": [fingerprint(i.subject, i.condition) for i in self.resolved],
+                "outcomes": list(self.outcomes), "unkeyed": self.unkeyed}
+
+
+def _worth_telling(incident: Incident) -> bool:
+    """Flapping is news for an incident the operator was alerted about, or a critical one."""
+    return incident.notified is not None or incident.severity == "critical"
+
+
+def _failures(incident: Incident, kind: str, target: str | None) -> int:
+    return sum(1 for a in incident.actions if a.type == kind and a.target == target
+               and a.outcome in ("unchanged", "worse"))
+
+
+def _spent(incident: Incident, kind: str, target: str | None) -> bool:
+    """Tried enough: twice without effect, or once after resetting systemd's start limit (a unit
+    that hit it is not hammered: one reset-failed and restart, then a human)."""
+    if _failures(incident, kind, target) >= INEFFECTIVE_AFTER:
+        return True
+    return any(a.type == kind and a.target == target and a.reset_failed and a.outcome in ("unchanged", "worse")
+               for a in incident.actions)
+
+
+def _higher(a: str, b: str) -> str:
+    return a if RANK.get(a, 0) >= RANK.get(b, 0) else b
+
+
+def _closed(key: str, settled: Settled) -> Incident:
+    """A stand-in for a fingerprint already resolved, so its settled notice can name it."""
+    subject, _, condition = key.rpartition(" ")
+    return Incident(id="", subject=subject, condition=condition, severity="info", worst="info", text="",
+                    opened=settled.resolved, last_seen=settled.resolved, cleared=settled.resolved)

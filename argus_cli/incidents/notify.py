@@ -1,0 +1,131 @@
+"""Send what the incident book calls for: resolved notices, reminders, flapping and its end, and
+escalations of remediations that did not work (ARCHITECTURE.md §8). Each goes through the
+cycle's Telegram budget and the outbox like any alert; an escalation also files a bead and a
+registry line under the incident's fingerprint, and a resolved incident's bead is closed.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from argus_cli.config import Config
+from argus_cli.incidents.book import Book, Due
+from argus_cli.state.layout import Incident
+
+if TYPE_CHECKING:
+    from argus_cli.notify.budget import DeliveryBudget
+
+_CLEARED = {
+    "down": "{what} up again",
+    "usage>=crit": "{what} back below the critical threshold",
+    "usage>=warn": "{what} back below the warning threshold",
+    "per-core>factor": "{what} back under the limit",
+    "stale": "{what} changing again",
+    "error": "{what} reporting again",
+    "reported": "{what} no longer reported",
+}
+
+
+def clock(epoch: float) -> str:
+    """HH:MM in the host's time zone, as the operator reads a clock."""
+    return time.strftime("%H:%M", time.localtime(epoch))
+
+
+def duration(seconds: float) -> str:
+    minutes = int(max(0, seconds) // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def _what(subject: str) -> str:
+    return subject.replace(":", " ", 1)
+
+
+def message(due: Due, now: float) -> str:
+    """The notice's text, without the ``[host]`` prefix."""
+    incident = due.incident
+    if due.kind == "resolved":
+        ended = incident.cleared if incident.cleared is not None else now
+        cleared = _CLEARED.get(incident.condition, "{what} " + incident.condition + " cleared")
+        done = "; ".join(f"{a.type} {a.target or ''} at {clock(a.at)}, {a.outcome or a.status}".replace("  ", " ")
+                         for a in incident.actions)
+        return (f"resolved after {duration(ended - incident.opened)}: "
+                f"{cleared.format(what=_what(incident.subject))}" + (f" ({done})" if done else ""))
+    if due.kind == "reminder":
+        return f"still open after {duration(now - incident.opened)}: {incident.text}"
+    if due.kind == "flapping":
+        return (f"flapping: {due.fingerprint} came and went {len(incident.changes)} times in the last hour; "
+                f"notifications are held until it settles. Now: {incident.text}")
+    if due.kind == "settled":
+        if incident.id:  # still open
+            return f"no longer flapping, still open: {incident.text}"
+        return f"no longer flapping: {due.fingerprint} has stayed clear since {clock(incident.opened)}"
+    tried = "; ".join(f"{a.type} {a.target or ''} at {clock(a.at)}: {a.outcome}" for a in incident.actions
+                      if a.outcome in ("unchanged", "worse"))
+    return (f"remediation ineffective on {due.fingerprint}: {tried}. Not trying it again; "
+            f"a human is needed. Now: {incident.text}")
+
+
+def send_due(config: Config, book: Book, *, dry_run: bool,
+             delivery: DeliveryBudget | None) -> list[dict[str, object]]:
+    """Send every due notice; what became of each, for cycles.jsonl."""
+    if not book.due and not book.resolved:
+        return []  # a quiet cycle loads no notifier
+    from argus_cli.notify.outbox import send_alert
+    host = socket.gethostname()
+    sent: list[dict[str, object]] = []
+    for due in book.due:
+        text = f"[{host}] {message(due, book.now)}"
+        if dry_run:
+            status = "dry-run"
+        else:
+            try:
+                result = send_alert(config, text, book.now, budget=delivery)
+                status = ("sent" if result.ok else "queued" if result.will_go_out
+                          else "recorded" if result.state == "unconfigured" else "failed")
+            except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
+                status = f"failed: {type(exc).__name__}"
+            book.mark_notified(due.incident, due.kind, status)
+            if due.kind == "ineffective":
+                _file(config, book, due, text, status)
+        sent.append({"kind": due.kind, "fingerprint": due.fingerprint, "status": status})
+    book.due.clear()
+    if not dry_run:
+        for incident in book.resolved:
+            _close_bead(config, incident, book.now)
+    return sent
+
+
+def _file(config: Config, book: Book, due: Due, text: str, status: str) -> None:
+    """An escalation is a problem of its own: a registry line and a bead, keyed by the fingerprint."""
+    from argus_cli.actions import problems
+    from argus_cli.actions.context import ActionContext, ProblemDraft
+    kind = due.incident.subject.split(":", 1)[0]
+    draft = ProblemDraft(kind if kind in ("disk", "memory", "service", "swap") else "process", "critical", text,
+                         "escalate:telegram", "success" if status in ("sent", "queued") else "failure",
+                         bead="always", key=due.fingerprint)
+    try:
+        problem = problems.record(ActionContext(config, None, book.now, False), draft)
+    except Exception as exc:  # noqa: BLE001 - recording trouble is reported, the cycle goes on
+        print(f"argus: escalation of {due.fingerprint} not recorded: {type(exc).__name__}", file=sys.stderr)
+        return
+    due.incident.bead_id = problem.bead_id or due.incident.bead_id
+
+
+def _close_bead(config: Config, incident: Incident, now: float) -> None:
+    if not incident.bead_id:
+        return
+    from argus_cli.notify import beads
+    ended = incident.cleared if incident.cleared is not None else now
+    lasted = duration(ended - incident.opened)
+    what = f"{incident.subject} {incident.condition}"
+    beads.close_bead(config, incident.bead_id, f"argus: {what} resolved after {lasted}")

@@ -1,0 +1,82 @@
+"""Outcome checks: what each host-changing action should change, judged on the next snapshot.
+
+``fixed``: what the action promised holds (the service is up, the process is gone and memory
+below critical, the disk below critical with bytes reclaimed, the session gone). ``worse``: it
+does not, and the subject's usage rose. ``unchanged``: it does not otherwise. None: this snapshot
+did not measure the subject (a collector failed), so the check waits for the next one. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from argus_cli.config import Config
+from argus_cli.incidents.subjects import named
+from argus_cli.snapshot import Snapshot
+from argus_cli.state.layout import IncidentAction
+
+Alive = Callable[[int, float | None], bool]
+
+
+def usage(snapshot: Snapshot, subject: str) -> float | None:
+    """The subject's usage in percent, for the subjects that have one."""
+    if subject == "memory" and snapshot.memory is not None and snapshot.memory.percent is not None:
+        return float(snapshot.memory.percent)
+    if subject == "swap" and snapshot.swap is not None and snapshot.swap.percent is not None:
+        return float(snapshot.swap.percent)
+    disk = next((d for d in snapshot.disks if d.path is not None and named("disk", d.path) == subject), None)
+    return float(disk.percent) if disk is not None and disk.percent is not None else None
+
+
+def judge(action: IncidentAction, subject: str, snapshot: Snapshot, config: Config,
+          alive: Alive | None) -> str | None:
+    if action.type == "restart_service":
+        return _service(snapshot, subject)
+    if action.type == "kill_tmux":
+        sessions = {named("tmux", s.name) for server in snapshot.tmux for s in server.sessions if s.name}
+        if not snapshot.tmux:
+            return None
+        return "unchanged" if named("tmux", action.target) in sessions else "fixed"
+    if action.type == "kill_pid":
+        return _killed(action, subject, snapshot, config, alive)
+    if action.type == "clean_disk":
+        return _cleaned(action, subject, snapshot, config)
+    return None
+
+
+def _service(snapshot: Snapshot, subject: str) -> str | None:
+    status = next((s.status for s in snapshot.services if s.name is not None and named("service", s.name) == subject),
+                  None)
+    if status is None:
+        return None
+    return "fixed" if status == "up" else "unchanged"
+
+
+def _killed(action: IncidentAction, subject: str, snapshot: Snapshot, config: Config,
+            alive: Alive | None) -> str | None:
+    if alive is None or action.pid is None:
+        return None
+    now = usage(snapshot, subject)
+    if alive(action.pid, action.create_time):
+        return _rose(action, now)
+    if subject == "memory":  # the hog is gone; the incident is memory, so memory decides
+        if now is None:
+            return None
+        return "fixed" if now < config.memory_crit_pct else _rose(action, now)
+    return "fixed"
+
+
+def _cleaned(action: IncidentAction, subject: str, snapshot: Snapshot, config: Config) -> str | None:
+    now = usage(snapshot, subject)
+    if now is None:
+        return None
+    if not action.reclaimed:  # nothing freed: whatever the disk did, this action did not do it
+        return _rose(action, now)
+    return "fixed" if now < config.disk_crit_pct else _rose(action, now)
+
+
+def _rose(action: IncidentAction, now: float | None) -> str:
+    """``worse`` when the subject's usage rose by a point or more since the action, else ``unchanged``."""
+    if now is not None and action.percent is not None and now >= float(action.percent) + 1:
+        return "worse"
+    return "unchanged"
