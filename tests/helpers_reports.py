@@ -135,3 +135,31 @@ def run_on_tty(env: dict[str, str], *args: str) -> tuple[int, str]:
     proc.wait(timeout=60)
     os.close(master)
     return proc.returncode, b"".join(chunks).decode()
+
+
+# --- a relay stand-in: records its argv, then behaves as RELAY_MODE says (ok, hang, fail, limit) ----
+
+RELAY_LIMIT = 64 * 1024
+RELAY_STUB = f"""#!{sys.executable}
+import json, os, sys, time
+mode = os.environ.get("RELAY_MODE", "ok")
+with open(os.environ["RELAY_LOG"], "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+if mode == "hang":
+    time.sleep(60)
+if mode == "fail":
+    print("relay: connection refused", file=sys.stderr)
+    sys.exit(1)
+if mode == "limit" and len(sys.argv[3].encode()) > {RELAY_LIMIT}:
+    print("relay: message body exceeds 64 KiB", file=sys.stderr)
+    sys.exit(3)
+print("sent")
+"""
+
+
+def with_relay(env: dict[str, str], tmp_path: Path, **settings: str) -> dict[str, str]:
+    """``env`` with the relay stand-in first on PATH (tmp_path/bin) logging to tmp_path."""
+    from conftest import write_executable
+    write_executable(tmp_path / "bin" / "relay", RELAY_STUB)
+    env.update({"RELAY_LOG": str(tmp_path / "relay-calls.jsonl"), **settings})
+    return env

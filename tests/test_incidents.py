@@ -379,20 +379,26 @@ def test_a_killed_tmux_session_is_fixed_once_it_is_gone(argus_env, config_of, tm
 
 # --- systemd's own restart machinery -------------------------------------------------------------
 
-def restarting_llm(fake: FakeAnthropic) -> None:
-    fake.default = lambda: tool_use({"assessment": "web down", "actions": [
-        {"type": "restart_service", "subject": "service:web", "target": "web.service", "reason": "web down"}]})
+@contextmanager
+def restarting(argus_env: dict[str, str], config_of: Any, bin_dir: Path,
+               show: str) -> Iterator[tuple[Config, Listener, FakeTelegram, FakeAnthropic]]:
+    """A down-able web service, a systemctl whose ``show`` says ``show``, and an LLM that asks for
+    a restart of web.service every cycle."""
+    install_systemctl(bin_dir, show=show)
+    listener = Listener()
+    with telegram() as server, FakeAnthropic() as fake:
+        fake.default = lambda: tool_use({"assessment": "web down", "actions": [
+            {"type": "restart_service", "subject": "service:web", "target": "web.service", "reason": "web down"}]})
+        env = llm_env(service_env(argus_env, listener, server, ARGUS_ALLOWED_SERVICES="web.service",
+                                  ARGUS_SYSTEMCTL_BIN=str(bin_dir / "systemctl")), fake, ARGUS_LLM_EVERY_CYCLE="true")
+        yield config_of(env), listener, server, fake
 
 
 def test_a_unit_at_its_start_limit_is_reset_once_then_escalated(argus_env, config_of, tmp_path):
     bin_dir = tmp_path / "bin"
-    install_systemctl(bin_dir, show="ActiveState=failed\nSubState=failed\nResult=start-limit-hit\nNRestarts=5\n")
-    listener = Listener()
-    with telegram() as server, FakeAnthropic() as fake:
-        restarting_llm(fake)
-        env = llm_env(service_env(argus_env, listener, server, ARGUS_ALLOWED_SERVICES="web.service",
-                                  ARGUS_SYSTEMCTL_BIN=str(bin_dir / "systemctl")), fake, ARGUS_LLM_EVERY_CYCLE="true")
-        lines = run_plan(config_of(env), listener, "ddd")
+    show = "ActiveState=failed\nSubState=failed\nResult=start-limit-hit\nNRestarts=5\n"
+    with restarting(argus_env, config_of, bin_dir, show) as (config, listener, server, _):
+        lines = run_plan(config, listener, "ddd")
     verbs = [c[0] for c in recorded(bin_dir, "systemctl") if c[0] in ("reset-failed", "restart")]
     assert verbs == ["reset-failed", "restart"]  # once, not once per cycle
     assert [a["status"] for line in lines for a in line["actions"]] == ["success", "rejected", "rejected"]
@@ -403,16 +409,10 @@ def test_a_unit_at_its_start_limit_is_reset_once_then_escalated(argus_env, confi
 
 def test_a_unit_systemd_keeps_restarting_is_left_to_it_and_the_crash_loop_is_noted(argus_env, config_of, tmp_path):
     bin_dir = tmp_path / "bin"
-    install_systemctl(bin_dir, show="ActiveState=activating\nSubState=auto-restart\nResult=exit-code\nNRestarts=3\n")
-    listener = Listener()
-    with telegram() as server, FakeAnthropic() as fake:
-        restarting_llm(fake)
-        env = llm_env(service_env(argus_env, listener, server, ARGUS_ALLOWED_SERVICES="web.service",
-                                  ARGUS_SYSTEMCTL_BIN=str(bin_dir / "systemctl")), fake, ARGUS_LLM_EVERY_CYCLE="true")
-        config = config_of(env)
+    show = "ActiveState=activating\nSubState=auto-restart\nResult=exit-code\nNRestarts=3\n"
+    with restarting(argus_env, config_of, bin_dir, show) as (config, listener, _, fake):
         run_plan(config, listener, "d")
         (bin_dir / "systemctl.show").write_text("ActiveState=activating\nSubState=auto-restart\nNRestarts=7\n")
-        listener.down()
         line = run_cycle(config, now=START + STEP, install_signals=False)
         run_cycle(config, now=START + 2 * STEP, install_signals=False)
     assert not [c for c in recorded(bin_dir, "systemctl") if c[:1] == ["restart"]]

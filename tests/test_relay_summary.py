@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,35 +12,27 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import write_executable
-from helpers_reports import expected_patterns, expected_stats, iso, load_records, problem, real_registry, write_registry
+from helpers_reports import (
+    RELAY_LIMIT,
+    expected_patterns,
+    expected_stats,
+    iso,
+    load_records,
+    problem,
+    real_registry,
+    with_relay,
+    write_registry,
+)
 
 from argus_cli.reports.summary import body_size, fit
 
-LIMIT = 64 * 1024
-RELAY = f"""#!{sys.executable}
-import json, os, sys, time
-mode = os.environ.get("RELAY_MODE", "ok")
-with open(os.environ["RELAY_LOG"], "a") as f:
-    f.write(json.dumps(sys.argv[1:]) + "\\n")
-if mode == "hang":
-    time.sleep(60)
-if mode == "fail":
-    print("relay: connection refused", file=sys.stderr)
-    sys.exit(1)
-if mode == "limit" and len(sys.argv[3].encode()) > {LIMIT}:
-    print("relay: message body exceeds 64 KiB", file=sys.stderr)
-    sys.exit(3)
-print("sent")
-"""
+LIMIT = RELAY_LIMIT
 
 
 @pytest.fixture
 def relay_env(argus_env, tmp_path) -> dict[str, str]:
-    write_executable(tmp_path / "bin" / "relay", RELAY)
-    argus_env.update({"RELAY_LOG": str(tmp_path / "relay-calls.jsonl"), "ARGUS_STATS_WINDOW_DAYS": "3650",
-                      "ARGUS_PATTERN_WINDOW_DAYS": "3650", "ARGUS_RELAY_TIMEOUT": "1"})
-    return argus_env
+    return with_relay(argus_env, tmp_path, ARGUS_STATS_WINDOW_DAYS="3650", ARGUS_PATTERN_WINDOW_DAYS="3650",
+                      ARGUS_RELAY_TIMEOUT="1")
 
 
 def _calls(env: dict[str, str]) -> list[list[str]]:

@@ -4,14 +4,12 @@ incident counts of relay-summary, read from real incidents.jsonl files in temp s
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_executable
-from helpers_reports import iso, problem, run_on_tty, to_utc, write_registry
+from helpers_reports import iso, problem, run_on_tty, to_utc, with_relay, write_registry
 
 from argus_cli.reports.incidents import read_incidents
 from argus_cli.reports.summary import MAX_BODY, body_size, build_payload, fit
@@ -272,20 +270,10 @@ def test_human_view_with_a_quiet_window(argus_env):
 
 # --- relay-summary -----------------------------------------------------------------------------
 
-RELAY = f"""#!{sys.executable}
-import json, os, sys
-with open(os.environ["RELAY_LOG"], "a") as f:
-    f.write(json.dumps(sys.argv[1:]) + "\\n")
-print("sent")
-"""
-
-
 @pytest.fixture
 def relay_env(argus_env, tmp_path) -> dict[str, str]:
-    write_executable(tmp_path / "bin" / "relay", RELAY)
-    argus_env.update({"RELAY_LOG": str(tmp_path / "relay-calls.jsonl"), "ARGUS_STATS_WINDOW_DAYS": "1",
-                      "ARGUS_PATTERN_WINDOW_DAYS": "30", "ARGUS_RELAY_TIMEOUT": "5"})
-    return argus_env
+    return with_relay(argus_env, tmp_path, ARGUS_STATS_WINDOW_DAYS="1", ARGUS_PATTERN_WINDOW_DAYS="30",
+                      ARGUS_RELAY_TIMEOUT="5")
 
 
 def test_relay_summary_reports_incidents_of_the_stats_window(run_argus, relay_env, tmp_path):

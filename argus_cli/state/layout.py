@@ -25,6 +25,7 @@ from argus_cli.state.files import Reporter, atomic_write_json, read_state, to_st
 # As read: a bool is no number, and an integer past 64 bits (which no writer could write back)
 # makes the file unusable, so the owner moves it aside instead of failing on every rewrite.
 Number = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | float
+Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]  # a count or an id that must be a whole number
 S = TypeVar("S", bound=Struct)
 
 # --- JSONL files (append_jsonl / iter_jsonl), locks and text files ------------------------------
@@ -169,7 +170,7 @@ class IncidentAction(Struct):
     target: str | None
     at: Number
     status: str  # the action's own result
-    pid: int | None = None  # kill_pid: the process that must be gone
+    pid: Count | None = None  # kill_pid: the process that must be gone
     create_time: Number | None = None
     percent: Number | None = None  # the subject's usage when the action ran (memory, disk)
     reclaimed: Number | None = None  # clean_disk: bytes freed
@@ -189,7 +190,7 @@ class Incident(Struct):
     text: str  # the last finding's or alert's words, for notices
     opened: Number
     last_seen: Number
-    absent: int = 0  # consecutive cycles without its condition
+    absent: Count = 0  # consecutive cycles without its condition
     cleared: Number | None = None  # the first of those cycles: when it ended, for the duration
     reported: bool = False  # opened by a decider's action, no rule behind it
     notified: Number | None = None  # when a notification last went out about it
@@ -200,7 +201,7 @@ class Incident(Struct):
     flapping: bool = False
     escalated: list[str] = field(default_factory=list)  # "type target" found ineffective
     notes: list[str] = field(default_factory=list)  # e.g. systemd restarting the unit on its own
-    n_restarts: int | None = None
+    n_restarts: Count | None = None
     bead_id: str | None = None
 
 
