@@ -42,7 +42,8 @@ class Var(NamedTuple):  # a NamedTuple: ~70 of them are built at every start, ch
 
 class ServiceCheck(NamedTuple):
     name: str
-    check: str  # systemd:UNIT | tcp:HOST:PORT | http(s)://...
+    check: str  # systemd:UNIT | tcp:HOST:PORT | http(s)://... (the URL without its "#200+204")
+    expect: tuple[int, ...] = ()  # an HTTP check's up statuses, ascending; () = any 2xx or 3xx
 
 
 class FreshnessCheck(NamedTuple):
@@ -160,7 +161,8 @@ class Config:
     prompt_file = path("ARGUS_PROMPT_FILE", "System prompt file (default: the packaged prompt.md)")
     history_cycles = integer("ARGUS_HISTORY_CYCLES", 6, "Past cycles summarised into the LLM's input", 0, 50)
     services = service_checks("ARGUS_SERVICES",
-        "Health checks: name=systemd:UNIT | name=tcp:HOST:PORT | name=http(s)://URL")
+        "Health checks: name=systemd:UNIT | name=tcp:HOST:PORT | name=http(s)://URL[#200+204] "
+        "(HTTP is up on 2xx/3xx, or only on the statuses named after #)")
     allowed_services = names("ARGUS_ALLOWED_SERVICES", "", "systemd units restart_service may restart")
     kill_allowlist = names("ARGUS_KILL_ALLOWLIST", "node,claude,codex", "Process names kill_pid may kill")
     tmux_sockets = names("ARGUS_TMUX_SOCKETS", "default", "tmux servers to inspect: default or socket paths")
@@ -190,7 +192,7 @@ class Config:
     repeat_interval = integer("ARGUS_REPEAT_INTERVAL", 14400,
         "Seconds between reminders while an alerted incident stays open", 60, 7 * DAY)
     flap_transitions = integer("ARGUS_FLAP_TRANSITIONS", 6,
-        "Changes of one condition within an hour that make it flapping (notified once, then held)", 2, 100)
+        "Changes of one condition within an hour that make it flapping (notified once, then held)", 4, 100)
     dedup_window = integer("ARGUS_DEDUP_WINDOW", 3600,
         "Seconds during which a repeated alert without a subject is suppressed", 1, TEN_YEARS)
     dedup_retention_seconds = integer("ARGUS_DEDUP_RETENTION_SECONDS", 86400,
@@ -535,11 +537,15 @@ _SERVICE_NAME = re.compile(r"\A[A-Za-z0-9._@-]{1,64}\Z")
 # systemd unit names; restart_service checks its target against the same pattern
 UNIT_NAME = re.compile(r"\A[A-Za-z0-9:._@\\-]{1,128}\Z")
 _URL = re.compile(r"\Ahttps?://\S+\Z")
+_STATUSES = re.compile(r"\A[0-9]{3}(\+[0-9]{3})*\Z")  # an HTTP check's "200+204"
 
 
 def _parse_service(item: str) -> ServiceCheck:
     name, sep, check = item.partition("=")
-    allowed = "name=systemd:UNIT, name=tcp:HOST:PORT or name=http(s)://URL"
+    allowed = "name=systemd:UNIT, name=tcp:HOST:PORT or name=http(s)://URL[#STATUS+STATUS]"
+    if not sep and _STATUSES.match(item):  # "web=URL#200,204": the comma started a new check
+        raise ConfigError("ARGUS_SERVICES", item, f"{allowed}; join expected HTTP statuses with '+' "
+                          "(web=https://host/health#200+204), a comma separates checks")
     if not sep or not _SERVICE_NAME.match(name.strip()):
         raise ConfigError("ARGUS_SERVICES", item, allowed)
     check = check.strip()
@@ -550,7 +556,17 @@ def _parse_service(item: str) -> ServiceCheck:
         if host and port.isdigit() and 0 < int(port) < 65536:
             return ServiceCheck(name.strip(), check)
     if _URL.match(check):
-        return ServiceCheck(name.strip(), check)
+        # A client never sends a URL's fragment, so "#" can only mean the expected statuses.
+        url, fragment, statuses = check.partition("#")
+        if not fragment:
+            return ServiceCheck(name.strip(), check)
+        if _STATUSES.match(statuses) and _URL.match(url):
+            codes = sorted({int(code) for code in statuses.split("+")})
+            if all(100 <= code <= 599 for code in codes):
+                return ServiceCheck(name.strip(), url, tuple(codes))
+        raise ConfigError("ARGUS_SERVICES", item, "after '#' only the HTTP statuses that mean up, each 100-599, "
+                          "joined by '+' (web=https://host/health#200+204); a URL fragment is never sent, "
+                          "so leave it out")
     raise ConfigError("ARGUS_SERVICES", item, allowed)
 
 

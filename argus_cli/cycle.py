@@ -280,12 +280,14 @@ class _Cycle:
               processes: list[ProcessRow] | None) -> Book | None:
         """Open, refresh and resolve incidents from the findings, after judging what last cycle's
         actions did (ARCHITECTURE.md §8); None when the book cannot be kept this cycle."""
+        from argus_cli.incidents import subjects
         from argus_cli.incidents.book import Book
         try:
             book = Book.load(self.config, self.now)
             alive = None if processes is None else _alive(processes)
             book.check_outcomes(snapshot, alive)
-            book.observe((f.subject, f.condition, f.severity, f.text) for f in found if f.severity != "info")
+            book.observe(((f.subject, f.condition, f.severity, f.text) for f in found if f.severity != "info"),
+                         subjects.measured(snapshot))
         except Exception as exc:  # noqa: BLE001 - without incidents the cycle still guards the host
             self._step_failed("incidents", exc)
             return None

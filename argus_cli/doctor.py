@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -36,6 +37,7 @@ def run_checks() -> list[Check]:
     source = f"env file {config.env_file}" if config.env_file else "environment and defaults"
     checks = [Check("config", "ok", f"valid ({source})"),
               check_state_dir(config.state_dir), check_prompt(config.prompt_file)]
+    checks += [check_disk_path(path) for path in config.disk_paths]
     systemctl = config.systemctl_bin
     checks += [check_binary("tmux", config.tmux_bin), check_binary("systemctl", systemctl),
                check_binary("bd", config.bd_bin), check_relay(config),
@@ -67,6 +69,36 @@ def check_prompt(prompt: Path) -> Check:
     if size == 0:
         return Check("prompt", "FAIL", f"{prompt} is empty")
     return Check("prompt", "ok", f"{prompt} ({size} chars)")
+
+
+def check_disk_path(path: str) -> Check:
+    """What the disks collector measures for one of ``ARGUS_DISK_PATHS``. A path it cannot measure
+    fails: the value names nothing, and every cycle reports it as a disks collector error. One that
+    is not a mount point (an unmounted /data) is measured as the filesystem it is on: a warning,
+    since its usage is another filesystem's."""
+    try:
+        os.statvfs(path)  # what shutil.disk_usage, and so the collector, asks
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Check("disk path", "FAIL", f"{path} cannot be measured ({reason}): every cycle reports it as "
+                                          "a disks collector error (ARGUS_DISK_PATHS)")
+    real = os.path.realpath(path)  # a symlink to a mount point measures that mount
+    mount = mount_point_of(real)
+    if mount != real:
+        return Check("disk path", "warn", f"{path} is not a mount point: it measures the filesystem of {mount} instead")
+    shown = path if real == os.path.abspath(path) else f"{path} ({real})"
+    return Check("disk path", "ok", f"{shown} is a mount point")
+
+
+def mount_point_of(path: str) -> str:
+    """The mount point of the filesystem ``path`` (absolute, symlinks resolved) is on."""
+    probe = path
+    while not os.path.ismount(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    return probe
 
 
 def check_binary(name: str, binary: str) -> Check:

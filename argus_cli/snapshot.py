@@ -76,6 +76,7 @@ class ServiceStatus(Struct, frozen=True):
     name: str | None = None
     check: str | None = None
     status: str | None = None  # up | down | unknown
+    http_status: int | None = None  # an HTTP check's final status code (after redirects); None: no answer
     detail: str | None = None
 
 

@@ -92,7 +92,7 @@ def test_services_up_down_unknown(argus_env, http_server, tcp_listener, tmp_path
     ])
     snap = collected(ctx_for(argus_env, ARGUS_SERVICES=services), only("services"))
     status = {s["name"]: s["status"] for s in snap["services"]}
-    assert status == {"web": "up", "notfound": "up", "broken": "down", "db": "up", "closed": "down",
+    assert status == {"web": "up", "notfound": "down", "broken": "down", "db": "up", "closed": "down",
                       "refused": "down", "nxhost": "unknown", "good": "up", "bad": "down"}
     assert snap["errors"] == []
 

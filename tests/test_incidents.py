@@ -207,7 +207,10 @@ def test_an_alert_without_a_subject_falls_back_to_its_words_and_is_counted(argus
         env = llm_env(service_env(argus_env, listener, server), fake, ARGUS_LLM_EVERY_CYCLE="true")
         lines = run_plan(config_of(env), listener, "dd")
     assert [line["incidents"]["unkeyed"] for line in lines] == [1, 1]
-    assert len(server.order) == 2  # two wordings, two text keys: the behaviour subjects fix
+    # two wordings, two text keys (the behaviour subjects fix); and since neither alert named the
+    # service, the critical finding was told by the cycle itself, once
+    assert len(server.order) == 3 and "Service web is down" in server.order[1]
+    assert [n["kind"] for line in lines for n in line.get("notices", [])] == ["opened"]
 
 
 # --- outcome checks and escalation ---------------------------------------------------------------
@@ -403,7 +406,8 @@ def test_a_unit_at_its_start_limit_is_reset_once_then_escalated(argus_env, confi
     assert verbs == ["reset-failed", "restart"]  # once, not once per cycle
     assert [a["status"] for line in lines for a in line["actions"]] == ["success", "rejected", "rejected"]
     assert "once after resetting its start limit" in lines[1]["actions"][0]["detail"]
-    assert [n["kind"] for line in lines for n in line.get("notices", [])] == ["ineffective"]
+    # the decider only restarted: the critical finding was told by the cycle, then the escalation
+    assert [n["kind"] for line in lines for n in line.get("notices", [])] == ["opened", "ineffective"]
     assert any("remediation ineffective" in t for t in server.order)
 
 

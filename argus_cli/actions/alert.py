@@ -41,7 +41,7 @@ def run(ctx: ActionContext, request: Alert) -> Outcome:
     incident = book.attach(request.subject, severity, text, create=True)
     if incident is None:  # create=True always gives one; this keeps the types honest
         return _by_text(ctx, request, kind, severity, text)
-    notice, why = book.alert_verdict(incident)
+    notice, why = book.alert_verdict(incident, severity)
     key = fingerprint(incident.subject, incident.condition)
     extra: dict[str, object] = {"key": key, "notice": notice}
     if notice is None:

@@ -206,7 +206,8 @@ def _with_subject(request: Request, claimed: object, config: Config, snapshot: S
 
 
 def _subject(value: object, snapshot: Snapshot | None) -> str:
-    if not isinstance(value, str) or not SUBJECT.match(value):
+    # printable and trimmed too: a subject becomes a registry key and a bead's "Problem key:" line
+    if not isinstance(value, str) or not SUBJECT.match(value) or not value.isprintable() or value != value.strip():
         raise _Invalid(f"subject {quoted(value)} is not a subject name")
     if snapshot is not None and value not in subjects.of_snapshot(snapshot):
         raise _Invalid(f"subject {quoted(value)} is not a subject of this snapshot")

@@ -50,7 +50,7 @@ def _key(ctx: ActionContext, request: Log) -> str | None:
             ctx.incidents.unkeyed += 1
         return None
     book = ctx.incidents
-    incident = book.attach(request.subject, "info", request.observation, create=False) if book else None
+    incident = book.lookup(request.subject) if book else None  # a note keeps nothing open
     if incident is None:  # a note about a subject with nothing open: observed, not an incident
         return fingerprint(request.subject, "observed")
     return fingerprint(incident.subject, incident.condition)

@@ -14,8 +14,9 @@ def command(
 ) -> None:
     """Check configuration, state dir, prompt and the optional tools Argus uses.
 
-    Required checks (config, state dir, prompt) exit 1 when broken; optional ones
-    (tmux, systemctl, bd, relay, API key, Telegram) are warnings.
+    Required checks (config, state dir, prompt, each disk path measurable) exit 1
+    when broken; optional ones (tmux, systemctl, bd, relay, API key, Telegram) are
+    warnings, and so is a disk path that is not a mount point.
 
     Example: argus doctor
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from argus_cli.config import Config
-from argus_cli.snapshot import Snapshot
+from argus_cli.snapshot import ServiceStatus, Snapshot
 
 
 def _level(value: float | None, warn: float, crit: float) -> str:
@@ -75,10 +75,20 @@ def render(console: Any, snapshot: Snapshot, config: Config) -> None:
     _render_lists(console, snapshot, Text)
 
 
+def _service_detail(svc: ServiceStatus) -> str:
+    """The detail, led by the HTTP status code when the check got one (a snapshot from a file may
+    carry the code without a detail that says it)."""
+    detail = svc.detail or ""
+    code = svc.http_status
+    if code is None or detail.startswith(f"HTTP {code}"):
+        return detail
+    return f"HTTP {code}  {detail}".rstrip()
+
+
 def _render_lists(console: Any, snapshot: Snapshot, text: Any) -> None:
     for svc in snapshot.services:
         style = {"up": "green", "down": "bold red"}.get(svc.status or "", "yellow")
-        console.print(text.assemble("service ", (f"{svc.name} {svc.status}", style), f"  {svc.detail}"))
+        console.print(text.assemble("service ", (f"{svc.name} {svc.status}", style), f"  {_service_detail(svc)}"))
     orphans = snapshot.orphans
     if orphans is not None and orphans.count:
         killable = orphans.count if orphans.killable is None else orphans.killable

@@ -3,7 +3,9 @@
 Each collector is a function ``(ctx) -> part`` (or a tuple of parts) that fills the snapshot
 fields its spec names. It runs in its own daemon thread with its own timeout, so a hung or
 failing source leaves its fields at their defaults (None, or empty), adds an ``errors`` entry
-and never holds up the others or the process exit.
+and never holds up the others or the process exit. A collector of several items (disk paths) returns
+a ``Partial``: what it measured fills its fields, and each item it could not measure is an ``errors``
+entry of its own, so one bad item never hides the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from argus_cli import __version__
 from argus_cli.collectors.context import CollectContext
@@ -25,6 +27,15 @@ if TYPE_CHECKING:  # psutil loads with the first collector that reads the table
     from argus_cli.processes import ProcessRow
 
 Collector = Callable[[CollectContext], Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Partial(Generic[T]):
+    """A collector's result with the items it could not read: one ``errors`` entry each."""
+
+    value: T  # what the spec's fields get, as a collector returns it without errors
+    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,7 @@ def collect_snapshot(ctx: CollectContext, collectors: Sequence[CollectorSpec] | 
         run.thread.join(max(0.0, deadline - ctx.monotonic()))
         if run.error is None:
             parts.update(run.parts)
+            errors.extend(CollectorError(collector=run.spec.name, error=error) for error in run.item_errors)
         else:
             errors.append(CollectorError(collector=run.spec.name, error=run.error))
     return Snapshot(ts=iso_z(ctx.now), host=os.uname().nodename, argus_version=__version__,
@@ -96,13 +108,18 @@ class _Run:
     def __init__(self, spec: CollectorSpec, ctx: CollectContext) -> None:
         self.spec = spec
         self.parts: dict[str, Any] = {}
+        self.item_errors: tuple[str, ...] = ()
         self.error: str | None = "timed out"
         self.thread = threading.Thread(target=self._target, args=(ctx,), daemon=True,
                                        name=f"collect-{spec.name}")
 
     def _target(self, ctx: CollectContext) -> None:
         try:
-            self.parts = self.spec.parts(self.spec.run(ctx))
+            result = self.spec.run(ctx)
+            if isinstance(result, Partial):
+                self.item_errors = tuple(error[:300] for error in result.errors)
+                result = result.value
+            self.parts = self.spec.parts(result)
             self.error = None
         except Exception as exc:  # noqa: BLE001 - any failure of a source is reported, not raised
             self.error = f"{type(exc).__name__}: {exc}"[:300]

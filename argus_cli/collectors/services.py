@@ -1,4 +1,10 @@
-"""Service health: ``systemd:UNIT``, ``tcp:HOST:PORT`` or an ``http(s)://`` URL."""
+"""Service health: ``systemd:UNIT``, ``tcp:HOST:PORT`` or an ``http(s)://`` URL.
+
+An HTTP check follows redirects as urllib does (at most 10; http to https and back included) and
+judges the final status: up on 2xx/3xx, or only on the statuses the check names
+(``URL#200+204``). A 3xx is final only when it cannot be followed (no Location, 304, a loop). The
+code goes into the snapshot (``http_status``) whatever it is.
+"""
 
 from __future__ import annotations
 
@@ -28,14 +34,16 @@ def collect(ctx: CollectContext) -> tuple[ServiceStatus, ...]:
 
 def check_service(svc: ServiceCheck, timeout: float = CHECK_TIMEOUT, *,
                   systemctl: str = "systemctl") -> ServiceStatus:
+    code: int | None = None
     if svc.check.startswith("systemd:"):
         status, detail = check_systemd(svc.check[8:], timeout, systemctl)
     elif svc.check.startswith("tcp:"):
         host, _, port = svc.check[4:].rpartition(":")
         status, detail = check_tcp(host, int(port), timeout)
     else:
-        status, detail = check_http(svc.check, timeout)
-    return ServiceStatus(name=svc.name, check=svc.check, status=status, detail=truncate(detail, 200))
+        status, code, detail = check_http(svc.check, timeout, svc.expect)
+    return ServiceStatus(name=svc.name, check=svc.check, status=status, http_status=code,
+                         detail=truncate(detail, 200))
 
 
 def check_systemd(unit: str, timeout: float, systemctl: str = "systemctl") -> tuple[str, str]:
@@ -67,7 +75,14 @@ def check_tcp(host: str, port: int, timeout: float) -> tuple[str, str]:
         return "down", f"connect to {host}:{port}: {exc.strerror or exc}"
 
 
-def check_http(url: str, timeout: float) -> tuple[str, str]:
+def expected_text(expect: tuple[int, ...]) -> str:
+    """The statuses that mean up, as the detail names them: ``2xx/3xx`` or ``200/204``."""
+    return "/".join(map(str, expect)) if expect else "2xx/3xx"
+
+
+def check_http(url: str, timeout: float, expect: tuple[int, ...] = ()) -> tuple[str, int | None, str]:
+    """(status, final HTTP code or None without an answer, detail). Up when the code is one of
+    ``expect``, or any 2xx/3xx when it is empty."""
     import urllib.error  # ~9 ms of imports that hosts without HTTP checks never need
     import urllib.request
 
@@ -81,8 +96,11 @@ def check_http(url: str, timeout: float) -> tuple[str, str]:
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, socket.gaierror):
-            return "unknown", f"cannot resolve host: {reason.strerror}"
-        return "down", f"GET failed: {getattr(reason, 'strerror', None) or reason}"
+            return "unknown", None, f"cannot resolve host: {reason.strerror}"
+        return "down", None, f"GET failed: {getattr(reason, 'strerror', None) or reason}"
     except (TimeoutError, OSError) as exc:
-        return "down", f"GET failed: {exc}"
-    return ("up" if 200 <= code < 500 else "down"), f"HTTP {code}"
+        return "down", None, f"GET failed: {exc}"
+    up = code in expect if expect else 200 <= code < 400
+    # A default up says only the code; otherwise the detail says what would have been up.
+    shown = f"HTTP {code}" if up and not expect else f"HTTP {code} (expected {expected_text(expect)})"
+    return ("up" if up else "down"), code, shown

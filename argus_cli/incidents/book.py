@@ -36,7 +36,9 @@ RANK = {"info": 0, "warning": 1, "critical": 2}
 FLAP_WINDOW = 3600  # flapping counts the changes of a condition within the last hour
 REPORTED = "reported"  # the condition of an incident a decider raised with no rule behind it
 INEFFECTIVE_AFTER = 2  # an action that left its incident unchanged this often is not tried again
-MAX_LISTED = 20  # notices, actions and notes kept per incident
+MAX_LISTED = 20  # notices, actions and notes kept per incident (the file refuses more than 100)
+MAX_CHANGES = 50  # condition changes kept for flapping
+SHOWN = 5  # of each list, the last entries the decider is shown
 DELIVERED = ("sent", "queued", "recorded")  # a notice that went out, or will, or had nowhere to go
 
 
@@ -68,15 +70,20 @@ class Book:
     @classmethod
     def load(cls, config: Config, now: float) -> Book:
         state = INCIDENTS.read(config.state_dir) or Incidents()
-        return cls(config, now, dict(state.open), dict(state.recent), loaded=msgspec.json.encode(state))
+        loaded = msgspec.json.encode(state)
+        for incident in state.open.values():
+            _not_after(incident, now)
+        return cls(config, now, dict(state.open), dict(state.recent), loaded=loaded)
 
     def save(self) -> None:
-        state = Incidents(self.open, self.recent)
-        if msgspec.json.encode(state) != self.loaded:
-            INCIDENTS.write(self.config.state_dir, state)
+        """The log first: a book written without its resolved line would leave the reports an
+        incident open for ever."""
         for event in self.events:
             append_jsonl(self.config.state_dir / INCIDENT_LOG, event)
         self.events.clear()
+        state = Incidents(self.open, self.recent)
+        if msgspec.json.encode(state) != self.loaded:
+            INCIDENTS.write(self.config.state_dir, state)
 
     # 1 --------------------------------------------------------------------------------------------
     def check_outcomes(self, snapshot: Snapshot, alive: Callable[[int, float | None], bool] | None) -> None:
@@ -85,7 +92,7 @@ class Book:
             for action in incident.actions:
                 if action.outcome is not None or action.status != "success" or action.at >= self.now:
                     continue
-                verdict = outcomes.judge(action, incident.subject, snapshot, self.config, alive)
+                verdict = outcomes.judge(action, incident, snapshot, self.config, alive)
                 if verdict is None:  # the subject was not measured this cycle: judged next cycle
                     continue
                 action.outcome, action.checked = verdict, self.now
@@ -101,9 +108,11 @@ class Book:
         self.due.append(Due("ineffective", incident, key))
 
     # 2 --------------------------------------------------------------------------------------------
-    def observe(self, found: Iterable[tuple[str, str, str, str]]) -> None:
+    def observe(self, found: Iterable[tuple[str, str, str, str]], measured: frozenset[str]) -> None:
         """This cycle's findings as (subject, condition, severity, text); info findings are notes,
-        not incidents, and are left out by the caller."""
+        not incidents, and are left out by the caller. ``measured``: the subjects this snapshot
+        could see; a finding missing for a subject it could not (a collector that failed, a check
+        that could not answer) is no sign that the problem ended."""
         present: set[str] = set()
         for subject, condition, severity, text in found:
             key = fingerprint(subject, condition)
@@ -114,7 +123,7 @@ class Book:
             else:
                 self._seen(key, incident, severity, text)
         for key, incident in list(self.open.items()):
-            if key not in present and not incident.reported:
+            if key not in present and not incident.reported and incident.subject in measured:
                 self._absent(key, incident)
 
     def _open(self, subject: str, condition: str, severity: str, text: str, *, reported: bool) -> Incident:
@@ -126,6 +135,10 @@ class Book:
                             last_seen=self.now, reported=reported,
                             changes=list(settled.changes) if settled else [],
                             flapping=bool(settled and settled.flapping))
+        if reported and settled is not None and settled.notified is not None:
+            # raised again soon after it lapsed: what the operator was told still stands (a
+            # reported incident ends with no notice, so nothing said otherwise)
+            incident.notified, incident.notified_severity = settled.notified, settled.notified_severity
         self.open[key] = incident
         self.opened.append(key)
         self.events.append({"ts": iso_z(self.now), "event": "opened", "id": incident.id, "subject": subject,
@@ -150,8 +163,11 @@ class Book:
             self._resolve(key, incident)
 
     def _changed(self, key: str, incident: Incident) -> None:
-        """The condition came or went: count it toward flapping."""
-        incident.changes = [*self._recent_changes(incident.changes), self.now]
+        """The condition came or went: count it toward flapping (a reported incident has no
+        condition Argus measures, so it never flaps)."""
+        if incident.reported:
+            return
+        incident.changes = [*self._recent_changes(incident.changes), self.now][-MAX_CHANGES:]
         if not incident.flapping and len(incident.changes) >= self.config.flap_transitions:
             incident.flapping = True
             if _worth_telling(incident):
@@ -164,7 +180,8 @@ class Book:
         del self.open[key]
         self.resolved.append(incident)
         self.recent[key] = Settled(list(incident.changes), incident.flapping, self.now,
-                                   told=incident.flapping and _worth_telling(incident))
+                                   told=incident.flapping and _worth_telling(incident),
+                                   notified=incident.notified, notified_severity=incident.notified_severity)
         ended = incident.cleared if incident.cleared is not None else self.now
         self.events.append({
             "ts": iso_z(self.now), "event": "resolved", "id": incident.id, "subject": incident.subject,
@@ -173,33 +190,49 @@ class Book:
             "actions": [{"type": a.type, "target": a.target, "at": iso_z(a.at), "outcome": a.outcome}
                         for a in incident.actions],
             "notifications": sum(1 for n in incident.notices if n.status in DELIVERED)})
-        if incident.notified is not None and not incident.flapping:
+        if incident.notified is not None and not incident.flapping and not incident.reported \
+                and not self._worse_open(incident):
             self.due.append(Due("resolved", incident, key))
+
+    def _worse_open(self, incident: Incident) -> bool:
+        """Another incident of the same subject, more severe, is open: memory going from warning to
+        critical ends the warning incident, and "back below the warning threshold" would be false."""
+        rank = RANK.get(incident.severity, 0)
+        return any(i.subject == incident.subject and RANK.get(i.severity, 0) > rank for i in self.open.values())
 
     # 3 --------------------------------------------------------------------------------------------
     def attach(self, subject: str, severity: str, text: str, *, create: bool) -> Incident | None:
         """The incident an action on ``subject`` is about: the worst one a rule holds open (seen
         this cycle first: one clearing is still the same problem, not a new one), else one a decider
         raised before; ``create`` opens a reported one."""
+        found = self.lookup(subject)
+        if found is not None and found.reported:
+            self._seen(fingerprint(subject, REPORTED), found, _higher(found.severity, severity), text)
+        if found is not None or not create:
+            return found
+        return self._open(subject, REPORTED, severity, text, reported=True)
+
+    def lookup(self, subject: str) -> Incident | None:
+        """``attach`` without side effects: what a note about ``subject`` is filed under."""
         mine = [i for i in self.open.values() if i.subject == subject]
         held = [i for i in mine if not i.reported]
         if held:
             return max(held, key=lambda i: (not i.absent, RANK.get(i.severity, 0)))
-        reported = next((i for i in mine if i.reported), None)
-        if reported is not None:
-            self._seen(fingerprint(subject, REPORTED), reported, _higher(reported.severity, severity), text)
-            return reported
-        return self._open(subject, REPORTED, severity, text, reported=True) if create else None
+        return next((i for i in mine if i.reported), None)
 
-    def alert_verdict(self, incident: Incident) -> tuple[str | None, str]:
-        """(notice kind, or None when the alert is held back; why, for the record)."""
+    def alert_verdict(self, incident: Incident, severity: str = "info") -> tuple[str | None, str]:
+        """(notice kind, or None when the alert is held back; why, for the record). ``severity``
+        is the alert's own: an alert more severe than what the operator was last told about this
+        incident goes out, whatever the rule says."""
         key = fingerprint(incident.subject, incident.condition)
         if incident.flapping:
             return None, f"{key} is flapping: notifications held until it settles"
         if incident.notified is None:
             return "opened", f"{key} opened"
-        if RANK.get(incident.severity, 0) > RANK.get(incident.notified_severity or "info", 0):
-            return "escalated", f"{key} rose to {incident.severity}"
+        now_severity = _higher(incident.severity, severity)
+        if RANK.get(now_severity, 0) > RANK.get(incident.notified_severity or "info", 0):
+            incident.severity = now_severity
+            return "escalated", f"{key} rose to {now_severity}"
         last = iso_z(incident.notified)
         if key in self.notified_now:
             return None, f"{key} was notified at {last}, in this cycle"
@@ -245,6 +278,8 @@ class Book:
         for key, incident in list(self.open.items()):
             if incident.reported:
                 self._settle_reported(key, incident, decider_asked)
+            elif self._unheard(incident):
+                self.due.append(Due("opened", incident, key))
             elif self._reminder_due(key, incident):
                 self.due.append(Due("reminder", incident, key))
             if key in self.open:
@@ -254,10 +289,14 @@ class Book:
             still_flapping = settled.flapping and len(changes) >= self._settle_below()
             if settled.flapping and not still_flapping and settled.told:  # only what the operator heard of
                 self.due.append(Due("settled", _closed(key, settled), key))
-            if changes:
-                self.recent[key] = Settled(changes, still_flapping, settled.resolved, settled.told and still_flapping)
+            if changes or self._notice_stands(settled):
+                self.recent[key] = msgspec.structs.replace(settled, changes=changes, flapping=still_flapping,
+                                                           told=settled.told and still_flapping)
             else:
                 del self.recent[key]
+
+    def _notice_stands(self, settled: Settled) -> bool:
+        return settled.notified is not None and self.now - settled.notified < self.config.repeat_interval
 
     def _settle_reported(self, key: str, incident: Incident, decider_asked: bool) -> None:
         """A decider's own incident closes when the decider, asked again, stops raising it, or
@@ -269,6 +308,13 @@ class Book:
         elif self.now - incident.last_seen >= self.config.repeat_interval:
             incident.cleared = incident.cleared or incident.last_seen
             self._resolve(key, incident)
+
+    @staticmethod
+    def _unheard(incident: Incident) -> bool:
+        """A critical finding the operator has not been told of, whatever the decider did (it may
+        have chosen another subject's label, or no alert): a critical rule is never silent."""
+        return (incident.notified is None and incident.severity == "critical" and not incident.absent
+                and not incident.flapping)
 
     def _reminder_due(self, key: str, incident: Incident) -> bool:
         return (incident.notified is not None and not incident.absent and not incident.flapping
@@ -294,9 +340,9 @@ class Book:
             "since": iso_z(i.opened), "last_seen": iso_z(i.last_seen), "absent_cycles": i.absent,
             "flapping": i.flapping,
             "actions": [{"type": a.type, "target": a.target, "at": iso_z(a.at), "status": a.status,
-                         "outcome": a.outcome} for a in i.actions],
-            "notified": [{"kind": n.kind, "at": iso_z(n.at), "status": n.status} for n in i.notices],
-            "escalated": list(i.escalated), "notes": list(i.notes),
+                         "outcome": a.outcome} for a in i.actions[-SHOWN:]],
+            "notified": [{"kind": n.kind, "at": iso_z(n.at), "status": n.status} for n in i.notices[-SHOWN:]],
+            "escalated": i.escalated[-SHOWN:], "notes": i.notes[-SHOWN:],
         } for i in self.open.values()]
 
     def summary(self) -> dict[str, object]:
@@ -304,6 +350,16 @@ class Book:
         return {"open": len(self.open), "opened": list(self.opened),
                 "resolved": [fingerprint(i.subject, i.condition) for i in self.resolved],
                 "outcomes": list(self.outcomes), "unkeyed": self.unkeyed}
+
+
+def _not_after(incident: Incident, now: float) -> None:
+    """A clock set back (NTP after a bad RTC) leaves times in the future: treat them as now, so
+    reminders and ageing resume within one interval instead of when the clock catches up."""
+    incident.opened, incident.last_seen = min(incident.opened, now), min(incident.last_seen, now)
+    if incident.notified is not None:
+        incident.notified = min(incident.notified, now)
+    if incident.cleared is not None:
+        incident.cleared = min(incident.cleared, now)
 
 
 def _worth_telling(incident: Incident) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from argus_cli.config import Config
@@ -52,27 +53,45 @@ def _what(subject: str) -> str:
 
 def message(due: Due, now: float) -> str:
     """The notice's text, without the ``[host]`` prefix."""
+    return _TEXTS[due.kind](due, now)
+
+
+def _resolved(due: Due, now: float) -> str:
     incident = due.incident
-    if due.kind == "resolved":
-        ended = incident.cleared if incident.cleared is not None else now
-        cleared = _CLEARED.get(incident.condition, "{what} " + incident.condition + " cleared")
-        done = "; ".join(f"{a.type} {a.target or ''} at {clock(a.at)}, {a.outcome or a.status}".replace("  ", " ")
-                         for a in incident.actions)
-        return (f"resolved after {duration(ended - incident.opened)}: "
-                f"{cleared.format(what=_what(incident.subject))}" + (f" ({done})" if done else ""))
-    if due.kind == "reminder":
-        return f"still open after {duration(now - incident.opened)}: {incident.text}"
-    if due.kind == "flapping":
-        return (f"flapping: {due.fingerprint} came and went {len(incident.changes)} times in the last hour; "
-                f"notifications are held until it settles. Now: {incident.text}")
-    if due.kind == "settled":
-        if incident.id:  # still open
-            return f"no longer flapping, still open: {incident.text}"
-        return f"no longer flapping: {due.fingerprint} has stayed clear since {clock(incident.opened)}"
+    ended = incident.cleared if incident.cleared is not None else now
+    cleared = _CLEARED.get(incident.condition, "{what} " + incident.condition + " cleared")
+    done = "; ".join(f"{a.type} {a.target or ''} at {clock(a.at)}, {a.outcome or a.status}".replace("  ", " ")
+                     for a in incident.actions)
+    return (f"resolved after {duration(ended - incident.opened)}: {cleared.format(what=_what(incident.subject))}"
+            + (f" ({done})" if done else ""))
+
+
+def _flapping(due: Due, now: float) -> str:
+    incident = due.incident
+    state = "clear" if incident.absent else incident.text
+    return (f"flapping: {due.fingerprint} came and went {len(incident.changes)} times in the last hour; "
+            f"notifications are held until it settles. Now: {state}")
+
+
+def _settled(due: Due, now: float) -> str:
+    if due.incident.id:  # still open
+        return f"no longer flapping, still open: {due.incident.text}"
+    return f"no longer flapping: {due.fingerprint} has stayed clear since {clock(due.incident.opened)}"
+
+
+def _ineffective(due: Due, now: float) -> str:
+    incident = due.incident
     tried = "; ".join(f"{a.type} {a.target or ''} at {clock(a.at)}: {a.outcome}" for a in incident.actions
                       if a.outcome in ("unchanged", "worse"))
     return (f"remediation ineffective on {due.fingerprint}: {tried}. Not trying it again; "
             f"a human is needed. Now: {incident.text}")
+
+
+_TEXTS: dict[str, Callable[[Due, float], str]] = {
+    "opened": lambda due, now: due.incident.text,  # a critical finding no alert of the decider covered
+    "reminder": lambda due, now: f"still open after {duration(now - due.incident.opened)}: {due.incident.text}",
+    "resolved": _resolved, "flapping": _flapping, "settled": _settled, "ineffective": _ineffective,
+}
 
 
 def send_due(config: Config, book: Book, *, dry_run: bool,

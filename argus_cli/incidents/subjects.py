@@ -16,6 +16,8 @@ from argus_cli.text import truncate
 
 SUBJECT_MAX = 160
 HOST_WIDE = ("memory", "swap", "load")  # always subjects of a snapshot: the host has them
+# the collectors whose failure is a subject (collectors/__init__.py names them)
+COLLECTORS = ("system", "memory", "disks", "processes", "services", "orphans", "tmux", "freshness", "previous_cycle")
 DECIDER = "decider"
 
 
@@ -35,13 +37,34 @@ def named(kind: str, name: object) -> str:
 
 
 def of_snapshot(snapshot: Snapshot) -> frozenset[str]:
-    """Every subject this snapshot shows; a decider may address only these."""
+    """Every subject this snapshot shows; a decider may address only these (``decider`` is
+    Argus's own, never the decider's to name)."""
     return frozenset(_subjects(snapshot))
+
+
+def measured(snapshot: Snapshot) -> frozenset[str]:
+    """The subjects this snapshot could judge: a service that answered up or down, a usage that
+    was read. A subject missing here (its collector failed, its check could not answer) keeps its
+    incidents as they were: not seeing a problem is not seeing it end."""
+    return frozenset(_measured(snapshot))
+
+
+def _measured(snap: Snapshot) -> Iterator[str]:
+    if snap.memory is not None and snap.memory.percent is not None:
+        yield "memory"
+    if snap.swap is not None and snap.swap.percent is not None:
+        yield "swap"
+    if snap.system is not None and snap.system.load_per_core is not None:
+        yield "load"
+    yield from (named("disk", d.path) for d in snap.disks if d.path is not None and d.percent is not None)
+    yield from (named("service", s.name) for s in snap.services if s.name is not None and s.status in ("up", "down"))
+    yield from (named("freshness", f.name) for f in snap.freshness if f.name is not None and f.stale is not None)
+    collectors = {e.collector for e in snap.errors}
+    yield from (named("collector", name) for name in COLLECTORS if name not in collectors)
 
 
 def _subjects(snap: Snapshot) -> Iterator[str]:
     yield from HOST_WIDE
-    yield DECIDER
     yield from (named("disk", d.path) for d in snap.disks if d.path is not None)
     yield from (named("service", s.name) for s in snap.services if s.name is not None)
     yield from (named("freshness", f.name) for f in snap.freshness if f.name is not None)

@@ -125,18 +125,45 @@ class _Window:
         return [summary for _, summary in ranked[:limit]]
 
 
-def _fold_line(record: dict[str, Any], window: _Window, pending: dict[str, tuple[str, float]]) -> bool:
+class _Pending:
+    """Incidents opened and not resolved yet, by id, and the id last opened per condition."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, tuple[str, float]] = {}  # id -> (subject, opened)
+        self.latest: dict[tuple[str, object], str] = {}  # (subject, condition) -> id
+
+    def open(self, ident: str, subject: str, condition: object, at: float, window: _Window) -> None:
+        """An opened line. The same condition opened again while an earlier incident of it has no
+        resolved line (its book was lost) ends the earlier one there: it is not open for ever. An
+        opening older than the pending one (written out of order) ends nothing."""
+        fingerprint = (subject, condition)
+        earlier = self.latest.get(fingerprint)
+        if earlier is not None and earlier != ident and earlier in self.by_id:
+            old_subject, old_opened = self.by_id[earlier]
+            if at < old_opened:
+                self.by_id.setdefault(ident, (subject, at))
+                return
+            del self.by_id[earlier]
+            window.finish((earlier, old_opened), old_subject, at)
+        self.latest[fingerprint] = ident
+        self.by_id.setdefault(ident, (subject, at))  # a repeated opened line keeps the first
+
+
+def _fold_line(record: dict[str, Any], window: _Window, pending: _Pending) -> bool:
     """Apply one event; False when the line is not a usable event (counted as malformed)."""
     event, ident, subject = record.get("event"), record.get("id"), record.get("subject")
-    if isinstance(event, str) and event not in _EVENTS:
+    if not isinstance(event, str):
+        return False
+    if event not in _EVENTS:
         return True  # an event a newer Argus writes: not ours to count, not malformed
     at = _epoch(record.get("ts"))
-    if event not in _EVENTS or not isinstance(ident, str) or not isinstance(subject, str) or at is None:
+    if not isinstance(ident, str) or not isinstance(subject, str) or at is None:
         return False
     if event == "opened":
-        pending.setdefault(ident, (subject, at))  # a repeated opened line keeps the first
+        condition = record.get("condition")
+        pending.open(ident, subject, condition if isinstance(condition, str) else None, at, window)
         return True
-    held = pending.pop(ident, None)
+    held = pending.by_id.pop(ident, None)
     opened = held[1] if held else _opened_of(record, at)
     window.finish((ident, opened), subject, at)
     return True
@@ -158,10 +185,10 @@ def read_incidents(path: Path, now: float, window_days: int, limit: int = TOP) -
     for a symlink or directory in its place, like the registry (ARCHITECTURE.md §4)."""
     window = _Window(now - window_days * 86400, now)
     lines, bad = LineStats(), 0
-    pending: dict[str, tuple[str, float]] = {}  # id -> (subject, opened): waiting for its resolved line
+    pending = _Pending()
     for record in iter_jsonl(path, lines):
         bad += not _fold_line(record, window, pending)
-    for ident, (subject, opened) in pending.items():
+    for ident, (subject, opened) in pending.by_id.items():
         window.finish((ident, opened), subject, None)
     return IncidentHistory(path=path, exists=lines.lines > 0 or os.path.lexists(path),
                            window_days=window_days, opened=window.opened, resolved=window.resolved,

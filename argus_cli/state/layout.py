@@ -26,6 +26,10 @@ from argus_cli.state.files import Reporter, atomic_write_json, read_state, to_st
 # makes the file unusable, so the owner moves it aside instead of failing on every rewrite.
 Number = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | float
 Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]  # a count or an id that must be a whole number
+# An epoch any date can show (1970 to 9999): a time past it in a hand-edited file makes the file
+# unusable (moved aside by the owner) rather than failing every cycle where it is printed.
+Time = Annotated[int, Meta(ge=0, le=253_402_300_799)] | Annotated[float, Meta(ge=0, le=253_402_300_799)]
+LISTED = 100  # the most entries a list in incidents.json may hold (the book keeps 20)
 S = TypeVar("S", bound=Struct)
 
 # --- JSONL files (append_jsonl / iter_jsonl), locks and text files ------------------------------
@@ -158,7 +162,7 @@ class Notice(Struct):
     ineffective or resolved; ``status`` is how it went (sent, queued, recorded, failed)."""
 
     kind: str
-    at: Number
+    at: Time
     status: str
 
 
@@ -168,15 +172,15 @@ class IncidentAction(Struct):
 
     type: str
     target: str | None
-    at: Number
+    at: Time
     status: str  # the action's own result
     pid: Count | None = None  # kill_pid: the process that must be gone
-    create_time: Number | None = None
+    create_time: Time | None = None
     percent: Number | None = None  # the subject's usage when the action ran (memory, disk)
     reclaimed: Number | None = None  # clean_disk: bytes freed
     reset_failed: bool = False  # restart_service: systemd's start limit was reset first
     outcome: str | None = None
-    checked: Number | None = None
+    checked: Time | None = None
 
 
 class Incident(Struct):
@@ -188,19 +192,22 @@ class Incident(Struct):
     severity: str  # as last seen
     worst: str
     text: str  # the last finding's or alert's words, for notices
-    opened: Number
-    last_seen: Number
+    opened: Time
+    last_seen: Time
     absent: Count = 0  # consecutive cycles without its condition
-    cleared: Number | None = None  # the first of those cycles: when it ended, for the duration
+    cleared: Time | None = None  # the first of those cycles: when it ended, for the duration
     reported: bool = False  # opened by a decider's action, no rule behind it
-    notified: Number | None = None  # when a notification last went out about it
+    notified: Time | None = None  # when a notification last went out about it
     notified_severity: str | None = None
-    notices: list[Notice] = field(default_factory=list)
-    actions: list[IncidentAction] = field(default_factory=list)
-    changes: list[Number] = field(default_factory=list)  # condition came or went, the last hour
+    notices: Annotated[list[Notice], Meta(max_length=LISTED)] = field(default_factory=list)
+    actions: Annotated[list[IncidentAction], Meta(max_length=LISTED)] = field(default_factory=list)
+    # when the condition came or went, within the last hour (flapping)
+    changes: Annotated[list[Time], Meta(max_length=LISTED)] = field(default_factory=list)
     flapping: bool = False
-    escalated: list[str] = field(default_factory=list)  # "type target" found ineffective
-    notes: list[str] = field(default_factory=list)  # e.g. systemd restarting the unit on its own
+    # "type target" pairs found ineffective
+    escalated: Annotated[list[str], Meta(max_length=LISTED)] = field(default_factory=list)
+    # e.g. systemd restarting the unit on its own
+    notes: Annotated[list[str], Meta(max_length=LISTED)] = field(default_factory=list)
     n_restarts: Count | None = None
     bead_id: str | None = None
 
@@ -209,10 +216,12 @@ class Settled(Struct):
     """A fingerprint resolved within the last hour: its changes carry over if it comes back, so
     a flapping check is recognised across reopenings."""
 
-    changes: list[Number] = field(default_factory=list)
+    changes: Annotated[list[Time], Meta(max_length=LISTED)] = field(default_factory=list)
     flapping: bool = False
-    resolved: Number = 0
+    resolved: Time = 0
     told: bool = False  # the operator was told it flaps: its end is worth a notice too
+    notified: Time | None = None  # a reported incident's last notice, carried if it is raised again
+    notified_severity: str | None = None
 
 
 class Incidents(Struct):
