@@ -7,11 +7,12 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Generic, NamedTuple, TypeVar, cast, overload
@@ -22,12 +23,41 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 class ConfigError(ValueError):
-    """A variable holds a value Argus cannot use. The message names variable, value and range."""
+    """A variable holds a value Argus cannot use. The message names variable, value, where the value
+    came from (``origin``: "from the environment", "from FILE:LINE") and what is allowed."""
 
-    def __init__(self, name: str, value: str, allowed: str) -> None:
+    def __init__(self, name: str, value: str, allowed: str, origin: str = "") -> None:
         shown = "<hidden>" if name in SECRET_NAMES else repr(value)
-        super().__init__(f"{name}={shown} is invalid: expected {allowed}")
+        where = f" ({origin})" if origin else ""
+        super().__init__(f"{name}={shown}{where} is invalid: expected {allowed}")
         self.name = name
+        self.value = value
+        self.allowed = allowed
+
+    def came_from(self, origin: str) -> ConfigError:
+        """The same refusal, naming where the value came from."""
+        return ConfigError(self.name, self.value, self.allowed, origin)
+
+
+class PairError(ConfigError):
+    """Two thresholds that contradict each other (a warning above its critical level). Neither value
+    is invalid alone: the message names both, where each came from and which one to change."""
+
+    def __init__(self, warn: str, warn_value: int, crit: str, crit_value: int, origins: Mapping[str, str]) -> None:
+        both = (f"{warn}={warn_value} ({origins[warn]}) is above {crit}={crit_value} ({origins[crit]}): "
+                "the warning threshold must not exceed the critical one; ")
+        if origins[warn] == DEFAULT_ORIGIN:  # only the critical one was set: do not blame the default
+            fix = f"set {warn} to {crit_value} or less as well, or raise {crit} to {warn_value} or more"
+            self.name = crit
+        else:
+            fix = f"lower {warn} to {crit_value} or less, or raise {crit} to {warn_value} or more"
+            self.name = warn
+        ValueError.__init__(self, both + fix)
+        self.value, self.allowed = str(warn_value), f"a value <= {crit} ({crit_value})"
+
+
+ENVIRONMENT_ORIGIN = "from the environment"
+DEFAULT_ORIGIN = "the default"
 
 
 class Var(NamedTuple):  # a NamedTuple: ~70 of them are built at every start, cheaply
@@ -38,6 +68,7 @@ class Var(NamedTuple):  # a NamedTuple: ~70 of them are built at every start, ch
     lo: float | None = None
     hi: float | None = None
     choices: tuple[str, ...] = ()
+    duration: bool = False  # an integer of seconds that also accepts 90s, 15m, 1h, 7d
 
 
 class ServiceCheck(NamedTuple):
@@ -87,6 +118,12 @@ def secret(name: str, comment: str) -> Setting[str]:
 
 def integer(name: str, default: int, comment: str, lo: int, hi: int) -> Setting[int]:
     return Setting(Var(name, str(default), comment, "int", lo, hi))
+
+
+def seconds(name: str, default: int, comment: str, lo: int, hi: int) -> Setting[int]:
+    """A number of seconds: a plain integer, or a count and one unit (``90s``, ``15m``, ``1h``,
+    ``7d``); the range applies to the seconds it comes to."""
+    return Setting(Var(name, str(default), comment, "int", lo, hi, duration=True))
 
 
 def percent(name: str, default: int, comment: str) -> Setting[int]:
@@ -148,15 +185,15 @@ class Config:
     anthropic_api_key = secret("ANTHROPIC_API_KEY", "Anthropic API key; unset = rules engine decides")
     anthropic_base_url = text("ANTHROPIC_BASE_URL", "", "Anthropic API base URL, as the SDK reads it")
     model = text("ARGUS_MODEL", "claude-haiku-4-5", "Model id for the LLM decider")
-    llm_timeout = integer("ARGUS_LLM_TIMEOUT", 60, "Seconds per LLM call", 5, 300)
+    llm_timeout = seconds("ARGUS_LLM_TIMEOUT", 60, "Seconds per LLM call", 5, 300)
     llm_every_cycle = flag("ARGUS_LLM_EVERY_CYCLE", False, "true = ask the LLM every cycle, as the original did")
-    llm_heartbeat_seconds = integer("ARGUS_LLM_HEARTBEAT_SECONDS", 21600,
+    llm_heartbeat_seconds = seconds("ARGUS_LLM_HEARTBEAT_SECONDS", 21600,
         "Ask the LLM at least this often even when all is nominal", 1, TEN_YEARS)
-    llm_backoff_base_seconds = integer("ARGUS_LLM_BACKOFF_BASE_SECONDS", 300,
+    llm_backoff_base_seconds = seconds("ARGUS_LLM_BACKOFF_BASE_SECONDS", 300,
         "First cooldown after an LLM failure (doubles)", 1, DAY)
-    llm_backoff_max_seconds = integer("ARGUS_LLM_BACKOFF_MAX_SECONDS", 7200,
+    llm_backoff_max_seconds = seconds("ARGUS_LLM_BACKOFF_MAX_SECONDS", 7200,
         "Longest cooldown after LLM failures", 1, WEEK)
-    llm_rate_limit_min_seconds = integer("ARGUS_LLM_RATE_LIMIT_MIN_SECONDS", 1800,
+    llm_rate_limit_min_seconds = seconds("ARGUS_LLM_RATE_LIMIT_MIN_SECONDS", 1800,
         "Minimum cooldown after an HTTP 429", 1, DAY)
     prompt_file = path("ARGUS_PROMPT_FILE", "System prompt file (default: the packaged prompt.md)")
     history_cycles = integer("ARGUS_HISTORY_CYCLES", 6, "Past cycles summarised into the LLM's input", 0, 50)
@@ -184,18 +221,23 @@ class Config:
     min_free_mb = integer("ARGUS_MIN_FREE_MB", 100,
         "Disk guard: below this many MB free, skip the LLM and alert", 1, 1_048_576)
     freshness = freshness_checks("ARGUS_FRESHNESS",
-        "name=PATH:MAX_AGE_SECONDS (1 to 315360000): warn when nothing under PATH changed for that long")
-    collect_timeout = integer("ARGUS_COLLECT_TIMEOUT", 5,
+        "name=PATH:MAX_AGE_SECONDS (1 to 315360000, or 90s/15m/1h/7d): "
+        "warn when nothing under PATH changed for that long")
+    collect_timeout = seconds("ARGUS_COLLECT_TIMEOUT", 5,
         "Seconds each collector may take before it is reported as hung", 1, 300)
+    unknown_cycles = integer("ARGUS_UNKNOWN_CYCLES", 3,
+        "Cycles in a row a service check may answer unknown before it is reported (a blind spot)", 1, 100)
+    decider_degraded_seconds = seconds("ARGUS_DECIDER_DEGRADED_SECONDS", 3600,
+        "Seconds of LLM failures before the decider is reported degraded (the rules decide meanwhile)", 60, 7 * DAY)
     resolve_cycles = integer("ARGUS_RESOLVE_CYCLES", 2,
         "An incident resolves after its condition is absent for this many cycles in a row", 1, 100)
-    repeat_interval = integer("ARGUS_REPEAT_INTERVAL", 14400,
+    repeat_interval = seconds("ARGUS_REPEAT_INTERVAL", 14400,
         "Seconds between reminders while an alerted incident stays open", 60, 7 * DAY)
     flap_transitions = integer("ARGUS_FLAP_TRANSITIONS", 6,
         "Changes of one condition within an hour that make it flapping (notified once, then held)", 4, 100)
-    dedup_window = integer("ARGUS_DEDUP_WINDOW", 3600,
+    dedup_window = seconds("ARGUS_DEDUP_WINDOW", 3600,
         "Seconds during which a repeated alert without a subject is suppressed", 1, TEN_YEARS)
-    dedup_retention_seconds = integer("ARGUS_DEDUP_RETENTION_SECONDS", 86400,
+    dedup_retention_seconds = seconds("ARGUS_DEDUP_RETENTION_SECONDS", 86400,
         "Seconds before a dedup key is forgotten", 1, TEN_YEARS)
     disk_clean_max_age_days = integer("ARGUS_DISK_CLEAN_MAX_AGE_DAYS", 7,
         "clean_disk removes entries older than this", 1, 365)
@@ -203,30 +245,30 @@ class Config:
         "true = clean_disk only reports what it would remove")
     host_root = text("ARGUS_HOST_ROOT", "/",
         "Where the host filesystem is mounted (clean_disk roots resolve under it)")
-    restart_backoff_second_delay = integer("ARGUS_RESTART_BACKOFF_SECOND_DELAY", 60,
+    restart_backoff_second_delay = seconds("ARGUS_RESTART_BACKOFF_SECOND_DELAY", 60,
         "Seconds before a second restart attempt", 1, DAY)
-    restart_backoff_third_delay = integer("ARGUS_RESTART_BACKOFF_THIRD_DELAY", 300,
+    restart_backoff_third_delay = seconds("ARGUS_RESTART_BACKOFF_THIRD_DELAY", 300,
         "Seconds before a third restart attempt", 1, DAY)
-    restart_cooldown_seconds = integer("ARGUS_RESTART_COOLDOWN_SECONDS", 3600,
+    restart_cooldown_seconds = seconds("ARGUS_RESTART_COOLDOWN_SECONDS", 3600,
         "Cooldown after a restart loop is detected", 1, TEN_YEARS)
-    boot_grace_seconds = integer("ARGUS_BOOT_GRACE_SECONDS", 120,
+    boot_grace_seconds = seconds("ARGUS_BOOT_GRACE_SECONDS", 120,
         "After boot, service-down findings are logged, not escalated", 0, DAY)
     systemctl_bin = text("ARGUS_SYSTEMCTL_BIN", "systemctl",
         "systemctl for service checks and restart_service (name or path)")
     tmux_bin = text("ARGUS_TMUX_BIN", "tmux", "tmux for the tmux collector and kill_tmux (name or path)")
     bd_bin = text("ARGUS_BD_BIN", "bd", "beads CLI")
     beads_workdir = text("ARGUS_BEADS_WORKDIR", ".", "Directory bd runs in")
-    bd_timeout = integer("ARGUS_BD_TIMEOUT", 10, "Seconds per bd call", 1, 300)
+    bd_timeout = seconds("ARGUS_BD_TIMEOUT", 10, "Seconds per bd call", 1, 300)
     bead_priority = integer("ARGUS_BEAD_PRIORITY", 2, "Priority of created beads", 0, 4)
     bead_repeat_threshold = integer("ARGUS_BEAD_REPEAT_THRESHOLD", 3,
         "Recurrences within the window that create a bead", 1, 1000)
-    bead_repeat_window_seconds = integer("ARGUS_BEAD_REPEAT_WINDOW_SECONDS", 86400,
+    bead_repeat_window_seconds = seconds("ARGUS_BEAD_REPEAT_WINDOW_SECONDS", 86400,
         "Window for counting recurrences", 1, TEN_YEARS)
     relay_enabled = flag("ARGUS_RELAY_ENABLED", True, "Publish problems to Relay")
     relay_bin = text("ARGUS_RELAY_BIN", "relay", "Relay CLI")
     relay_to = text("ARGUS_RELAY_TO", "athena", "Relay recipient")
     relay_from = text("ARGUS_RELAY_FROM", "argus", "Relay sender")
-    relay_timeout = integer("ARGUS_RELAY_TIMEOUT", 5, "Seconds per relay call", 1, 300)
+    relay_timeout = seconds("ARGUS_RELAY_TIMEOUT", 5, "Seconds per relay call", 1, 300)
     relay_fallback_file = path("ARGUS_RELAY_FALLBACK_FILE",
         "Where problems go when Relay fails (default <state>/relay-fallback.jsonl)")
     relay_summary_enabled = flag("ARGUS_RELAY_SUMMARY_ENABLED", True, "Send the daily summary to Relay")
@@ -238,11 +280,11 @@ class Config:
     telegram_api_base = text("ARGUS_TELEGRAM_API_BASE", "https://api.telegram.org", "Telegram Bot API base URL")
     telegram_max_per_cycle = integer("ARGUS_TELEGRAM_MAX_PER_CYCLE", 20,
         "Most Telegram messages one cycle sends (the rest stay queued)", 1, 1000)
-    telegram_budget_seconds = integer("ARGUS_TELEGRAM_BUDGET_SECONDS", 30,
+    telegram_budget_seconds = seconds("ARGUS_TELEGRAM_BUDGET_SECONDS", 30,
         "Time one cycle may spend delivering Telegram messages", 1, 600)
     stats_window_days = integer("ARGUS_STATS_WINDOW_DAYS", 7, "Window of argus stats", 1, 3650)
     pattern_window_days = integer("ARGUS_PATTERN_WINDOW_DAYS", 7, "Window of argus patterns", 1, 3650)
-    cycle_timeout = integer("ARGUS_CYCLE_TIMEOUT", 240, "Hard limit for one cycle, seconds", 1, 3600)
+    cycle_timeout = seconds("ARGUS_CYCLE_TIMEOUT", 240, "Hard limit for one cycle, seconds", 1, 3600)
 
     @property
     def has_api_key(self) -> bool:
@@ -289,7 +331,12 @@ def parse_env_file(text: str, source: str = "env file") -> dict[str, str]:
     quote, ``$``, an unquoted blank or operator) is an EnvFileError naming ``source`` and the line,
     never a silently different value: an operator may source the file, systemd may read it, and
     neither must see something else than Argus does."""
-    out: dict[str, str] = {}
+    return {name: value for name, (value, _) in parse_env_lines(text, source).items()}
+
+
+def parse_env_lines(text: str, source: str = "env file") -> dict[str, tuple[str, int]]:
+    """``parse_env_file`` with the number of the line each value came from (the last one set wins)."""
+    out: dict[str, tuple[str, int]] = {}
     for lineno, raw in enumerate(text.removeprefix("\ufeff").split("\n"), 1):  # an editor's BOM
         line = raw.removesuffix("\r").lstrip(_BLANKS)
         if not line or line.startswith("#"):
@@ -298,7 +345,8 @@ def parse_env_file(text: str, source: str = "env file") -> dict[str, str]:
             name, value = _parse_assignment(line)
         except _Refused as why:
             raise EnvFileError(source, lineno, str(why)) from None
-        out[name] = value
+        out.pop(name, None)  # a name set again is where its last line is
+        out[name] = (value, lineno)
     return out
 
 
@@ -397,27 +445,85 @@ def load(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> 
     """Build the Config from ``env`` (default: os.environ) layered over the env file."""
     env = os.environ if env is None else env
     env_file = env_file or find_env_file(env)
-    file_values = _read_env_file(env_file) if env_file is not None else {}
+    file_lines = _read_env_file(env_file) if env_file is not None else {}
     values: dict[str, object] = {}
+    origins: dict[str, str] = {}
     for var in VARIABLES:
-        raw = env.get(var.name, file_values.get(var.name, var.default))
-        values[var.name] = _convert(var, raw.strip())
+        raw, origins[var.name] = _raw_value(var, env, file_lines, env_file)
+        try:
+            values[var.name] = _convert(var, raw.strip())
+        except ConfigError as exc:
+            raise exc.came_from(origins[var.name]) from None
     _fill_paths(values, env)
     config = Config(values=values, env_file=env_file)
-    _check_pairs(config)
+    _check_pairs(config, origins)
     return config
+
+
+def _raw_value(var: Var, env: Mapping[str, str], file_lines: Mapping[str, tuple[str, int]],
+               env_file: Path | None) -> tuple[str, str]:
+    """The text ``var`` is set to and where it came from: the environment, the env file's line, the default."""
+    if var.name in env:
+        return env[var.name], ENVIRONMENT_ORIGIN
+    if var.name in file_lines:
+        value, lineno = file_lines[var.name]
+        return value, f"from {env_file}:{lineno}"
+    return var.default, DEFAULT_ORIGIN
+
+
+# --- names that look like settings but are none (argus doctor warns of them) --------------------
+
+OWN_PREFIXES = ("ARGUS_", "TELEGRAM_", "ANTHROPIC_")
+# Read from the process environment besides VARIABLES: where the env file is, the installer's
+# switch (scripts/install.sh), and what the Anthropic client Argus builds reads itself when
+# Argus leaves an option unset (tests/test_config_hygiene.py checks these against the SDK).
+ENVIRONMENT_ONLY = frozenset({
+    "ARGUS_ENV_FILE", "ARGUS_INSTALL_SYSTEMD",
+    "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS", "ANTHROPIC_LOG", "ANTHROPIC_WEBHOOK_SIGNING_KEY",
+    "ANTHROPIC_OPEN_TELEMETRY", "ANTHROPIC_OPEN_TELEMETRY_PROPAGATION",
+    "ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE", "ANTHROPIC_OPEN_TELEMETRY_TRACES_MAX_CONTENT_BYTES",
+    "ANTHROPIC_PROFILE", "ANTHROPIC_CONFIG_DIR", "ANTHROPIC_IDENTITY_TOKEN", "ANTHROPIC_IDENTITY_TOKEN_FILE",
+    "ANTHROPIC_FEDERATION_RULE_ID", "ANTHROPIC_ORGANIZATION_ID", "ANTHROPIC_SERVICE_ACCOUNT_ID",
+    "ANTHROPIC_WORKSPACE_ID", "ANTHROPIC_SCOPE",
+})
+
+
+def unknown_names(env: Mapping[str, str], env_file: Path | None) -> list[str]:
+    """One line per ``ARGUS_*``, ``TELEGRAM_*`` or ``ANTHROPIC_*`` name that nothing reads, in the
+    env file (with its line) or the process environment, with the closest setting's name. Names
+    only, never a value: the value of a misspelt secret is still a secret."""
+    found: list[str] = []
+    file_lines = _read_env_file(env_file) if env_file is not None else {}
+    for name, (_, lineno) in file_lines.items():
+        if not name.startswith(OWN_PREFIXES) or name in VARS_BY_NAME:
+            continue
+        where = f"{name} ({env_file}:{lineno})"
+        if name in ENVIRONMENT_ONLY:
+            found.append(f"{where} is read only from the process environment, not from the env file")
+        else:
+            found.append(f"{where} is not a setting Argus reads{_did_you_mean(name, VARS_BY_NAME)}")
+    known = VARS_BY_NAME.keys() | ENVIRONMENT_ONLY
+    for name in sorted(env):
+        if name.startswith(OWN_PREFIXES) and name not in known:
+            found.append(f"{name} (environment) is not a setting Argus reads{_did_you_mean(name, known)}")
+    return found
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f": did you mean {close[0]}?" if close else ""
 
 
 ENV_FILE_MAX_BYTES = 1024 * 1024  # a real env file is a few KiB; /dev/zero is not one
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
+def _read_env_file(path: Path) -> dict[str, tuple[str, int]]:
     data = _read_regular_file(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise EnvFileError(str(path), data.count(b"\n", 0, exc.start) + 1, "not UTF-8 text") from None
-    return parse_env_file(text, str(path))
+    return parse_env_lines(text, str(path))
 
 
 def _read_regular_file(path: Path) -> bytes:
@@ -470,18 +576,32 @@ def _to_str(var: Var, raw: str) -> str:
 def _range_text(var: Var) -> str:
     if var.kind == "float":
         return f"a number > {var.lo:g} and <= {var.hi:g}"
+    if var.duration:
+        return f"an integer from {var.lo:.0f} to {var.hi:.0f} ({DURATION_TEXT})"
     return f"an integer from {var.lo:.0f} to {var.hi:.0f}"  # every number has both bounds (a test checks)
 
 
+DURATION_TEXT = "seconds, or 90s/15m/1h/7d"
+_DURATION = re.compile(r"([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": DAY}
 _INTEGER = re.compile(r"-?[0-9]+")
+
+
+def parse_duration(raw: str) -> int | None:
+    """Seconds: a plain integer (``3600``) or a count and one unit (``90s``, ``15m``, ``1h``, ``7d``);
+    None for anything else (``1h30m``, ``1.5h``, ``15M``: M could be months)."""
+    if _INTEGER.fullmatch(raw):
+        return int(raw)
+    match = _DURATION.fullmatch(raw)
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def _to_int(var: Var, raw: str) -> int:
     # plain ASCII digits only: int() would also take "1_0", "+30" and other scripts' digits
-    if not _INTEGER.fullmatch(raw):
+    value = parse_duration(raw) if var.duration else int(raw) if _INTEGER.fullmatch(raw) else None
+    if value is None:
         raise ConfigError(var.name, raw, _range_text(var))
-    value = int(raw)
     if (var.lo is not None and value < var.lo) or (var.hi is not None and value > var.hi):
         raise ConfigError(var.name, raw, _range_text(var))
     return value
@@ -573,21 +693,27 @@ def _parse_service(item: str) -> ServiceCheck:
 def _parse_freshness(item: str) -> FreshnessCheck:
     name, sep, rest = item.partition("=")
     path, _, age = rest.rpartition(":")
-    if not sep or not name.strip() or not path or not age.isdigit() or not 1 <= int(age) <= TEN_YEARS:
-        raise ConfigError("ARGUS_FRESHNESS", item, f"name=PATH:MAX_AGE_SECONDS with seconds from 1 to {TEN_YEARS}")
-    return FreshnessCheck(name.strip(), path, int(age))
+    seconds = parse_duration(age) if age[:1].isdigit() else None
+    if not sep or not name.strip() or not path or seconds is None or not 1 <= seconds <= TEN_YEARS:
+        raise ConfigError("ARGUS_FRESHNESS", item,
+                          f"name=PATH:MAX_AGE_SECONDS with seconds from 1 to {TEN_YEARS} (or 90s/15m/1h/7d)")
+    return FreshnessCheck(name.strip(), path, seconds)
 
 
-def _check_pairs(config: Config) -> None:
+def _check_pairs(config: Config, origins: Mapping[str, str]) -> None:
     pairs = (("ARGUS_MEMORY_WARN_PCT", config.memory_warn_pct, "ARGUS_MEMORY_CRIT_PCT", config.memory_crit_pct),
              ("ARGUS_DISK_WARN_PCT", config.disk_warn_pct, "ARGUS_DISK_CRIT_PCT", config.disk_crit_pct))
     for warn, warn_pct, crit, crit_pct in pairs:
         if warn_pct > crit_pct:
-            raise ConfigError(warn, str(warn_pct), f"a value <= {crit} ({crit_pct})")
+            raise PairError(warn, warn_pct, crit, crit_pct, origins)
     for unit in config.allowed_services:
         if not UNIT_NAME.match(unit):
-            raise ConfigError("ARGUS_ALLOWED_SERVICES", unit, "systemd unit names ([A-Za-z0-9:._@-])")
-    _check_orphan_pattern(config.orphan_pattern)
+            raise ConfigError("ARGUS_ALLOWED_SERVICES", unit, "systemd unit names ([A-Za-z0-9:._@-])",
+                              origins["ARGUS_ALLOWED_SERVICES"])
+    try:
+        _check_orphan_pattern(config.orphan_pattern)
+    except ConfigError as exc:
+        raise exc.came_from(origins["ARGUS_ORPHAN_PATTERN"]) from None
 
 
 # Ordinary command lines, none of them a test runner: the sweep kills what the pattern matches, so

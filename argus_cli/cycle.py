@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from argus_cli.config import Config
 from argus_cli.decide import engine, prescreen
 from argus_cli.decide.prescreen import Gate
+from argus_cli.decide.rules import BLIND_CONDITIONS as BLIND
 from argus_cli.decide.rules import Finding, findings
 from argus_cli.model import ActionResult, Decision
 from argus_cli.redaction import redact
@@ -152,11 +153,12 @@ class _Cycle:
             snapshot = self.collect(processes)                             # 6. collect
             if snapshot is not None:
                 found = findings(snapshot, self.config)  # once: for incidents, the pre-screen, the LLM, the rules
-                book = self.track(snapshot, found, processes)              # 7. incidents
+                book, found = self.track(snapshot, found, processes)       # 7. incidents
                 gate = self.prescreen(snapshot, found, disk_full)          # 8. pre-screen
                 decided = self.decide(snapshot, found, gate, self_check, book)  # 9. decide
                 self.act(decided.decision, snapshot, results, book)        # 10. act
                 self.notify(decided, book)                                 # 11. notify
+                self.judge_health(found, book)
         except Interrupted as exc:
             self.record.fail("interrupted")
             self.log.warning("cycle interrupted by %s", exc)
@@ -277,23 +279,28 @@ class _Cycle:
 
     # 7 ------------------------------------------------------------------------------------------
     def track(self, snapshot: Snapshot, found: list[Finding],
-              processes: list[ProcessRow] | None) -> Book | None:
+              processes: list[ProcessRow] | None) -> tuple[Book | None, list[Finding]]:
         """Open, refresh and resolve incidents from the findings, after judging what last cycle's
-        actions did (ARCHITECTURE.md §8); None when the book cannot be kept this cycle."""
+        actions did (ARCHITECTURE.md §8). Returns the book (None when it cannot be kept this
+        cycle: then every finding counts at once) and the findings, those that must hold a while
+        and have not yet as notes."""
+        from argus_cli.decide.rules import unconfirmed
         from argus_cli.incidents import subjects
         from argus_cli.incidents.book import Book
         try:
             book = Book.load(self.config, self.now)
+            pending = book.confirm({f.key: f.after for f in found if f.after > 1})
+            found = [unconfirmed(f, pending[f.key]) if f.key in pending else f for f in found]
             alive = None if processes is None else _alive(processes)
             book.check_outcomes(snapshot, alive)
-            book.observe(((f.subject, f.condition, f.severity, f.text) for f in found if f.severity != "info"),
+            book.observe(((f.subject, f.condition, f.severity, f.text, f.page) for f in found if f.severity != "info"),
                          subjects.measured(snapshot))
         except Exception as exc:  # noqa: BLE001 - without incidents the cycle still guards the host
             self._step_failed("incidents", exc)
-            return None
+            return None, found
         for key in book.opened:
             self.log.info("incident opened: %s", key)
-        return book
+        return book, found
 
     # 8 ------------------------------------------------------------------------------------------
     def prescreen(self, snapshot: Snapshot, found: list[Finding], disk_full: bool) -> Gate:
@@ -330,9 +337,13 @@ class _Cycle:
         """Resolved notices, reminders, flapping, escalations: what the incidents call for."""
         if book is None:
             return
+        from argus_cli.decide.prescreen import degraded
         from argus_cli.incidents.notify import send_due
         try:
-            book.settle(decider_asked=decided.decision.decider == "llm")
+            answered = decided.decision.decider == "llm"
+            failing = decided.llm_called or decided.llm_skip_reason == "backoff"  # asked, or held off after failures
+            book.decider(degraded(self.config, self.now) if failing and not answered else None, answered=answered)
+            book.settle(decider_asked=answered)
             sent = send_due(self.config, book, dry_run=self.dry_run, delivery=self.delivery)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("incident notices", exc)
@@ -341,6 +352,19 @@ class _Cycle:
         for notice in sent:
             self.log.info("incident %s: %s notice %s", notice["fingerprint"], notice["kind"], notice["status"])
         self.record.extra["notices"] = sent
+
+    def judge_health(self, found: list[Finding], book: Book | None) -> None:
+        """``health`` and ``open_findings`` of this cycle's record: the open incidents' worst
+        severity (a problem blind spots are graded by, e.g. a service unknown for long), else
+        ``blind`` when any check could not see, else ``ok``."""
+        problems = [f for f in found if f.severity != "info"]
+        severities = [f.severity for f in problems if not f.blind]
+        if book is not None:
+            severities += [i.severity for i in book.open.values() if not i.absent and i.condition not in BLIND]
+        blind = any(f.blind for f in found) or (book is not None and any(
+            i.condition in BLIND for i in book.open.values()))
+        self.record.health = records.health_of(severities, blind)
+        self.record.open_findings = len(problems)
 
     def _execute(self, decision: Decision, snapshot: Snapshot | None, results: list[ActionResult],
                  book: Book | None = None) -> None:

@@ -6,12 +6,13 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from argus_cli.children import run_tool
-from argus_cli.config import Config, ConfigError, load
+from argus_cli.config import Config, ConfigError, load, unknown_names
 from argus_cli.model import iso_z
 from argus_cli.state import layout
 from argus_cli.state.directory import StateDirError
@@ -22,20 +23,22 @@ from argus_cli.state.files import PRIVATE_DIR_MODE
 @dataclass(frozen=True)
 class Check:
     name: str
-    level: str  # ok | warn | FAIL
+    level: str  # ok | warn | FAIL | skip (an online check with nothing configured to try)
     detail: str
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
-def run_checks() -> list[Check]:
+def run_checks(*, online: bool = False, send_test: bool = False) -> list[Check]:
+    """Every check; ``online`` adds the ones that call the LLM and Telegram (``online_checks``),
+    ``send_test`` a test message as well. Without them nothing goes on the network."""
     try:
         config = load()
     except ConfigError as exc:
         return [Check("config", "FAIL", str(exc))]
     source = f"env file {config.env_file}" if config.env_file else "environment and defaults"
-    checks = [Check("config", "ok", f"valid ({source})"),
+    checks = [Check("config", "ok", f"valid ({source})"), *check_unknown_names(config),
               check_state_dir(config.state_dir), check_prompt(config.prompt_file)]
     checks += [check_disk_path(path) for path in config.disk_paths]
     systemctl = config.systemctl_bin
@@ -44,7 +47,21 @@ def run_checks() -> list[Check]:
                check_api_key(config), check_telegram(config)]
     checks += [check_timer(Path(config.host_root), systemctl=systemctl),
                check_last_cycle(config.state_dir, time.time())]
+    if online or send_test:
+        from argus_cli.online_checks import run_online_checks
+
+        checks += run_online_checks(config, send_test=send_test)
     return checks
+
+
+def check_unknown_names(config: Config, env: Mapping[str, str] | None = None) -> list[Check]:
+    """A warning for each ARGUS_*, TELEGRAM_* or ANTHROPIC_* name nothing reads (a typo such as
+    ARGUS_DEDUP_WINDOWS leaves the default in force), with the closest setting. Names only."""
+    try:
+        found = unknown_names(os.environ if env is None else env, config.env_file)
+    except ConfigError as exc:  # the env file changed since it was loaded
+        return [Check("config", "FAIL", str(exc))]
+    return [Check("config", "warn", line) for line in found]
 
 
 def check_state_dir(state_dir: Path) -> Check:

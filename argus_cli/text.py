@@ -20,3 +20,18 @@ def one_line(text: str, limit: int = ONE_LINE_MAX) -> str:
     """Collapse to a single line and cap it: notes and error details must stay one line."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+PREVIEW_MAX = 200  # a dry-run preview quotes what would be sent or written: the start of it
+
+
+def cut_at_word(text: str, limit: int = PREVIEW_MAX) -> str:
+    """``text`` in at most ``limit`` characters: cut at the last space that fits and ended with
+    ``…``, so a preview never stops mid-word. One word longer than half the room is cut inside.
+    ``limit`` is at least 2."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    head = head[:space].rstrip(" ,;:") if space >= limit // 2 else head[: limit - 1]
+    return head + "…"

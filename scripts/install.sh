@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install Argus on this host, idempotently: a second run with the same options changes nothing
 # and says so. Everything it creates is listed in PREFIX/install-manifest, which --uninstall
-# reads to remove exactly that and nothing else.
+# reads to remove exactly that and nothing else. The manifest also holds the options of the run
+# that wrote it (mode, --host-tmp, --skip-pip, --python): a later run given none of them reuses
+# them and says so, so an upgrade (`git pull && sudo scripts/install.sh`) keeps the install as it
+# was. It never forgets: what an earlier run installed stays listed until a run removes it.
 #
 #   PREFIX/venv                      the package, in its own virtual environment (pip install REPO)
 #   /etc/argus/argus.env             from argus.env.example (ARGUS_STATE_DIR=/var/lib/argus filled
@@ -12,7 +15,8 @@
 #                                    runs, or with --cron: /etc/cron.d/argus and /var/lib/argus
 #
 # Staging (tests, packaging): --destdir DIR (or DESTDIR=DIR) writes everything under DIR and
-# does not call systemctl (unless ARGUS_INSTALL_SYSTEMD=yes); --skip-pip leaves out the venv.
+# does not call systemctl (unless ARGUS_INSTALL_SYSTEMD=yes); --skip-pip leaves out the venv
+# (one an earlier run installed stays, and stays in the manifest).
 set -euo pipefail
 
 readonly DEFAULT_PREFIX=/opt/argus
@@ -29,15 +33,19 @@ readonly DROPIN=/etc/systemd/system/argus.service.d/host-tmp.conf
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=$DEFAULT_PREFIX
 DESTDIR=${DESTDIR:-}
-PYTHON=${PYTHON:-python3}
-MODE=systemd
-SKIP_PIP=0
-HOST_TMP=0
+# The options that decide what is installed: empty until given, taken from the previous manifest
+# (unless --reset-options) or defaulted in resolve_options.
+PYTHON=${PYTHON:-}
+MODE=""      # systemd | cron
+SKIP_PIP=""  # 1 | 0
+HOST_TMP=""  # 1 | 0
+RESET_OPTIONS=0
 UNINSTALL=0
 PURGE=0
 CHANGES=0
 ENTRIES=()      # "KIND PATH" lines of the new manifest: file | dir | tree | config
 OLD_ENTRIES=()  # the manifest of the previous run, if any
+OLD_OPTIONS=()  # its "NAME VALUE" option lines: mode, host-tmp, skip-pip, python
 WORK=""
 
 usage() {
@@ -51,13 +59,19 @@ Options:
   --prefix DIR     where the venv lives (default /opt/argus; the units are rewritten to match)
   --destdir DIR    stage the whole install under DIR (also: DESTDIR=DIR); never calls systemctl
   --cron           install /etc/cron.d/argus instead of the systemd units and timers
+  --systemd        the systemd units and timers (the default; switches a --cron install back)
   --host-tmp       systemd: let clean_disk and the tmux checks see the host's /tmp and /var/tmp
                    (adds argus.service.d/host-tmp.conf with PrivateTmp=no; see argus.service)
   --skip-pip       do not create the venv or pip install (alias: --no-venv)
   --python PATH    interpreter for the venv (default python3, must be >= 3.11)
+  --reset-options  do not reuse the options the last install recorded in its manifest: what
+                   is not given takes its default (systemd, no --host-tmp, with the venv)
   --uninstall      remove what the manifest of this prefix lists, nothing else
   --purge          with --uninstall: remove /etc/argus/argus.env too (if this script wrote it)
   -h, --help       this text
+
+The manifest remembers --cron/--systemd, --host-tmp, --skip-pip and --python: a later run
+(an upgrade) that does not give them reuses them and says so; one that does, changes them.
 
 Example: sudo scripts/install.sh --host-tmp
 EOF
@@ -82,8 +96,10 @@ parse_args() {
             --destdir=*) DESTDIR=${1#*=} ;;
             --python) (($# >= 2)) || die "--python needs a path"; PYTHON=$2; shift ;;
             --cron) MODE=cron ;;
+            --systemd) MODE=systemd ;;
             --host-tmp) HOST_TMP=1 ;;
             --skip-pip | --no-venv) SKIP_PIP=1 ;;
+            --reset-options) RESET_OPTIONS=1 ;;
             --uninstall) UNINSTALL=1 ;;
             --purge) PURGE=1 ;;
             -h | --help) usage; exit 0 ;;
@@ -99,6 +115,8 @@ check_args() {
     [[ "$PREFIX" =~ ^/[A-Za-z0-9._/-]+$ && "$PREFIX" != *..* ]] \
         || die "--prefix must be an absolute path of [A-Za-z0-9._/-] without '..', got: $PREFIX"
     PREFIX=${PREFIX%/}
+    # It goes into the manifest, one line per option.
+    [[ "$PYTHON" != *[[:cntrl:]]* ]] || die "--python must not contain control characters"
     if [[ -n "$DESTDIR" ]]; then
         mkdir -p -- "$DESTDIR"
         DESTDIR=$(cd "$DESTDIR" && pwd)
@@ -128,13 +146,27 @@ load_old_manifest() {
     while IFS= read -r line; do
         [[ -z "$line" || "$line" == \#* ]] && continue
         check_entry "$line"
-        OLD_ENTRIES+=("$line")
+        if [[ "$line" == "option "* ]]; then OLD_OPTIONS+=("${line#option }"); else OLD_ENTRIES+=("$line"); fi
     done <"$manifest"
+    if ((${#OLD_OPTIONS[@]} == 0 && ${#OLD_ENTRIES[@]} > 0)); then
+        # Written before the manifest held options: read them off what that run installed.
+        if was_recorded "file $CRON_FILE"; then OLD_OPTIONS+=("mode cron"); else OLD_OPTIONS+=("mode systemd"); fi
+        if was_recorded "file $DROPIN"; then OLD_OPTIONS+=("host-tmp yes"); fi
+        if ! was_recorded "tree $PREFIX/venv"; then OLD_OPTIONS+=("skip-pip yes"); fi
+    fi
 }
 
 # A manifest line is trusted only as far as it names a path this script could have written.
 check_entry() {
     local kind=${1%% *} path=${1#* }
+    if [[ "$kind" == option ]]; then
+        case "$path" in
+            "mode systemd" | "mode cron" | "host-tmp yes" | "host-tmp no" | "skip-pip yes" | "skip-pip no") ;;
+            "python "?*) [[ "$path" != *[[:cntrl:]]* ]] || die "manifest: bad option: $1" ;;
+            *) die "manifest: bad option: $1" ;;
+        esac
+        return 0
+    fi
     case "$kind" in file | dir | tree | config) ;; *) die "manifest: bad entry: $1" ;; esac
     [[ "$path" == /* && "$path" != *..* && "$path" != *$'\t'* ]] || die "manifest: bad path: $1"
     if [[ "$kind" == tree && "$path" != "$PREFIX/venv" ]]; then
@@ -148,6 +180,41 @@ was_recorded() {
         [[ "$entry" == "$1" ]] && return 0
     done
     return 1
+}
+
+# The value the previous manifest recorded for option $1; fails when it recorded none.
+old_option() {
+    local entry
+    for entry in "${OLD_OPTIONS[@]+"${OLD_OPTIONS[@]}"}"; do
+        if [[ "${entry%% *}" == "$1" ]]; then printf '%s' "${entry#* }"; return 0; fi
+    done
+    return 1
+}
+
+# An option not given takes the value the last install recorded (unless --reset-options), else
+# its default. One line names the reused values that differ from the defaults.
+resolve_options() {
+    local reused=() value
+    if ((RESET_OPTIONS == 0)); then
+        if [[ -z "$MODE" ]] && value=$(old_option mode); then
+            MODE=$value
+            if [[ "$MODE" == cron ]]; then reused+=(--cron); fi
+        fi
+        if [[ -z "$HOST_TMP" ]] && value=$(old_option host-tmp); then
+            if [[ "$value" == yes ]]; then HOST_TMP=1; reused+=(--host-tmp); else HOST_TMP=0; fi
+        fi
+        if [[ -z "$SKIP_PIP" ]] && value=$(old_option skip-pip); then
+            if [[ "$value" == yes ]]; then SKIP_PIP=1; reused+=(--skip-pip); else SKIP_PIP=0; fi
+        fi
+        if [[ -z "$PYTHON" ]] && value=$(old_option python); then
+            PYTHON=$value
+            if [[ "$PYTHON" != python3 ]]; then reused+=(--python "$PYTHON"); fi
+        fi
+    fi
+    MODE=${MODE:-systemd} HOST_TMP=${HOST_TMP:-0} SKIP_PIP=${SKIP_PIP:-0} PYTHON=${PYTHON:-python3}
+    if ((${#reused[@]})); then
+        say "reusing the options of the last install: ${reused[*]} (--cron/--systemd switch the mode; --reset-options takes the defaults)"
+    fi
 }
 
 # Create a directory and each missing parent, recording the ones this script created (now or on
@@ -298,9 +365,24 @@ enable_timers() {
     done
 }
 
+# What an earlier run installed and this one left alone stays listed (the venv after --skip-pip,
+# /var/lib/argus after a switch to systemd), as long as it is there: --uninstall removes it too.
+keep_earlier_entries() {
+    local entry path
+    for entry in "${OLD_ENTRIES[@]+"${OLD_ENTRIES[@]}"}"; do
+        path=$(target "${entry#* }")
+        if [[ -e "$path" || -L "$path" ]]; then record "${entry%% *}" "${entry#* }"; fi
+    done
+}
+
+yes_no() { if (($1)); then printf yes; else printf no; fi; }
+
 write_manifest() {
     {
-        printf '# Written by scripts/install.sh; read by --uninstall. One "KIND PATH" per line.\n'
+        printf '# Written by scripts/install.sh; read by --uninstall. One "KIND PATH" per line;\n'
+        printf '# "option NAME VALUE" lines are the options the next run reuses unless told otherwise.\n'
+        printf 'option %s\n' "mode $MODE" "host-tmp $(yes_no "$HOST_TMP")" \
+            "skip-pip $(yes_no "$SKIP_PIP")" "python $PYTHON"
         printf '%s\n' "${ENTRIES[@]}"
     } >"$WORK/manifest"
     install_file "$WORK/manifest" "$PREFIX/install-manifest" 0644
@@ -309,14 +391,20 @@ write_manifest() {
 do_install() {
     local before
     load_old_manifest
+    resolve_options
     WORK=$(mktemp -d)
     ensure_dir "$PREFIX" 0755
-    ((SKIP_PIP)) || install_venv
+    if ((SKIP_PIP == 0)); then
+        install_venv
+    elif [[ -f "$(target "$PREFIX/venv/.argus-source")" ]]; then
+        record tree "$PREFIX/venv"  # this script's venv (its stamp says so), from an earlier run
+    fi
     install_env_file
     before=$CHANGES
     if [[ "$MODE" == cron ]]; then install_cron; else install_units; fi
     remove_stale
     if [[ "$MODE" == systemd ]]; then enable_timers $((CHANGES > before)); fi
+    keep_earlier_entries
     write_manifest
     if ((CHANGES == 0)); then
         say "nothing to do: ${DESTDIR:-}$PREFIX is installed and up to date (no file changed)"

@@ -142,3 +142,32 @@ def systemd_next_runs(expression: str, after: datetime, count: int) -> list[date
             stamp = " ".join(value.split()[1:3])  # "Mon 2024-01-01 05:55:00 UTC"
             runs.append(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S"))
     return runs[:count]
+
+
+def read_manifest(stage: Path, prefix: str = "opt/argus") -> tuple[dict[str, str], list[str]]:
+    """install-manifest under a staging root: its options (name -> value) and its KIND PATH lines."""
+    options: dict[str, str] = {}
+    entries: list[str] = []
+    for line in (stage / prefix / "install-manifest").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("option "):
+            name, _, value = line.removeprefix("option ").partition(" ")
+            options[name] = value
+        else:
+            entries.append(line)
+    return options, entries
+
+
+# A stand-in interpreter for install.sh's venv step (the real pip install is
+# test_real_venv_install's): `-c` passes the version check, `-m venv -- DIR` copies itself to
+# DIR/bin/python, `-m pip install` writes bin/argus next to it and logs the call.
+FAKE_PYTHON = """#!/bin/sh
+case "$1 $2" in
+    "-c "*) exit 0 ;;
+    "-m venv") mkdir -p "$4/bin" && cp "$0" "$4/bin/python" && exit 0 ;;
+    "-m pip") dir=$(dirname "$0"); printf '#!/bin/sh\\n' >"$dir/argus"; chmod +x "$dir/argus"
+              echo "$*" >>"$dir/../pip.log"; exit 0 ;;
+esac
+exit 1
+"""

@@ -16,14 +16,16 @@ from conftest import write_executable
 
 TOKEN = "123456789:AAH-test_SECRET-token_x9Yz"  # noqa: S105 - fake, shaped like a real bot token
 CHAT_ID = "-100424242"
+BOT = {"id": 123456789, "is_bot": True, "first_name": "Argus test", "username": "argus_test_bot"}  # getMe
 
 
 
 
 class FakeTelegram:
     """Bot API stand-in on 127.0.0.1. Behaviours queued with ``fail_next`` are used one request
-    each (``500``, ``drop``, ``okfalse``, ``400``, ``429:N``, ``hang:S``, ``echo``); afterwards
-    ``default`` applies (``ok``, or e.g. ``500`` to be down). ``delivered`` counts texts taken."""
+    each (``500``, ``drop``, ``okfalse``, ``400``, ``401``, ``429:N``, ``hang:S``, ``echo``); afterwards
+    ``default`` applies (``ok``, or e.g. ``500`` to be down). ``delivered`` counts texts taken;
+    ``getMe`` answers ``BOT`` when ``ok``."""
 
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
@@ -86,6 +88,9 @@ class FakeTelegram:
             self._accept(body.get("text", ""))
             _reply(handler, 200, {"ok": True, "result": {"message_id": len(self.order)}})
             return
+        if how == "ok" and handler.path == f"/bot{self.token}/getMe":
+            _reply(handler, 200, {"ok": True, "result": BOT})
+            return
         _reply(handler, *_failure(how, handler.path))
 
 
@@ -98,6 +103,7 @@ def _failure(how: str, path: str) -> tuple[int, dict[str, Any]]:
         "500": (500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}),
         "okfalse": (200, {"ok": False, "description": "odd answer"}),
         "400": (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}),
+        "401": (401, {"ok": False, "error_code": 401, "description": "Unauthorized"}),  # a revoked token
         # a hostile or buggy server echoing the request path, which holds the token
         "echo": (404, {"ok": False, "error_code": 404, "description": f"Not Found: {path}"}),
     }

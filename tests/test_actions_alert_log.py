@@ -62,6 +62,14 @@ def test_alert_is_prefixed_enriched_delivered_and_recorded(config, telegram, tmp
     assert line["description"] == text and line["bead_id"] == beads(tmp_path / "bin")[0]["id"]
 
 
+def test_the_hog_goes_only_with_an_alert_about_memory(config, telegram):
+    snap = parse_snapshot({"memory": {"percent": 93.0}, "memory_hog": HOG, "top_processes": [HOG],
+                           "services": [{"name": "web", "status": "down"}]})
+    _run(config, [{"type": "alert", "subject": "service:web", "message": "web down"},
+                  {"type": "alert", "subject": "memory", "message": "memory critical at 93%"}], snapshot=snap)
+    assert telegram.order == [f"[{HOST}] web down", f"[{HOST}] memory critical at 93%" + hog_suffix(snap, config)]
+
+
 def test_an_existing_prefix_is_not_doubled_and_long_messages_are_capped(config, telegram):
     _run(config, [{"type": "alert", "message": f"[{HOST}] disk full " + "x" * 6000}])
     [text] = telegram.order

@@ -48,7 +48,8 @@ def test_environment_wins_over_env_file(argus_env, tmp_path):
 
 
 @pytest.mark.parametrize(("name", "value", "fragment"), [
-    ("ARGUS_DEDUP_WINDOW", "abc", "ARGUS_DEDUP_WINDOW='abc' is invalid: expected an integer from 1 to 315360000"),
+    ("ARGUS_DEDUP_WINDOW", "abc", "ARGUS_DEDUP_WINDOW='abc' (from the environment) is invalid: "
+                                   "expected an integer from 1 to 315360000 (seconds, or 90s/15m/1h/7d)"),
     ("ARGUS_LLM_TIMEOUT", "301", "expected an integer from 5 to 300"),
     ("ARGUS_MEMORY_WARN_PCT", "0", "expected an integer from 1 to 100"),
     ("ARGUS_HISTORY_CYCLES", "51", "expected an integer from 0 to 50"),

@@ -20,11 +20,13 @@ import pytest
 from conftest import write_executable
 from helpers_deploy import (
     CRON,
+    FAKE_PYTHON,
     INSTALL,
     REPO,
     UNITS,
     cron_next_runs,
     parse_cron_d,
+    read_manifest,
     run_install,
     source_copy,
     systemd_next_runs,
@@ -339,6 +341,146 @@ def test_install_into_the_real_system_needs_root_or_destdir() -> None:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, cwd="/")
     assert result.returncode == 1
     assert "writing /etc and /opt/argus needs root (or stage with --destdir DIR)" in result.stderr
+
+
+# --- install.sh: upgrades keep the install as it was ----------------------------------------
+# An upgrade is `git pull && sudo scripts/install.sh`: no options. The manifest remembers those
+# of the last run; an explicit one wins and is remembered; nothing an earlier run installed is
+# forgotten, so --uninstall still removes it.
+
+REUSED = "argus install: reusing the options of the last install: "
+CRON_FILE = "etc/cron.d/argus"
+DROPIN = f"{UNIT_DIR}/argus.service.d/host-tmp.conf"
+
+
+def unit_files(stage: Path) -> list[str]:
+    unit_dir = stage / UNIT_DIR
+    return sorted(str(p.relative_to(unit_dir)) for p in unit_dir.rglob("*") if p.is_file()) if unit_dir.exists() else []
+
+
+def test_a_staged_install_switched_between_modes_keeps_the_last_one(tmp_path: Path) -> None:
+    stage = tmp_path / "stage"
+
+    def install(*args: str) -> str:
+        result = run_install("--destdir", str(stage), *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    install("--skip-pip", "--cron", "--host-tmp")
+    assert read_manifest(stage)[0] == {"mode": "cron", "host-tmp": "yes", "skip-pip": "yes", "python": "python3"}
+    cron_text = (stage / CRON_FILE).read_text()
+    before = tree_state(stage)
+    # The upgrade: no options. Still cron (on a host without systemd the cycles go on), no units.
+    upgrade = install()
+    assert upgrade.splitlines() == [
+        REUSED + "--cron --host-tmp --skip-pip (--cron/--systemd switch the mode; --reset-options takes the defaults)",
+        f"argus install: nothing to do: {stage}/opt/argus is installed and up to date (no file changed)"]
+    assert tree_state(stage) == before
+    assert (stage / CRON_FILE).read_text() == cron_text
+    assert unit_files(stage) == []
+    # An explicit mode wins (the remembered --host-tmp comes back with the units) and is remembered.
+    switched = install("--systemd")
+    assert switched.startswith(REUSED + "--host-tmp --skip-pip (")
+    assert "removed /etc/cron.d/argus (no longer part of this install)" in switched
+    assert unit_files(stage) == sorted([*UNITS, "argus.service.d/host-tmp.conf"])
+    assert not (stage / CRON_FILE).exists()
+    options, entries = read_manifest(stage)
+    assert options["mode"] == "systemd"
+    # The cron run's /var/lib/argus is still listed though this run did not create it.
+    assert "dir /var/lib/argus" in entries
+    assert "file /etc/cron.d/argus" not in entries  # it removed that one
+    before = tree_state(stage)
+    assert "nothing to do" in install()
+    assert tree_state(stage) == before
+    assert unit_files(stage) == sorted([*UNITS, "argus.service.d/host-tmp.conf"])
+    # --reset-options: the defaults for what is not given; the drop-in goes and stays gone.
+    reset = install("--reset-options", "--skip-pip")
+    assert REUSED not in reset
+    assert "removed /etc/systemd/system/argus.service.d/host-tmp.conf (no longer part of this install)" in reset
+    assert read_manifest(stage)[0] == {"mode": "systemd", "host-tmp": "no", "skip-pip": "yes", "python": "python3"}
+    again = install("--skip-pip")
+    assert REUSED not in again  # what was left to reuse are the defaults: no line for those
+    assert "nothing to do" in again
+    assert not (stage / DROPIN).exists()
+    # Everything any of these runs installed goes, down to the empty staging root.
+    gone = run_install("--destdir", str(stage), "--uninstall", "--purge")
+    assert gone.returncode == 0, gone.stderr
+    assert list(stage.iterdir()) == []
+
+
+def test_upgrade_of_a_host_tmp_install_keeps_the_drop_in(tmp_path: Path) -> None:
+    stage = staged(tmp_path, "--host-tmp")
+    dropin = (stage / DROPIN).read_bytes()
+    upgrade = run_install("--destdir", str(stage))
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.startswith(REUSED + "--host-tmp --skip-pip (")
+    assert "removed" not in upgrade.stdout
+    assert (stage / DROPIN).read_bytes() == dropin
+    # Moving to cron drops the drop-in with the units; back on systemd, --host-tmp is remembered.
+    assert run_install("--destdir", str(stage), "--cron").returncode == 0
+    assert unit_files(stage) == []
+    back = run_install("--destdir", str(stage), "--systemd")
+    assert back.stdout.startswith(REUSED + "--host-tmp --skip-pip (")
+    assert (stage / DROPIN).read_bytes() == dropin
+
+
+def test_skip_pip_after_a_venv_install_keeps_the_venv_in_the_manifest(tmp_path: Path) -> None:
+    python = write_executable(tmp_path / "bin/python-stand-in", FAKE_PYTHON)
+    stage = tmp_path / "stage"
+    venv = stage / "opt/argus/venv"
+    first = run_install("--destdir", str(stage), "--python", str(python))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (venv / "bin/argus").is_file() and (venv / "pip.log").is_file()
+    assert "tree /opt/argus/venv" in read_manifest(stage)[1]
+    skip = run_install("--destdir", str(stage), "--skip-pip")
+    assert skip.returncode == 0, skip.stderr
+    assert skip.stdout.startswith(f"{REUSED}--python {python} (")
+    options, entries = read_manifest(stage)
+    assert (options["skip-pip"], options["python"]) == ("yes", str(python))
+    assert "tree /opt/argus/venv" in entries  # not installed by this run, but still there and ours
+    # The next upgrade reuses --skip-pip too: pip is not run again.
+    (venv / "pip.log").unlink()
+    upgrade = run_install("--destdir", str(stage))
+    assert upgrade.stdout.startswith(f"{REUSED}--skip-pip --python {python} (")
+    assert not (venv / "pip.log").exists()
+    gone = run_install("--destdir", str(stage), "--uninstall", "--purge")
+    assert gone.returncode == 0, gone.stderr
+    assert "removed /opt/argus/venv" in gone.stdout
+    assert list(stage.iterdir()) == []
+
+
+def test_a_manifest_written_before_options_were_recorded_is_read_as_it_was(tmp_path: Path) -> None:
+    # An older install.sh listed paths only, and a --skip-pip run dropped the venv it had made.
+    python = write_executable(tmp_path / "bin/python-stand-in", FAKE_PYTHON)
+    stage = tmp_path / "stage"
+    first = run_install("--destdir", str(stage), "--python", str(python), "--cron")
+    assert first.returncode == 0, first.stdout + first.stderr
+    manifest = stage / "opt/argus/install-manifest"
+    old = [line for line in manifest.read_text().splitlines()
+           if not line.startswith("option ") and line != "tree /opt/argus/venv"]
+    manifest.write_text("\n".join(old) + "\n")
+    upgrade = run_install("--destdir", str(stage))
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.startswith(REUSED + "--cron --skip-pip (")
+    assert unit_files(stage) == [] and (stage / CRON_FILE).is_file()
+    options, entries = read_manifest(stage)
+    assert (options["mode"], options["skip-pip"]) == ("cron", "yes")
+    assert "tree /opt/argus/venv" in entries  # its stamp file says this script made it
+    assert run_install("--destdir", str(stage), "--uninstall", "--purge").returncode == 0
+    assert list(stage.iterdir()) == []
+
+
+@pytest.mark.parametrize("line", ["option mode upstart", "option host-tmp maybe", "option prefix /etc",
+                                  "option python "])
+def test_a_bad_option_line_in_the_manifest_is_refused(tmp_path: Path, line: str) -> None:
+    stage = staged(tmp_path)
+    manifest = stage / "opt/argus/install-manifest"
+    manifest.write_text(manifest.read_text() + line + "\n")
+    before = tree_state(stage)
+    result = run_install("--destdir", str(stage))
+    assert result.returncode == 1
+    assert "manifest: bad" in result.stderr
+    assert tree_state(stage) == before
 
 
 @pytest.mark.slow

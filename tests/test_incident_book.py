@@ -9,7 +9,7 @@ from argus_cli.state.layout import INCIDENTS
 
 STEP = 300.0
 T0 = 1_800_000_000.0
-DOWN = ("service:web", "down", "critical", "Service web is down")
+DOWN = ("service:web", "down", "critical", "Service web is down", False)
 MEASURED = frozenset({"service:web", "service:api", "memory"})  # what every cycle here could see
 
 
@@ -20,7 +20,7 @@ class Run:
         self.config = config
         self.verdicts: list[str | None] = []
 
-    def cycle(self, n: int, found: list[tuple[str, str, str, str]], *, asked: bool = False,
+    def cycle(self, n: int, found: list[tuple[str, str, str, str, bool]], *, asked: bool = False,
               alerts: tuple[tuple[str, str, str], ...] = ()) -> Book:
         """Findings, then alerts (subject, severity, text) as the alert action handles them,
         then settle and save."""

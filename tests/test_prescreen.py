@@ -66,8 +66,8 @@ def test_jitter_is_not_a_material_change_but_drift_is(argus_env: dict[str, str],
         later["memory"]["percent"], later["disks"][0]["percent"] = memory, disk
         assert gate(config, parse_snapshot(later), now=NOW + 300).reason == expected, (memory, disk)
     service_state = raw()
-    service_state["services"][1]["status"] = "unknown"
-    assert gate(config, parse_snapshot(service_state), now=NOW + 300).reason == "changed"
+    service_state["services"][1]["status"] = "unknown"  # a blind spot is a finding of its own
+    assert gate(config, parse_snapshot(service_state), now=NOW + 300).reason == "notable"
 
 
 def test_backoff_doubles_caps_and_respects_rate_limits(argus_env: dict[str, str], config_of: Any) -> None:

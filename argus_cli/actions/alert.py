@@ -18,6 +18,7 @@ from argus_cli.incidents.subjects import fingerprint
 from argus_cli.state import dedup
 from argus_cli.state.layout import Incident
 from argus_cli.state.registry import key_for
+from argus_cli.text import cut_at_word
 
 
 def compose(message: str, suffix: str, host: str) -> str:
@@ -32,7 +33,9 @@ def compose(message: str, suffix: str, host: str) -> str:
 
 def run(ctx: ActionContext, request: Alert) -> Outcome:
     kind, severity = infer_type(request.message), infer_severity(request.message)
-    text = compose(request.message, hog_suffix(ctx.snapshot, ctx.config), socket.gethostname())
+    # the memory hog belongs to an alert about memory, not to every alert sent while memory is high
+    suffix = hog_suffix(ctx.snapshot, ctx.config) if request.subject in (None, "memory") else ""
+    text = compose(request.message, suffix, socket.gethostname())
     book = ctx.incidents
     if book is None or request.subject is None:
         if book is not None:
@@ -53,10 +56,10 @@ def run(ctx: ActionContext, request: Alert) -> Outcome:
     if notice == "reminder":
         text = compose(f"still open since {_since(incident)}: {request.message}", "", socket.gethostname())
     if ctx.dry_run:
-        return Outcome("skipped", f"dry run: would send alert ({why}): {text[:200]}", extra=extra)
+        return Outcome("skipped", f"dry run: would send alert ({why}): {cut_at_word(text)}", extra=extra)
     status, detail, went_out = _deliver(ctx, text)
     book.mark_notified(incident, notice, "sent" if status == "success" else
-                       "queued" if went_out else "recorded" if status == "skipped" else "failed")
+                       "queued" if went_out else "recorded" if status == "skipped" else "failed", severity)
     draft = ProblemDraft(kind, incident.severity, text, "alert:telegram", status, bead="always", key=key)
     return Outcome(status, f"{detail} ({why})", draft, extra, after_record=lambda bead: _keep_bead(incident, bead))
 
@@ -82,7 +85,7 @@ def _by_text(ctx: ActionContext, request: Alert, kind: str, severity: str, text:
         return _suppressed(ctx, ProblemDraft(kind, severity, text, "alert:telegram", "suppressed", bead="never",
                                              relay=False, key=registry_key), key, extra)
     if ctx.dry_run:
-        return Outcome("skipped", f"dry run: would send alert: {text[:200]}", extra=extra)
+        return Outcome("skipped", f"dry run: would send alert: {cut_at_word(text)}", extra=extra)
     status, detail, went_out = _deliver(ctx, text)
     # only an alert that went out (or will, from the outbox) starts the suppression window
     dedup.note(ctx.config, key, ctx.now, sent=went_out)

@@ -14,6 +14,7 @@ from argus_cli.model import iso_z, normalise
 from argus_cli.state.files import PRIVATE_DIR_MODE, create_state_file, open_state_file
 from argus_cli.state.layout import OBSERVATIONS
 from argus_cli.state.registry import without_hog
+from argus_cli.text import cut_at_word
 
 ESCALATE_EVERY = 3
 _LINE = re.compile(r"^- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (.*)$")
@@ -29,7 +30,7 @@ def run(ctx: ActionContext, request: Log) -> Outcome:
     text = request.observation + hog_suffix(ctx.snapshot, ctx.config)
     one_line = " ".join(text.split())
     if ctx.dry_run:
-        return Outcome("skipped", f"dry run: would log observation: {one_line[:200]}")
+        return Outcome("skipped", f"dry run: would log observation: {cut_at_word(one_line)}")
     path = observations_path(ctx)
     streak = _trailing_repeats(path, one_line) + 1
     _append(path, f"- {iso_z(ctx.now)} {one_line}\n")

@@ -1,7 +1,9 @@
-"""Shared bits of the CLI layer: config loading, JSON output, the error type."""
+"""Shared bits of the CLI layer: config loading, JSON output, the error type, and the one line an
+OSError becomes at the CLI's error boundary."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -31,6 +33,66 @@ def require_state_dir(state_dir: Path, *, write: bool = True) -> None:
         check_state_dir(state_dir, write=write)
     except StateDirError as exc:
         raise ArgusError(str(exc), exc.exit_code) from None
+
+
+def require_readable_state_dir(state_dir: Path) -> None:
+    """Stop a command that only reads state (one line, exit 1) when this user cannot read the
+    state dir at all (a root-owned 0700 one for a non-root user); a missing one is fine."""
+    from argus_cli.state.directory import StateDirError, check_state_readable
+    try:
+        check_state_readable(state_dir)
+    except StateDirError as exc:
+        raise ArgusError(str(exc), exc.exit_code) from None
+
+
+# What an operator sets to move a path Argus could not open; the state dir first, since the
+# other paths default inside it and follow it.
+_PATH_VARIABLES = (("state_dir", "ARGUS_STATE_DIR"), ("problems_file", "ARGUS_PROBLEMS_FILE"),
+                   ("log_dir", "ARGUS_LOG_DIR"), ("relay_fallback_file", "ARGUS_RELAY_FALLBACK_FILE"),
+                   ("relay_summary_fallback_file", "ARGUS_RELAY_SUMMARY_FALLBACK_FILE"),
+                   ("prompt_file", "ARGUS_PROMPT_FILE"))
+_ACCESS_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an OSError no command caught: the path it could not open, why, and the
+    likely fix (``run as root or set ARGUS_STATE_DIR``)."""
+    if exc.filename is None:
+        return str(exc)
+    target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else f"{exc.filename}"
+    return with_access_hint(f"cannot open {target}: {exc.strerror or exc}", exc)
+
+
+def access_hint(exc: BaseException | None) -> str | None:
+    """The likely fix for a permission or read-only error on a path, or None for anything else."""
+    if not isinstance(exc, OSError) or exc.errno not in _ACCESS_ERRORS or exc.filename is None:
+        return None
+    from argus_cli.state.directory import fix_hint
+    return fix_hint(exc.errno, _variable_for(os.fsdecode(exc.filename)))
+
+
+def with_access_hint(message: str, cause: BaseException | None) -> str:
+    """``message`` of an ArgusError raised for an OSError (``cause``), with the likely fix added
+    when it is a permission problem and the message does not say one already."""
+    hint = access_hint(cause)
+    if hint is None or "run as root" in message or "set ARGUS_" in message:
+        return message
+    return f"{message}: {hint}"
+
+
+def _variable_for(path: str) -> str | None:
+    """The setting that chooses ``path`` (the state dir for anything inside it, or for a missing
+    parent of it that could not be created), or None."""
+    try:
+        config = load()
+    except Exception:  # noqa: BLE001 - only a hint: a config that no longer loads names no variable
+        return None
+    target = Path(os.path.abspath(path))
+    for attribute, variable in _PATH_VARIABLES:
+        configured = Path(os.path.abspath(getattr(config, attribute)))
+        if target == configured or configured in target.parents or target in configured.parents:
+            return variable
+    return None
 
 
 def emit_json(value: Any, out: Path | None = None) -> None:

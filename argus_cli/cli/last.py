@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 
 
 def command(
-    json_out: Annotated[bool, typer.Option("--json", help="Print {cycle, decision, incidents} as JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print {cycle, decision, incidents} as JSON; null "
+                                                          "(and exit 1) when nothing is recorded yet.")] = False,
     llm: Annotated[bool, typer.Option("--llm", help="Show the last LLM exchange (llm.jsonl) instead: "
                                                     "what the model was shown and what it answered.")] = False,
 ) -> None:
     """Show the last cycle (its cycles.jsonl line), the last decision with each action's result,
-    and the incidents still open (incidents.json).
+    and the incidents still open (incidents.json). Nothing recorded yet: one line on stderr and
+    exit 1 (with --json, `null` on stdout as well).
 
     Example: argus last --json | jq '.decision.results[] | {type, status, detail}'
 
@@ -43,6 +45,7 @@ def command(
     cycle = last_cycle_line(config)
     decision = msgspec.to_builtins(read_last_decision(config)) or None
     if cycle is None and decision is None:
+        _nothing_yet(json_out)
         raise ArgusError(f"no cycle recorded yet in {config.state_dir} (run `argus cycle`)", 1)
     incidents, unusable = _open_incidents(config)
     if json_out:
@@ -79,6 +82,13 @@ def _open_incidents(config: Config) -> tuple[dict[str, Incident] | None, str | N
     return dict(book.open), None
 
 
+def _nothing_yet(json_out: bool) -> None:
+    """With --json, ``null`` on stdout before the exit-1 line: a `jq` reading it sees no record
+    rather than no output at all."""
+    if json_out:
+        emit_json(None)
+
+
 # The user message and the answer quote the host and the model: no terminal escape may pass.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -89,6 +99,7 @@ def _last_exchange(config: Config, json_out: bool) -> None:
 
     line = last_exchange(config)
     if line is None:
+        _nothing_yet(json_out)
         raise ArgusError(f"no LLM exchange recorded yet in {config.state_dir / LLM_EXCHANGES}", 1)
     if json_out:
         emit_json(line)

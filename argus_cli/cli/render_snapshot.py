@@ -7,11 +7,15 @@ from typing import Any
 from argus_cli.config import Config
 from argus_cli.snapshot import ServiceStatus, Snapshot
 
+_WARN, _CRIT = "yellow", "bold red"
+# Colour is not the only mark: piped, in a mail or for a colour-blind reader the word says it.
+_WORDS = {_WARN: "WARN", _CRIT: "CRIT"}
+
 
 def _level(value: float | None, warn: float, crit: float) -> str:
     if value is None:
         return "dim"
-    return "bold red" if value >= crit else "yellow" if value >= warn else "green"
+    return _CRIT if value >= crit else _WARN if value >= warn else "green"
 
 
 def _duration(seconds: float | None) -> str:
@@ -57,21 +61,23 @@ def gauges(snapshot: Snapshot, config: Config) -> list[tuple[str, str, str]]:
 
 
 def render(console: Any, snapshot: Snapshot, config: Config) -> None:
-    from rich.table import Table
+    """One line per resource, the label column aligned; a gauge at or past a threshold ends in
+    ``WARN`` or ``CRIT`` as well as its colour. No line ends in spaces."""
     from rich.text import Text
 
     uptime = _duration(snapshot.system.uptime_seconds if snapshot.system else None)
     console.print(Text.assemble((snapshot.host or "?", "bold"), f"  {snapshot.ts}  up {uptime}"))
-    table = Table(show_header=False, box=None, pad_edge=False)
-    for label, value, style in gauges(snapshot, config):
-        table.add_row(label, Text(value, style=style))
+    rows = [(label, value + (f"  {_WORDS[style]}" if style in _WORDS else ""), style)
+            for label, value, style in gauges(snapshot, config)]
     hog = snapshot.memory_hog
     if hog is not None:
         flag = " (kill candidate)" if hog.kill_candidate else ""
         rss_mb = "?" if hog.rss_kb is None else hog.rss_kb // 1024
-        table.add_row("top rss", Text(f"{hog.name} pid {hog.pid}  {rss_mb} MB "
-                                      f"{hog.mem_percent}%  up {hog.runtime}{flag}"))
-    console.print(table)
+        rows.append(("top rss", f"{hog.name} pid {hog.pid}  {rss_mb} MB {hog.mem_percent}%  up {hog.runtime}{flag}",
+                     ""))
+    width = max((len(label) for label, _, _ in rows), default=0) + 2
+    for label, value, style in rows:  # Text, not markup: a process name is host data
+        console.print(Text.assemble(label.ljust(width), (value.rstrip(), style)))
     _render_lists(console, snapshot, Text)
 
 
@@ -88,7 +94,8 @@ def _service_detail(svc: ServiceStatus) -> str:
 def _render_lists(console: Any, snapshot: Snapshot, text: Any) -> None:
     for svc in snapshot.services:
         style = {"up": "green", "down": "bold red"}.get(svc.status or "", "yellow")
-        console.print(text.assemble("service ", (f"{svc.name} {svc.status}", style), f"  {_service_detail(svc)}"))
+        detail = _service_detail(svc)
+        console.print(text.assemble("service ", (f"{svc.name} {svc.status}", style), f"  {detail}" if detail else ""))
     orphans = snapshot.orphans
     if orphans is not None and orphans.count:
         killable = orphans.count if orphans.killable is None else orphans.killable

@@ -29,18 +29,23 @@ def command(
     window_days: Annotated[Optional[int], typer.Option(
         "--window-days", min=1, max=3650,
         help="Days to count back from now [default: ARGUS_STATS_WINDOW_DAYS].")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="json, or prometheus (node_exporter textfile).")]
-        = Format.json,
+    fmt: Annotated[Optional[Format], typer.Option(
+        "--format", help="json, or prometheus (node_exporter textfile) "
+                         "[default: a rich view on a terminal, json otherwise].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON even on a terminal.")] = False,
 ) -> None:
     """Statistics of the problem registry over the last N days.
 
     With the top recurring incident subjects of that window (from <state>/incidents.jsonl).
 
-    JSON on stdout when stdout is not a terminal or with --json; a rich view on a terminal.
+    Without --format: a rich view on a terminal, JSON when stdout is not a terminal or with
+    --json. --format prometheus prints the node_exporter textfile and cannot go with --json.
 
     Example: argus stats --format prometheus --out textfile/argus.prom
     """
+    if fmt is Format.prometheus and json_out:
+        raise typer.BadParameter("cannot go with --format prometheus (that prints Prometheus text, not JSON)",
+                                 param_hint="'--json'")
     config = load_config()
     days, now = window_days or config.stats_window_days, time.time()
     with io_errors(f"reading {config.problems_file}"):
@@ -58,7 +63,7 @@ def command(
         with io_errors("writing the report"):
             emit_json(data, out)
         typer.echo(f"argus: stats written to {out}", err=True)
-    if json_out or (out is None and wants_json(json_out)):
+    if json_out or (out is None and (fmt is Format.json or wants_json(json_out))):
         emit_json(data)
     elif out is None:
         from argus_cli.cli.render_reports import render_stats, render_top_subjects

@@ -1,9 +1,10 @@
 """The LLM decider: one Messages API call with one forced tool whose input is the decision.
 
-``anthropic`` is imported inside ``_call`` only: it costs ~2 s and ~75 MiB, and most cycles
-never ask the LLM. Every exception of the call is caught (the SDK raises a plain
-``JSONDecodeError`` on a malformed 200 body, not one of its own errors): any failure becomes an
-``LlmOutcome`` with ``error`` set and no decision, and the caller lets the rules decide.
+``anthropic`` is imported inside ``_call`` (and ``probe``, for ``argus doctor --online``) only:
+it costs ~2 s and ~75 MiB, and most cycles never ask the LLM. Every exception of the call is
+caught (the SDK raises a plain ``JSONDecodeError`` on a malformed 200 body, not one of its own
+errors): any failure becomes an ``LlmOutcome`` with ``error`` set and no decision, and the
+caller lets the rules decide.
 The SDK's own retries are off (``max_retries=0``): Argus backs off across cycles instead.
 Each call sent leaves one line in llm.jsonl (``exchanges.py``), whatever became of it.
 """
@@ -129,6 +130,32 @@ def _call(config: Config, request: LlmRequest) -> LlmOutcome:
     finally:
         client.close()
     return parse_response(response.model_dump(mode="json"), config.model)
+
+
+PROBE_TEXT = "ping"  # the one-word user message of ``probe``
+
+
+def probe(config: Config, *, timeout: float) -> LlmOutcome:
+    """``argus doctor --online``: the cheapest call that proves the key and ``ARGUS_MODEL`` work,
+    one Messages call with ``max_tokens=1`` and a one-word user message, no system prompt, no
+    tools. An outcome without a decision: the reply (``raw``) and its token counts (``usage``).
+    The SDK's errors are raised for the caller to describe (``status_code``, ``body``); retries
+    are off, as in a cycle. Nothing is recorded: the doctor only reads the state directory."""
+    import anthropic  # heavy: only on the path that really calls the LLM
+
+    client = anthropic.Anthropic(
+        api_key=config.anthropic_api_key or None,
+        base_url=config.anthropic_base_url or None,
+        timeout=timeout,
+        max_retries=0,
+    )
+    try:
+        response = client.messages.create(model=config.model, max_tokens=1,
+                                          messages=[{"role": "user", "content": PROBE_TEXT}])
+    finally:
+        client.close()
+    reply: dict[str, object] = bounded(response.model_dump(mode="json"))
+    return LlmOutcome(None, raw=reply, usage=_usage(reply))
 
 
 def _usage(raw: Mapping[str, object]) -> dict[str, int] | None:

@@ -141,11 +141,24 @@ def record_success(config: Config, snapshot: Snapshot, found: list[Finding], now
     PRESCREEN.write(config.state_dir, Prescreen(now, signature(found), seen))
 
 
+def degraded(config: Config, now: float) -> str | None:
+    """Why the LLM decider counts as degraded (failing for ARGUS_DECIDER_DEGRADED_SECONDS or
+    longer), or None."""
+    state = LLM_BACKOFF.read(config.state_dir)
+    since = state.failing_since if state is not None else None
+    if state is None or since is None or now - since < config.decider_degraded_seconds:
+        return None
+    hours = (now - since) / 3600
+    return (f"LLM decider degraded for {hours:.1f} h ({int(state.failures)} failed call(s)): "
+            f"{state.last_error or 'unknown error'}; the rules engine is deciding")
+
+
 def record_failure(config: Config, error: str, rate_limited: bool, now: float) -> LlmBackoff:
     """The call failed: start (or lengthen) the cooldown. Returns the new backoff state."""
     before = LLM_BACKOFF.read(config.state_dir)
     failures = int(before.failures if before is not None else 0) + 1
     delay = backoff_delay(config, failures, rate_limited)
-    state = LlmBackoff(failures, now + delay, delay, error[:300], now, rate_limited)
+    since = before.failing_since if before is not None and before.failing_since is not None else now
+    state = LlmBackoff(failures, now + delay, delay, error[:300], now, rate_limited, since)
     LLM_BACKOFF.write(config.state_dir, state)
     return state

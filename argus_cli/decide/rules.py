@@ -26,10 +26,17 @@ class Finding(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define o
     text: str
     actions: tuple[dict[str, str], ...] = ()
     notable: bool = True  # False: reported to the LLM, but no reason on its own to ask it
+    after: int = 1  # cycles in a row it must hold before it counts (the incident book keeps the streak)
+    page: bool = False  # the operator must hear of it even if no decider alert says so (critical always)
 
     @property
     def key(self) -> str:
         return fingerprint(self.subject, self.condition)
+
+    @property
+    def blind(self) -> bool:
+        """A thing Argus could not see, rather than a problem it saw."""
+        return self.condition in BLIND_CONDITIONS
 
 
 def _alert(subject: str, message: str) -> dict[str, str]:
@@ -45,14 +52,21 @@ def _or(value: object) -> object:
     return "?" if value is None else value
 
 
+BLIND_CONDITIONS = ("unknown", "error")
+
+
 def _services(snap: Snapshot, config: Config) -> Iterator[Finding]:
     uptime = snap.system.uptime_seconds if snap.system else None
     in_grace = uptime is not None and uptime < config.boot_grace_seconds
     for svc in snap.services:
-        if svc.status != "down":
-            continue
         name, detail = _or(svc.name), svc.detail or "no detail"
         subject = named("service", name)
+        if svc.status == "unknown":  # a check that cannot answer for long is a blind spot to report
+            text = f"Service {name} could not be checked: {detail}"
+            yield Finding(subject, "unknown", "warning", text, (_alert(subject, text),),
+                          after=config.unknown_cycles, page=True)
+        if svc.status != "down":
+            continue
         if in_grace:  # the same incident, at a lower severity: it rises when the grace ends
             text = f"Service {name} is down during boot grace ({detail}); not escalated yet"
             yield Finding(subject, "down", "warning", text, (_log(subject, text),))
@@ -146,16 +160,29 @@ def _orphans(snap: Snapshot, config: Config) -> Iterator[Finding]:
         yield Finding("orphans", "present", "info", text, notable=False)
 
 
+COLLECTOR_ERROR_CYCLES = 2  # one hiccup is noted; a collector failing twice in a row is a blind spot
+
+
 def _collector_errors(snap: Snapshot, config: Config) -> Iterator[Finding]:
+    failed: dict[str, list[str]] = {}  # one finding per collector, however many items it missed
     for err in snap.errors:
-        name = _or(err.collector)
-        text = f"Collector {name} failed: {_or(err.error)}"
-        yield Finding(named("collector", name), "error", "info", text, notable=False)
+        failed.setdefault(str(_or(err.collector)), []).append(str(_or(err.error)))
+    for name, errors in failed.items():
+        subject = named("collector", name)
+        text = f"Collector {name} failed, Argus could not see what it measures: {'; '.join(errors)}"
+        yield Finding(subject, "error", "warning", text, (_alert(subject, text),),
+                      after=COLLECTOR_ERROR_CYCLES, page=True)
 
 
 RULES: tuple[Callable[[Snapshot, Config], Iterator[Finding]], ...] = (
     _services, _memory, _disks, _load, _swap, _freshness, _orphans, _collector_errors,
 )
+
+
+def unconfirmed(finding: Finding, seen: int) -> Finding:
+    """A finding that has not held long enough yet: a note, no action, no reason to ask the LLM."""
+    return finding._replace(severity="info", actions=(), notable=False, page=False,
+                            text=f"{finding.text} (seen {seen} of {finding.after} cycles in a row)")
 
 
 def findings(snapshot: Snapshot, config: Config) -> list[Finding]:
@@ -185,11 +212,19 @@ def plan_actions(found: list[Finding]) -> list[dict[str, str]]:
 
 
 def _assessment(found: list[Finding], dropped: int) -> str:
-    problems = [f for f in found if f.actions]
+    """"All nominal" only when nothing was found and every check reported: what Argus could not
+    see is said first, so silence is never mistaken for health."""
+    blind = [f for f in found if f.blind]
+    problems = [f for f in found if f.actions and not f.blind]
+    notes = [f for f in found if not f.actions and not f.blind]
+    unseen = ("Argus could not see everything: " + "; ".join(f.text for f in blind) + ". ") if blind else ""
     if not problems:
-        return "All nominal: no rule matched." if not found else "Nominal; " + "; ".join(f.text for f in found)
+        if not found:
+            return "All nominal: no rule matched."
+        seen = ("Nothing wrong in what it saw." if not notes else "Nominal; " + "; ".join(f.text for f in notes))
+        return unseen + seen if blind else seen
     worst = "critical" if any(f.severity == "critical" for f in problems) else "warning"
-    text = f"{len(problems)} problem(s), worst {worst}: " + "; ".join(f.text for f in problems)
+    text = unseen + f"{len(problems)} problem(s), worst {worst}: " + "; ".join(f.text for f in problems)
     if dropped:
         text += f" ({dropped} further action(s) left out: at most {MAX_ACTIONS} per decision)"
     return text

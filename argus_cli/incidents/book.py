@@ -26,7 +26,7 @@ import msgspec
 
 from argus_cli.config import Config
 from argus_cli.incidents import outcomes
-from argus_cli.incidents.subjects import fingerprint
+from argus_cli.incidents.subjects import DECIDER, fingerprint
 from argus_cli.model import iso_z
 from argus_cli.snapshot import Snapshot
 from argus_cli.state.files import append_jsonl
@@ -58,6 +58,7 @@ class Book:
     now: float
     open: dict[str, Incident]
     recent: dict[str, Settled]
+    streaks: dict[str, int] = field(default_factory=dict)
     due: list[Due] = field(default_factory=list)
     events: list[dict[str, object]] = field(default_factory=list)  # incidents.jsonl lines to append
     outcomes: list[dict[str, object]] = field(default_factory=list)  # judged this cycle, for cycles.jsonl
@@ -73,7 +74,7 @@ class Book:
         loaded = msgspec.json.encode(state)
         for incident in state.open.values():
             _not_after(incident, now)
-        return cls(config, now, dict(state.open), dict(state.recent), loaded=loaded)
+        return cls(config, now, dict(state.open), dict(state.recent), dict(state.streaks), loaded=loaded)
 
     def save(self) -> None:
         """The log first: a book written without its resolved line would leave the reports an
@@ -81,7 +82,7 @@ class Book:
         for event in self.events:
             append_jsonl(self.config.state_dir / INCIDENT_LOG, event)
         self.events.clear()
-        state = Incidents(self.open, self.recent)
+        state = Incidents(self.open, self.recent, self.streaks)
         if msgspec.json.encode(state) != self.loaded:
             INCIDENTS.write(self.config.state_dir, state)
 
@@ -108,23 +109,46 @@ class Book:
         self.due.append(Due("ineffective", incident, key))
 
     # 2 --------------------------------------------------------------------------------------------
-    def observe(self, found: Iterable[tuple[str, str, str, str]], measured: frozenset[str]) -> None:
-        """This cycle's findings as (subject, condition, severity, text); info findings are notes,
-        not incidents, and are left out by the caller. ``measured``: the subjects this snapshot
-        could see; a finding missing for a subject it could not (a collector that failed, a check
-        that could not answer) is no sign that the problem ended."""
+    def confirm(self, wanted: dict[str, int]) -> dict[str, int]:
+        """Findings that count only once they held ``wanted[fingerprint]`` cycles in a row (a check
+        answering unknown once is a hiccup): their streaks move on, and those not confirmed yet
+        come back with their count. A finding not seen this cycle starts again from nothing."""
+        self.streaks = {key: self.streaks.get(key, 0) + 1 for key in wanted}
+        return {key: n for key, n in self.streaks.items() if n < wanted[key]}
+
+    def observe(self, found: Iterable[tuple[str, str, str, str, bool]], measured: frozenset[str]) -> None:
+        """This cycle's findings as (subject, condition, severity, text, page); info findings are
+        notes, not incidents, and are left out by the caller. ``measured``: the subjects this
+        snapshot could see; a finding missing for a subject it could not (a collector that failed,
+        a check that could not answer) is no sign that the problem ended."""
         present: set[str] = set()
-        for subject, condition, severity, text in found:
+        for subject, condition, severity, text, page in found:
             key = fingerprint(subject, condition)
             present.add(key)
             incident = self.open.get(key)
             if incident is None:
-                self._open(subject, condition, severity, text, reported=False)
+                incident = self._open(subject, condition, severity, text, reported=False)
             else:
                 self._seen(key, incident, severity, text)
+            incident.page = page
         for key, incident in list(self.open.items()):
             if key not in present and not incident.reported and incident.subject in measured:
                 self._absent(key, incident)
+
+    def decider(self, degraded: str | None, *, answered: bool) -> None:
+        """Argus's own LLM: ``degraded`` (why) opens or keeps ``decider degraded``, which pages;
+        an answer ends it at once. A cycle that did not ask says nothing either way."""
+        key = fingerprint(DECIDER, "degraded")
+        incident = self.open.get(key)
+        if degraded is not None:
+            if incident is None:
+                incident = self._open(DECIDER, "degraded", "warning", degraded, reported=False)
+            else:
+                self._seen(key, incident, "warning", degraded)
+            incident.page = True
+        elif answered and incident is not None:
+            incident.absent, incident.cleared = self.config.resolve_cycles, self.now
+            self._resolve(key, incident)
 
     def _open(self, subject: str, condition: str, severity: str, text: str, *, reported: bool) -> Incident:
         key = fingerprint(subject, condition)
@@ -241,12 +265,12 @@ class Book:
         return None, (f"{key} open since {iso_z(incident.opened)}, notified at {last}; "
                       f"next reminder from {iso_z(incident.notified + self.config.repeat_interval)}")
 
-    def mark_notified(self, incident: Incident, kind: str, status: str) -> None:
-        """Note a notification; one that went out (or will, or had nowhere to go) restarts the
-        reminder interval."""
+    def mark_notified(self, incident: Incident, kind: str, status: str, severity: str = "info") -> None:
+        """Note a notification (``severity``: an alert's own, when it said more than the rule);
+        one that went out (or will, or had nowhere to go) restarts the reminder interval."""
         incident.notices = [*incident.notices, Notice(kind, self.now, status)][-MAX_LISTED:]
         if status in DELIVERED:
-            incident.notified, incident.notified_severity = self.now, incident.severity
+            incident.notified, incident.notified_severity = self.now, _higher(incident.severity, severity)
             self.notified_now.add(fingerprint(incident.subject, incident.condition))
 
     def ineffective(self, incident: Incident, kind: str, target: str | None) -> str | None:
@@ -311,10 +335,10 @@ class Book:
 
     @staticmethod
     def _unheard(incident: Incident) -> bool:
-        """A critical finding the operator has not been told of, whatever the decider did (it may
-        have chosen another subject's label, or no alert): a critical rule is never silent."""
-        return (incident.notified is None and incident.severity == "critical" and not incident.absent
-                and not incident.flapping)
+        """A critical finding (or one that pages: a blind spot) the operator has not been told of,
+        whatever the decider did (it may have chosen another subject's label, or no alert)."""
+        return (incident.notified is None and (incident.severity == "critical" or incident.page)
+                and not incident.absent and not incident.flapping and not incident.reported)
 
     def _reminder_due(self, key: str, incident: Incident) -> bool:
         return (incident.notified is not None and not incident.absent and not incident.flapping

@@ -27,6 +27,8 @@ _CLEARED = {
     "stale": "{what} changing again",
     "error": "{what} reporting again",
     "reported": "{what} no longer reported",
+    "degraded": "the LLM decider answers again",
+    "unknown": "{what} answers its check again",
 }
 
 

@@ -53,6 +53,9 @@ class _Attempt:
     wait: float | None = None  # server-requested delay (429 retry_after)
 
 
+_Judge = Callable[[int, bytes, "str | None"], _Attempt]  # (status, body, Retry-After header)
+
+
 def cap_text(text: str) -> str:
     """Valid UTF-8 text of at most MAX_TEXT UTF-16 units, with an ellipsis when cut."""
     text = text.encode("utf-8", errors="replace").decode("utf-8")
@@ -100,6 +103,29 @@ def send_message(config: Config, text: str, *, attempts: int = 3,
     return delivery
 
 
+def get_me(config: Config, *, timeout: float = REQUEST_TIMEOUT) -> Delivery:
+    """One ``getMe`` (``argus doctor --online``): does the bot token work? Once, no retries.
+    ``detail`` names the bot (``@username``, id) or says why not, never the URL or the token;
+    ``state`` is ``sent`` when Telegram answered ``ok``, ``unconfigured`` without a token."""
+    if not config.telegram_bot_token:
+        return Delivery(False, "TELEGRAM_BOT_TOKEN unset", "unconfigured")
+    url = f"{config.telegram_api_base.rstrip('/')}/bot{config.telegram_bot_token}/getMe"
+    result = _post_within(url, b"{}", timeout, _judge_me)
+    return Delivery(result.ok, _scrub(result.detail, url, config), "sent" if result.ok else "failed")
+
+
+def _judge_me(status: int, raw: bytes, retry_after_header: str | None) -> _Attempt:
+    reply = _parse(raw)
+    bot = reply.get("result")
+    if status != 200 or reply.get("ok") is not True:
+        return _judge(status, raw, retry_after_header)
+    if not isinstance(bot, dict):
+        return _Attempt(True, "answered ok without a bot description", False)
+    name, ident = bot.get("username"), bot.get("id")
+    shown = f"@{name}" if isinstance(name, str) and name else "a bot without a username"
+    return _Attempt(True, shown + (f" (id {ident})" if isinstance(ident, int) else ""), False)
+
+
 def _within(budget: DeliveryBudget | None, timeout: float) -> float:
     """The request timeout, cut to what the budget has left (never zero: urllib would not wait)."""
     return timeout if budget is None else max(0.05, min(timeout, budget.remaining()))
@@ -109,13 +135,13 @@ def _scrub(detail: str, url: str, config: Config) -> str:
     return one_line(redact(detail.replace(url, "<telegram-api>"), config.secrets()), 500)
 
 
-def _post_within(url: str, body: bytes, timeout: float) -> _Attempt:
+def _post_within(url: str, body: bytes, timeout: float, judge: _Judge | None = None) -> _Attempt:
     """``_post`` with ``timeout`` as a limit on the whole request, not on each socket read: a
     server that drips one byte a second would otherwise hold the cycle until its time limit. The
     request runs in a daemon thread; one still running at the limit is abandoned (the process
     is short-lived) and the message stays in the outbox."""
     outcome: list[_Attempt] = []
-    worker = threading.Thread(target=lambda: outcome.append(_post(url, body, timeout)), daemon=True,
+    worker = threading.Thread(target=lambda: outcome.append(_post(url, body, timeout, judge or _judge)), daemon=True,
                               name="telegram-post")
     worker.start()
     worker.join(timeout + _JOIN_MARGIN)
@@ -124,14 +150,14 @@ def _post_within(url: str, body: bytes, timeout: float) -> _Attempt:
     return _Attempt(False, f"network error: no complete answer within {timeout:g}s", True)
 
 
-def _post(url: str, body: bytes, timeout: float) -> _Attempt:
+def _post(url: str, body: bytes, timeout: float, judge: _Judge) -> _Attempt:
     try:
         request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310 - https or a test base
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return _judge(response.status, response.read(_MAX_BODY))
+            return judge(response.status, response.read(_MAX_BODY), None)
     except urllib.error.HTTPError as exc:
-        return _judge(exc.code, _read_error_body(exc), exc.headers.get("Retry-After"))
+        return judge(exc.code, _read_error_body(exc), exc.headers.get("Retry-After"))
     except urllib.error.URLError as exc:
         return _Attempt(False, f"network error: {_reason(exc.reason)}", True)
     except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, dropped connections

@@ -40,6 +40,8 @@ class CycleRecord:
     errors: list[str] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)  # outbox, self_monitor, disk_guard, orphan_sweep
     duration_ms: int = 0
+    health: str = "blind"  # ok | warning | critical | blind: what the host looked like; blind until seen
+    open_findings: int = 0
 
     def fail(self, detail: str) -> None:
         """Mark the cycle failed; the first cause is the detail, later ones are appended."""
@@ -52,7 +54,20 @@ class CycleRecord:
                 "llm_skip_reason": self.llm_skip_reason, "llm_reason": self.llm_reason,
                 "llm_error": self.llm_error, "usage": self.usage, "model": self.model,
                 "assessment": self.assessment, "actions": self.actions, "errors": self.errors,
-                "dry_run": self.dry_run, **self.extra}
+                "dry_run": self.dry_run, "health": self.health, "open_findings": self.open_findings, **self.extra}
+
+
+HEALTH_ORDER = ("ok", "blind", "warning", "critical")  # worse to the right
+
+
+def health_of(severities: list[str], blind: bool) -> str:
+    """The cycle's verdict on the host: its worst open problem; ``blind`` when nothing is wrong
+    in what it saw but it could not see everything (a "status ok" is not a healthy host)."""
+    if "critical" in severities:
+        return "critical"
+    if "warning" in severities:
+        return "warning"
+    return "blind" if blind else "ok"
 
 
 def action_summaries(decision: Decision, results: list[ActionResult]) -> list[dict[str, object]]:

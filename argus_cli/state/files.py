@@ -70,7 +70,10 @@ def dumps(value: Any, option: int = 0) -> bytes:
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, report: Reporter = to_stderr) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the file being written, not a temp name the operator never chose
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

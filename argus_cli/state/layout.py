@@ -210,6 +210,7 @@ class Incident(Struct):
     notes: Annotated[list[str], Meta(max_length=LISTED)] = field(default_factory=list)
     n_restarts: Count | None = None
     bead_id: str | None = None
+    page: bool = False  # the operator must hear of it even if no decider alert says so
 
 
 class Settled(Struct):
@@ -227,6 +228,8 @@ class Settled(Struct):
 class Incidents(Struct):
     open: dict[str, Incident] = field(default_factory=dict)  # by fingerprint
     recent: dict[str, Settled] = field(default_factory=dict)
+    # cycles in a row a finding that must hold a while (a check answering unknown) has been seen
+    streaks: dict[str, Count] = field(default_factory=dict)
 
 
 INCIDENTS = JsonFile("incidents.json", Incidents)
@@ -243,6 +246,7 @@ class LlmBackoff(Struct, frozen=True):
     last_error: str | None = None
     last_failure: Number | None = None
     rate_limited: bool | UnsetType = UNSET
+    failing_since: Number | None = None  # the first failure since the last answer (decider degraded)
 
 
 class Coarse(Struct, frozen=True):

@@ -2,11 +2,14 @@
 
 The lock file is opened without following a symlink: acquiring truncates it and writes our pid,
 and a link planted in its place must not make that truncate a file elsewhere. A symlink is
-refused (NotRegularFile, an OSError); a directory or FIFO in its place is moved aside.
+refused (NotRegularFile, an OSError); a directory or FIFO in its place is moved aside. A lock
+that cannot be opened for want of permission (or on a read-only filesystem) raises that OSError
+with the likely fix in its message, for the one line the caller prints.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -27,8 +30,14 @@ class FileLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-        fd = create_state_file(self.path, os.O_RDWR, 0o644, refuse_symlink=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+            fd = create_state_file(self.path, os.O_RDWR, 0o644, refuse_symlink=True)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            from argus_cli.state.directory import fix_hint
+            raise type(exc)(exc.errno, f"{exc.strerror}: {fix_hint(exc.errno)}", exc.filename) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
