@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # psutil loads when the sweep reads the table
     from argus_cli.processes import ProcessRow
 
 Collect = Callable[[float], Snapshot]
+MAX_ERRORS = 20  # collector errors listed in one cycles.jsonl line
 
 
 def run_cycle(config: Config, *, dry_run: bool = False, decider: str | None = None, now: float | None = None,
@@ -274,7 +275,11 @@ class _Cycle:
         except Exception as exc:  # noqa: BLE001
             self._step_failed("collect", exc)
             return None
-        self.record.errors.extend(f"collector {e.collector}: {e.error}" for e in snapshot.errors)
+        errors = [f"collector {e.collector}: {e.error}" for e in snapshot.errors]
+        # one entry per item a collector missed (a disk path): many items must not bloat every line
+        self.record.errors.extend(errors[:MAX_ERRORS])
+        if len(errors) > MAX_ERRORS:
+            self.record.errors.append(f"... and {len(errors) - MAX_ERRORS} more collector error(s)")
         return snapshot
 
     # 7 ------------------------------------------------------------------------------------------
@@ -342,7 +347,9 @@ class _Cycle:
         try:
             answered = decided.decision.decider == "llm"
             failing = decided.llm_called or decided.llm_skip_reason == "backoff"  # asked, or held off after failures
-            book.decider(degraded(self.config, self.now) if failing and not answered else None, answered=answered)
+            retired = decided.llm_skip_reason in ("decider_rules", "no_api_key")  # the operator turned it off
+            book.decider(degraded(self.config, self.now) if failing and not answered else None, answered=answered,
+                         retired=retired)
             book.settle(decider_asked=answered)
             sent = send_due(self.config, book, dry_run=self.dry_run, delivery=self.delivery)
         except Exception as exc:  # noqa: BLE001

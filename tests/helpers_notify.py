@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,13 @@ def wait_dead(pids: list[int], within: float = 3.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+@contextlib.contextmanager
+def telegram_server() -> Iterator[FakeTelegram]:
+    """A running FakeTelegram for the duration of the block."""
+    server = running(FakeTelegram())
+    try:
+        yield server
+    finally:
+        stop(server)

@@ -12,15 +12,14 @@ import copy
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import write_executable
 from helpers_anthropic import FakeAnthropic, error, llm_env, tool_use
-from helpers_notify import FakeTelegram, running, stop, telegram_env
+from helpers_notify import telegram_env, telegram_server
 
 from argus_cli.cycle import run_cycle
 from argus_cli.model import iso_z
@@ -43,13 +42,7 @@ sys.exit(1)
 """
 
 
-@contextmanager
-def telegram() -> Iterator[FakeTelegram]:
-    server = running(FakeTelegram())
-    try:
-        yield server
-    finally:
-        stop(server)
+telegram = telegram_server
 
 
 def no_bus_systemctl(bin_dir: Path, *, hang: bool = False) -> Path:
@@ -88,13 +81,14 @@ def test_an_unknown_service_that_answers_again_resolves_and_a_hiccup_is_no_incid
                                          "ARGUS_SYSTEMCTL_BIN": str(systemctl)}, server))
         hiccup = run(config, 2)
         write_executable(systemctl, f"#!{sys.executable}\nprint('active')\n")
-        back = run(config, 1, start=START + 2 * STEP)
+        back = run(config, 2, start=START + 2 * STEP)  # two clean cycles end a streak (one keeps it)
         write_executable(systemctl, no_bus_systemctl(bin_dir).read_text())
-        lines = run(config, 3, start=START + 3 * STEP)  # the streak starts again from nothing
+        lines = run(config, 3, start=START + 4 * STEP)  # the streak starts again from nothing
         write_executable(systemctl, f"#!{sys.executable}\nprint('active')\n")
-        lines += run(config, 2, start=START + 6 * STEP)
+        lines += run(config, 2, start=START + 7 * STEP)
     assert not [line for line in hiccup + back if line["incidents"]["opened"]]
-    assert back[0]["health"] == "ok" and back[0]["assessment"] == "All nominal: no rule matched."
+    assert [line["health"] for line in back] == ["ok", "ok"]
+    assert back[0]["assessment"] == "All nominal: no rule matched."
     assert [line["incidents"]["open"] for line in lines] == [0, 0, 1, 1, 0]
     assert len(server.order) == 2 and "resolved after" in server.order[1]
     assert "service db answers its check again" in server.order[1]
@@ -184,6 +178,8 @@ def test_status_names_the_open_incidents(argus_env, config_of, run_argus):
               install_signals=False)
     line = run_argus("status", env=argus_env).stdout
     assert "CRITICAL 1 open (service:web down)" in line
+    # "status ok" says the cycle ran; the health in front of it says what the host looked like
+    assert "  health CRITICAL  status ok  " in run_argus("last", env=argus_env).stdout
 
 
 def test_status_without_a_recent_cycle_is_not_ok(argus_env, config_of, run_argus):

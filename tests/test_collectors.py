@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
@@ -10,13 +9,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_http import closed_port, status_server
 from helpers_pidns import run_in_pidns
 
 from argus_cli.collectors import CollectorSpec, collect_snapshot, default_collectors
@@ -43,23 +42,10 @@ def only(name: str) -> list[CollectorSpec]:
     return [spec for spec in default_collectors() if spec.name == name]
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        code = int(self.path.strip("/") or 200)
-        self.send_response(code)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def http_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with status_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -69,14 +55,6 @@ def tcp_listener() -> Iterator[int]:
     sock.listen()
     yield sock.getsockname()[1]
     sock.close()
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def test_services_up_down_unknown(argus_env, http_server, tcp_listener, tmp_path, monkeypatch):

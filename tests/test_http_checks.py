@@ -4,15 +4,13 @@ human view."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from helpers_http import closed_port, status_server
 from helpers_reports import run_on_tty
 
 from argus_cli.collectors import collect_snapshot, default_collectors
@@ -21,38 +19,10 @@ from argus_cli.config import ConfigError, ServiceCheck, load
 from argus_cli.snapshot import parse_snapshot, to_json
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """``/404`` answers 404; ``/redirect/404`` answers 302 to ``/404``."""
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/redirect/"):
-            self.send_response(302)
-            self.send_header("Location", "/" + self.path.removeprefix("/redirect/"))
-        else:
-            self.send_response(int(self.path.strip("/") or 200))
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
+    with status_server() as url:
+        yield url
 
 
 def services(env: dict[str, str], checks: list[str]) -> dict[str, dict[str, Any]]:

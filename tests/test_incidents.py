@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO
 from helpers_actions import beads, install_bd, install_systemctl, recorded, registry
 from helpers_anthropic import FakeAnthropic, llm_env, tool_use
-from helpers_notify import FakeTelegram, running, stop, telegram_env
+from helpers_notify import FakeTelegram, telegram_env, telegram_server
 
 from argus_cli.config import Config
 from argus_cli.cycle import run_cycle
@@ -64,13 +64,7 @@ class Listener:
             self.sock = None
 
 
-@contextmanager
-def telegram() -> Iterator[FakeTelegram]:
-    server = running(FakeTelegram())
-    try:
-        yield server
-    finally:
-        stop(server)
+telegram = telegram_server
 
 
 def service_env(argus_env: dict[str, str], listener: Listener, server: FakeTelegram, **extra: str) -> dict[str, str]:

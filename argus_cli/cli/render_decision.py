@@ -57,7 +57,9 @@ def cycle_summary(line: Mapping[str, object], *, with_decision: bool = True) -> 
 
     ``with_decision=False`` leaves out the assessment and actions, for callers that render the
     full decision next to it."""
-    head = f"cycle {line.get('ts')}  status {line.get('status')}  {line.get('duration_ms')} ms"
+    # health first: "status ok" only says the cycle ran, the host may still be critical
+    health = f"health {str(line['health']).upper()}  " if isinstance(line.get("health"), str) else ""
+    head = f"cycle {line.get('ts')}  {health}status {line.get('status')}  {line.get('duration_ms')} ms"
     if line.get("decider"):  # a skipped or interrupted cycle never got to decide: say nothing about it
         reason = line.get("llm_skip_reason")
         llm = "called" if line.get("llm_called") else f"not called ({reason})" if reason else "not called"

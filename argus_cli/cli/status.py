@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from argus_cli.cli.common import emit_json, load_config
+from argus_cli.text import one_line, truncate
 
 STALE_SECONDS = 900  # three missed five-minute cycles: the watchdog itself is not running
 EXIT = {"ok": 0, "warning": 1, "blind": 1, "critical": 2, "stale": 2, "unknown": 2}
@@ -35,12 +36,14 @@ def command(
     now = time.time()
     line = last_cycle_line(config)
     book = INCIDENTS.read(config.state_dir, report=lambda message: None)
-    open_now = [f"{i.subject} {i.condition}" for i in (book.open.values() if book else ()) if not i.absent]
+    # a hand-edited book may hold anything: a MOTD line must never carry a terminal escape
+    open_now = [one_line(truncate(f"{i.subject} {i.condition}", 80))
+                for i in (book.open.values() if book else ()) if not i.absent]
     ts = _epoch(line.get("ts")) if line else None
     health = str(line.get("health") or "unknown") if line else "unknown"
-    if health not in EXIT:
+    if health not in EXIT or (line is not None and ts is None):  # a cycle at no readable time proves nothing
         health = "unknown"
-    if ts is not None and now - ts > STALE_SECONDS:
+    if ts is not None and abs(now - ts) > STALE_SECONDS:  # long ago, or ahead of the clock
         health = "stale"
     status = {"host": socket.gethostname(), "health": health, "open": open_now,
               "last_cycle": None if line is None else {"ts": line.get("ts"), "age_seconds": _age(now, ts),

@@ -141,12 +141,29 @@ def record_success(config: Config, snapshot: Snapshot, found: list[Finding], now
     PRESCREEN.write(config.state_dir, Prescreen(now, signature(found), seen))
 
 
+STALE_FAILURE = 6 * 3600  # at least: two failures further apart are two runs, not one
+
+
+def _failing_since(before: LlmBackoff | None, now: float, *, gap: float) -> float:
+    """When this run of failures began: carried over from the last failure only when that one
+    was at most ``gap`` ago (longer than any backoff: the LLM may not have been asked for weeks)
+    and not in the future (a clock set back)."""
+    if before is None or before.failing_since is None or before.last_failure is None:
+        return now
+    if not 0 <= now - before.last_failure <= gap:
+        return now
+    return min(before.failing_since, now)
+
+
 def degraded(config: Config, now: float) -> str | None:
     """Why the LLM decider counts as degraded (failing for ARGUS_DECIDER_DEGRADED_SECONDS or
     longer), or None."""
     state = LLM_BACKOFF.read(config.state_dir)
     since = state.failing_since if state is not None else None
-    if state is None or since is None or now - since < config.decider_degraded_seconds:
+    if state is None or since is None:
+        return None
+    since = min(since, now)  # a time ahead of the clock is read as now
+    if now - since < config.decider_degraded_seconds:
         return None
     hours = (now - since) / 3600
     return (f"LLM decider degraded for {hours:.1f} h ({int(state.failures)} failed call(s)): "
@@ -158,7 +175,7 @@ def record_failure(config: Config, error: str, rate_limited: bool, now: float) -
     before = LLM_BACKOFF.read(config.state_dir)
     failures = int(before.failures if before is not None else 0) + 1
     delay = backoff_delay(config, failures, rate_limited)
-    since = before.failing_since if before is not None and before.failing_since is not None else now
+    since = _failing_since(before, now, gap=max(STALE_FAILURE, 2 * config.llm_backoff_max_seconds))
     state = LlmBackoff(failures, now + delay, delay, error[:300], now, rate_limited, since)
     LLM_BACKOFF.write(config.state_dir, state)
     return state

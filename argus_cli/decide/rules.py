@@ -14,6 +14,7 @@ from argus_cli.config import Config
 from argus_cli.incidents.subjects import fingerprint, named
 from argus_cli.model import MAX_ACTIONS, Decision
 from argus_cli.snapshot import Snapshot, TopProcess
+from argus_cli.text import truncate
 
 
 class Finding(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define on every cycle's import path
@@ -160,6 +161,7 @@ def _orphans(snap: Snapshot, config: Config) -> Iterator[Finding]:
         yield Finding("orphans", "present", "info", text, notable=False)
 
 
+SHOWN_ERRORS = 3  # of one collector's errors (one per missing disk path), named in its finding
 COLLECTOR_ERROR_CYCLES = 2  # one hiccup is noted; a collector failing twice in a row is a blind spot
 
 
@@ -169,7 +171,9 @@ def _collector_errors(snap: Snapshot, config: Config) -> Iterator[Finding]:
         failed.setdefault(str(_or(err.collector)), []).append(str(_or(err.error)))
     for name, errors in failed.items():
         subject = named("collector", name)
-        text = f"Collector {name} failed, Argus could not see what it measures: {'; '.join(errors)}"
+        listed = "; ".join(errors[:SHOWN_ERRORS]) + (f"; +{len(errors) - SHOWN_ERRORS} more" if
+                                                      len(errors) > SHOWN_ERRORS else "")
+        text = truncate(f"Collector {name} failed, Argus could not see what it measures: {listed}", 600)
         yield Finding(subject, "error", "warning", text, (_alert(subject, text),),
                       after=COLLECTOR_ERROR_CYCLES, page=True)
 

@@ -59,6 +59,7 @@ class Book:
     open: dict[str, Incident]
     recent: dict[str, Settled]
     streaks: dict[str, int] = field(default_factory=dict)
+    gaps: dict[str, int] = field(default_factory=dict)  # streaks kept through one clean cycle
     due: list[Due] = field(default_factory=list)
     events: list[dict[str, object]] = field(default_factory=list)  # incidents.jsonl lines to append
     outcomes: list[dict[str, object]] = field(default_factory=list)  # judged this cycle, for cycles.jsonl
@@ -74,7 +75,8 @@ class Book:
         loaded = msgspec.json.encode(state)
         for incident in state.open.values():
             _not_after(incident, now)
-        return cls(config, now, dict(state.open), dict(state.recent), dict(state.streaks), loaded=loaded)
+        return cls(config, now, dict(state.open), dict(state.recent), dict(state.streaks), dict(state.gaps),
+                   loaded=loaded)
 
     def save(self) -> None:
         """The log first: a book written without its resolved line would leave the reports an
@@ -82,7 +84,7 @@ class Book:
         for event in self.events:
             append_jsonl(self.config.state_dir / INCIDENT_LOG, event)
         self.events.clear()
-        state = Incidents(self.open, self.recent, self.streaks)
+        state = Incidents(self.open, self.recent, self.streaks, self.gaps)
         if msgspec.json.encode(state) != self.loaded:
             INCIDENTS.write(self.config.state_dir, state)
 
@@ -110,11 +112,18 @@ class Book:
 
     # 2 --------------------------------------------------------------------------------------------
     def confirm(self, wanted: dict[str, int]) -> dict[str, int]:
-        """Findings that count only once they held ``wanted[fingerprint]`` cycles in a row (a check
-        answering unknown once is a hiccup): their streaks move on, and those not confirmed yet
-        come back with their count. A finding not seen this cycle starts again from nothing."""
-        self.streaks = {key: self.streaks.get(key, 0) + 1 for key in wanted}
-        return {key: n for key, n in self.streaks.items() if n < wanted[key]}
+        """Findings that count only once they held ``wanted[fingerprint]`` cycles (a check answering
+        unknown once is a hiccup): their streaks move on, and those not confirmed yet come back
+        with their count. One clean cycle keeps a streak (a collector failing every other cycle
+        is a blind spot too); two in a row end it."""
+        streaks: dict[str, int] = {}
+        for key, count in self.streaks.items():
+            if key not in wanted and key not in self.gaps:
+                streaks[key] = count  # first clean cycle: kept, marked
+        self.gaps = dict.fromkeys(streaks, 1)
+        streaks.update({key: self.streaks.get(key, 0) + 1 for key in wanted})
+        self.streaks = streaks
+        return {key: self.streaks[key] for key in wanted if self.streaks[key] < wanted[key]}
 
     def observe(self, found: Iterable[tuple[str, str, str, str, bool]], measured: frozenset[str]) -> None:
         """This cycle's findings as (subject, condition, severity, text, page); info findings are
@@ -135,9 +144,10 @@ class Book:
             if key not in present and not incident.reported and incident.subject in measured:
                 self._absent(key, incident)
 
-    def decider(self, degraded: str | None, *, answered: bool) -> None:
+    def decider(self, degraded: str | None, *, answered: bool, retired: bool = False) -> None:
         """Argus's own LLM: ``degraded`` (why) opens or keeps ``decider degraded``, which pages;
-        an answer ends it at once. A cycle that did not ask says nothing either way."""
+        an answer ends it at once, and so does the operator turning the LLM off (``retired``:
+        quietly, nothing recovered). A cycle that did not ask says nothing either way."""
         key = fingerprint(DECIDER, "degraded")
         incident = self.open.get(key)
         if degraded is not None:
@@ -146,8 +156,10 @@ class Book:
             else:
                 self._seen(key, incident, "warning", degraded)
             incident.page = True
-        elif answered and incident is not None:
+        elif (answered or retired) and incident is not None:
             incident.absent, incident.cleared = self.config.resolve_cycles, self.now
+            if retired:
+                incident.notified = None  # no "answers again" notice: it was switched off, not mended
             self._resolve(key, incident)
 
     def _open(self, subject: str, condition: str, severity: str, text: str, *, reported: bool) -> Incident:

@@ -230,6 +230,7 @@ class Incidents(Struct):
     recent: dict[str, Settled] = field(default_factory=dict)
     # cycles in a row a finding that must hold a while (a check answering unknown) has been seen
     streaks: dict[str, Count] = field(default_factory=dict)
+    gaps: dict[str, Count] = field(default_factory=dict)  # streaks kept through one clean cycle
 
 
 INCIDENTS = JsonFile("incidents.json", Incidents)
