@@ -22,12 +22,16 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
+_URL_CREDENTIALS = re.compile(r"//[^/@\s]*@")
+
+
 class ConfigError(ValueError):
     """A variable holds a value Argus cannot use. The message names variable, value, where the value
     came from (``origin``: "from the environment", "from FILE:LINE") and what is allowed."""
 
     def __init__(self, name: str, value: str, allowed: str, origin: str = "") -> None:
-        shown = "<hidden>" if name in SECRET_NAMES else repr(value)
+        # a URL's user:password (an HTTP check) is a secret even in a variable that is not
+        shown = "<hidden>" if name in SECRET_NAMES else repr(_URL_CREDENTIALS.sub("//<hidden>@", value))
         where = f" ({origin})" if origin else ""
         super().__init__(f"{name}={shown}{where} is invalid: expected {allowed}")
         self.name = name

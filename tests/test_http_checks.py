@@ -145,3 +145,9 @@ def test_human_view_shows_a_code_the_detail_does_not_name(argus_env):
     render(console, snap, load(argus_env))
     text = console.export_text()
     assert "service web down  HTTP 404" in text and "service db up  connected" in text
+
+
+def test_a_refused_check_never_prints_the_password_in_its_url(argus_env, run_argus):
+    result = run_argus("collect", env={**argus_env, "ARGUS_SERVICES": "web=https://admin:s3cr#t@host/health"})
+    assert result.returncode == 2 and "ARGUS_SERVICES" in result.stderr
+    assert "s3cr" not in result.stderr + result.stdout and "admin" not in result.stderr

@@ -31,8 +31,9 @@ def command() -> None:
     config = load_config()
     now = time.time()
     incidents = incident_history(config, now, config.stats_window_days).counts()
-    with io_errors(f"reading {config.problems_file}"):  # sending too: an OSError is exit 1, never a traceback
+    with io_errors(f"reading {config.problems_file}"):  # an OSError is exit 1, never a traceback
         summary = daily_summary(config, now, incidents)
+    with io_errors("keeping the summary in its fallback file (Relay did not take it)"):
         sent = deliver_summary(config, summary.payload, summary.text)
     warn_skipped(summary.scan)
     for key, count in summary.omitted.items():

@@ -43,21 +43,23 @@ def publish_problem(config: Config, problem: Problem) -> str:
 
 
 def send_relay(config: Config, payload: dict[str, object], *, tags: str, fallback_file: Path,
-               priority: str = "high") -> bool:
+               priority: str = "high", strict: bool = False) -> bool:
     """``relay send TO PAYLOAD --agent FROM --priority P --tag TAGS``; False means fallback file.
 
     Does not consult the enabled flags: the caller decides whether Relay is wanted at all.
     Shrinking an oversized payload is the caller's job; this refuses it and keeps it on disk.
+    ``strict``: a fallback file that cannot be written raises its OSError (a command can say so
+    and fail) instead of a note (a cycle must go on).
     """
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
     size = len(body.encode("utf-8"))
     if size > MAX_BODY_BYTES:
         note(f"relay: {payload.get('event', 'payload')} is {size} bytes, over Relay's "
              f"{MAX_BODY_BYTES}-byte limit; kept in {fallback_file}", config.secrets())
-        _fallback(config, payload, fallback_file)
+        _fallback(config, payload, fallback_file, strict)
         return False
     if shutil.which(config.relay_bin, mode=os.F_OK) is None:  # not installed: no note every cycle
-        _fallback(config, payload, fallback_file)
+        _fallback(config, payload, fallback_file, strict)
         return False
     argv = [config.relay_bin, "send", config.relay_to, body,
             "--agent", config.relay_from, "--priority", priority, "--tag", tags]
@@ -65,13 +67,15 @@ def send_relay(config: Config, payload: dict[str, object], *, tags: str, fallbac
     if run.ok:
         return True
     note(f"relay send failed ({run.describe()}); kept in {fallback_file}", config.secrets())
-    _fallback(config, payload, fallback_file)
+    _fallback(config, payload, fallback_file, strict)
     return False
 
 
-def _fallback(config: Config, payload: dict[str, object], path: Path) -> None:
+def _fallback(config: Config, payload: dict[str, object], path: Path, strict: bool = False) -> None:
     try:
         append_jsonl(path, payload)
     except OSError as exc:  # the last resort failed too: say so, but never fail the cycle
+        if strict:
+            raise
         note(f"relay fallback {path} not writable: {exc}; event lost: {payload.get('event')}",
              config.secrets())

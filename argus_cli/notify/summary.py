@@ -22,10 +22,11 @@ class SummaryDelivery:
 
 
 def deliver_summary(config: Config, payload: dict[str, object], text: str) -> SummaryDelivery:
-    """Send the summary event; never raises for a delivery failure."""
+    """Send the summary event; never raises for a delivery failure, only the OSError of a fallback
+    file that cannot take it (the summary would be lost: the command says so and fails)."""
     if not config.relay_summary_enabled:
         return SummaryDelivery("disabled")
     fallback = config.relay_summary_fallback_file
-    if send_relay(config, payload, tags=SUMMARY_TAGS, fallback_file=fallback, priority="medium"):
+    if send_relay(config, payload, tags=SUMMARY_TAGS, fallback_file=fallback, priority="medium", strict=True):
         return SummaryDelivery("sent")
     return SummaryDelivery("fallback", send_message(config, text) if config.telegram_configured else None)

@@ -283,6 +283,10 @@ def read_state(path: Path, decode: Callable[[bytes], T], report: Reporter = to_s
     except NotRegularFile as exc:
         report(f"argus: {path} is {exc.kind}, not a regular file; left as it is")
         return None
+    except PermissionError as exc:  # another user's file (a cycle run as root): said once, with the fix
+        report(f"argus: {path} cannot be read ({exc.strerror}): run as root or set ARGUS_STATE_DIR; "
+               "read as missing")
+        return None
     if fd is None:
         return None
     with os.fdopen(fd, "rb") as handle:
