@@ -318,7 +318,8 @@ class _Cycle:
                self_check: dict[str, object], book: Book | None) -> engine.Decided:
         decided = engine.decide_gated(self.config, snapshot, found, gate, now=self.now,
                                       self_check=self_check, remember=not self.dry_run,
-                                      incidents=book.for_decider() if book is not None else ())
+                                      # built only for a call: a quiet cycle does not list what no one reads
+                                      incidents=book.for_decider() if book is not None and gate.call else ())
         decision = decided.decision
         self.record.decider, self.record.assessment = decision.decider, decision.assessment
         self.record.llm_called, self.record.llm_skip_reason = decided.llm_called, decided.llm_skip_reason

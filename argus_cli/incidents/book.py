@@ -158,9 +158,7 @@ class Book:
             incident.page = True
         elif (answered or retired) and incident is not None:
             incident.absent, incident.cleared = self.config.resolve_cycles, self.now
-            if retired:
-                incident.notified = None  # no "answers again" notice: it was switched off, not mended
-            self._resolve(key, incident)
+            self._resolve(key, incident, quiet=retired)  # switched off, not mended: no "answers again"
 
     def _open(self, subject: str, condition: str, severity: str, text: str, *, reported: bool) -> Incident:
         key = fingerprint(subject, condition)
@@ -212,7 +210,9 @@ class Book:
     def _recent_changes(self, changes: Iterable[float]) -> list[float]:
         return [t for t in changes if 0 <= self.now - t < FLAP_WINDOW]
 
-    def _resolve(self, key: str, incident: Incident) -> None:
+    def _resolve(self, key: str, incident: Incident, *, quiet: bool = False) -> None:
+        """Close ``incident``: its log line, its flapping memory and, for one the operator was told
+        of, a resolved notice. ``quiet``: no notice (nothing recovered, it was switched off)."""
         del self.open[key]
         self.resolved.append(incident)
         self.recent[key] = Settled(list(incident.changes), incident.flapping, self.now,
@@ -226,7 +226,7 @@ class Book:
             "actions": [{"type": a.type, "target": a.target, "at": iso_z(a.at), "outcome": a.outcome}
                         for a in incident.actions],
             "notifications": sum(1 for n in incident.notices if n.status in DELIVERED)})
-        if incident.notified is not None and not incident.flapping and not incident.reported \
+        if incident.notified is not None and not quiet and not incident.flapping and not incident.reported \
                 and not self._worse_open(incident):
             self.due.append(Due("resolved", incident, key))
 
