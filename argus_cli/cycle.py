@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # psutil loads when the sweep reads the table
 
 Collect = Callable[[float], Snapshot]
 MAX_ERRORS = 20  # collector errors listed in one cycles.jsonl line
+MAX_FINDINGS = 30  # findings listed in one cycles.jsonl line (argus explain shows them)
 
 
 def run_cycle(config: Config, *, dry_run: bool = False, decider: str | None = None, now: float | None = None,
@@ -373,6 +374,8 @@ class _Cycle:
             i.condition in BLIND for i in book.open.values()))
         self.record.health = records.health_of(severities, blind)
         self.record.open_findings = len(problems)
+        self.record.findings = [{"subject": f.subject, "condition": f.condition, "severity": f.severity,
+                                 "text": f.text[:200]} for f in found[:MAX_FINDINGS]]
 
     def _execute(self, decision: Decision, snapshot: Snapshot | None, results: list[ActionResult],
                  book: Book | None = None) -> None:

@@ -42,6 +42,10 @@ class CycleRecord:
     duration_ms: int = 0
     health: str = "blind"  # ok | warning | critical | blind: what the host looked like; blind until seen
     open_findings: int = 0
+    findings: list[dict[str, str]] = field(default_factory=list)  # what the rules saw (capped), for explain
+    # act | observe (nothing host-changing may run: ARGUS_AUTONOMY or a maintenance window) | dry-run
+    mode: str = "act"
+    autonomy: str = "act"  # the effective ARGUS_AUTONOMY of this cycle, e.g. "ask,clean_disk=act"
 
     def fail(self, detail: str) -> None:
         """Mark the cycle failed; the first cause is the detail, later ones are appended."""
@@ -54,7 +58,9 @@ class CycleRecord:
                 "llm_skip_reason": self.llm_skip_reason, "llm_reason": self.llm_reason,
                 "llm_error": self.llm_error, "usage": self.usage, "model": self.model,
                 "assessment": self.assessment, "actions": self.actions, "errors": self.errors,
-                "dry_run": self.dry_run, "health": self.health, "open_findings": self.open_findings, **self.extra}
+                "dry_run": self.dry_run, "health": self.health, "open_findings": self.open_findings,
+                "findings": self.findings, "mode": "dry-run" if self.dry_run else self.mode,
+                "autonomy": self.autonomy, **self.extra}
 
 
 HEALTH_ORDER = ("ok", "blind", "warning", "critical")  # worse to the right
@@ -84,6 +90,8 @@ def action_summaries(decision: Decision, results: list[ActionResult]) -> list[di
         out.append({"type": result.type if result else raw.get("type"), "target": result.target if result else None,
                     "subject": subject if isinstance(subject, str) else None,
                     "text": one_line(words, 300) if words else None,
+                    # why the decider asked for it (a host-changing action's own words are its reason)
+                    "reason": one_line(raw["reason"], 300) if isinstance(raw.get("reason"), str) else None,
                     "status": result.status if result else "not_run",
                     "detail": result.detail if result else "the cycle ended before this action"})
     return out
