@@ -87,6 +87,43 @@ class FreshnessCheck(NamedTuple):
     max_age_seconds: int
 
 
+AUTONOMY_LEVELS = ("observe", "ask", "act")  # record what would run | ask the operator first | run it
+GOVERNED_ACTIONS = ("restart_service", "kill_pid", "kill_tmux", "clean_disk")  # alert and log always act
+
+
+class Autonomy(NamedTuple):
+    """ARGUS_AUTONOMY: a level for every host-changing action type."""
+
+    default: str = "act"
+    levels: tuple[tuple[str, str], ...] = ()  # (action type, level) the operator named
+
+    def level(self, action_type: str) -> str:
+        if action_type not in GOVERNED_ACTIONS:
+            return "act"
+        return dict(self.levels).get(action_type, self.default)
+
+    def observes_all(self) -> bool:
+        return all(self.level(kind) == "observe" for kind in GOVERNED_ACTIONS)
+
+    def __str__(self) -> str:
+        named = [f"{kind}={level}" for kind, level in self.levels if level != self.default]
+        return ",".join([self.default, *named])
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class MaintenanceWindow(NamedTuple):
+    """One recurring window of ARGUS_MAINTENANCE: on ``days`` (0 = Monday) from ``start`` for
+    ``minutes``, in time zone ``zone``; ``text`` is how the operator wrote it."""
+
+    text: str
+    days: tuple[int, ...]
+    start: int  # minutes after midnight
+    minutes: int
+    zone: str
+
+
 T = TypeVar("T")
 
 
@@ -159,6 +196,14 @@ def freshness_checks(name: str, comment: str) -> Setting[tuple[FreshnessCheck, .
     return Setting(Var(name, "", comment, "freshness"))
 
 
+def autonomy_levels(name: str, default: str, comment: str) -> Setting[Autonomy]:
+    return Setting(Var(name, default, comment, "autonomy"))
+
+
+def windows(name: str, comment: str) -> Setting[tuple[MaintenanceWindow, ...]]:
+    return Setting(Var(name, "", comment, "maintenance"))
+
+
 # Upper bounds are what the code can handle, not just what is sensible: a window is subtracted
 # from "now" and printed as a date (year 1 .. 9999), so 10 years is the longest any may be.
 DAY = 86_400
@@ -204,6 +249,16 @@ class Config:
     services = service_checks("ARGUS_SERVICES",
         "Health checks: name=systemd:UNIT | name=tcp:HOST:PORT | name=http(s)://URL[#200+204] "
         "(HTTP is up on 2xx/3xx, or only on the statuses named after #)")
+    autonomy = autonomy_levels("ARGUS_AUTONOMY", "act",
+        "Per action type: observe (record what would run), ask (Telegram or `argus approve` first) or act; "
+        "a bare level is the default for the rest, e.g. ask,clean_disk=act. alert and log always act")
+    approval_ttl = seconds("ARGUS_APPROVAL_TTL", 1800,
+        "Seconds an action waiting for approval stays valid (at least two five-minute cycles)", 600, DAY)
+    approvers = names("ARGUS_APPROVERS", "",
+        "Telegram user ids whose button presses count; unset = only the user of a private TELEGRAM_CHAT_ID")
+    maintenance = windows("ARGUS_MAINTENANCE",
+        "Recurring maintenance windows, e.g. 'Sun 02:00-04:00 UTC; Mon-Fri 12:00-12:30 Europe/Paris': "
+        "actions only observed, notifications held")
     allowed_services = names("ARGUS_ALLOWED_SERVICES", "", "systemd units restart_service may restart")
     kill_allowlist = names("ARGUS_KILL_ALLOWLIST", "node,claude,codex", "Process names kill_pid may kill")
     tmux_sockets = names("ARGUS_TMUX_SOCKETS", "default", "tmux servers to inspect: default or socket paths")
@@ -563,7 +618,8 @@ def _read_up_to(fd: int, limit: int) -> bytes:
 def _convert(var: Var, raw: str) -> object:
     converters: dict[str, Callable[[Var, str], object]] = {
         "int": _to_int, "float": _to_float, "bool": _to_bool, "list": _to_list,
-        "services": _to_services, "freshness": _to_freshness,
+        "services": _to_services, "freshness": _to_freshness, "autonomy": _to_autonomy,
+        "maintenance": _to_maintenance,
     }
     if "\x00" in raw:  # no path, URL or token holds a NUL; the shell drops it, os.open refuses it
         raise ConfigError(var.name, raw.replace("\x00", "\\0"), "a value without NUL bytes")
@@ -639,6 +695,76 @@ def _to_services(var: Var, raw: str) -> tuple[ServiceCheck, ...]:
 
 def _to_freshness(var: Var, raw: str) -> tuple[FreshnessCheck, ...]:
     return tuple(_parse_freshness(item) for item in _to_list(var, raw))
+
+
+def _to_autonomy(var: Var, raw: str) -> Autonomy:
+    """``act``, ``observe``, ``ask,clean_disk=act``, ``restart_service=act,kill_pid=ask``: at most one
+    bare level (the default for the types not named), each type named once."""
+    allowed = (f"a level ({'|'.join(AUTONOMY_LEVELS)}) and/or TYPE=LEVEL pairs, comma-separated, "
+               f"TYPE one of {', '.join(GOVERNED_ACTIONS)} (alert and log always act)")
+    default: str | None = None
+    levels: dict[str, str] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        kind, sep, level = (s.strip() for s in item.partition("="))
+        if not sep:
+            kind, level = "", kind
+        if level not in AUTONOMY_LEVELS or (sep and kind not in GOVERNED_ACTIONS) or (
+                not sep and default is not None) or kind in levels:
+            raise ConfigError(var.name, raw, allowed)
+        if sep:
+            levels[kind] = level
+        else:
+            default = level
+    return Autonomy(default or "act", tuple(levels.items()))
+
+
+_WINDOW = re.compile(r"(?P<days>[A-Za-z]{3}(?:-[A-Za-z]{3})?|daily)\s+(?P<start>[0-9]{2}:[0-9]{2})-"
+                     r"(?P<end>[0-9]{2}:[0-9]{2})(?:\s+(?P<zone>\S+))?")
+
+
+def _to_maintenance(var: Var, raw: str) -> tuple[MaintenanceWindow, ...]:
+    """Windows separated by ``;``: ``Sun 02:00-04:00 UTC``, ``Mon-Fri 12:00-12:30 Europe/Paris``,
+    ``daily 03:00-03:15``; without a zone, UTC. A window may run past midnight (``Sat 23:00-01:00``)."""
+    return tuple(_parse_window(var, item.strip()) for item in raw.split(";") if item.strip())
+
+
+def _parse_window(var: Var, item: str) -> MaintenanceWindow:
+    allowed = ("windows separated by ';', each DAY[-DAY] HH:MM-HH:MM [ZONE] (Mon..Sun or daily, "
+               "24-hour times, an IANA zone such as Europe/Paris; UTC when left out)")
+    match = _WINDOW.fullmatch(item)
+    if match is None:
+        raise ConfigError(var.name, item, allowed)
+    days, zone = match["days"].lower(), match["zone"] or "UTC"
+    try:
+        start, end = _minutes(match["start"]), _minutes(match["end"])
+        if days == "daily":
+            on = tuple(range(7))
+        else:
+            first, _, last = days.partition("-")
+            a, b = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+            on = tuple((a + i) % 7 for i in range((b - a) % 7 + 1))
+    except ValueError:
+        raise ConfigError(var.name, item, allowed) from None
+    if start == end:
+        raise ConfigError(var.name, item, "a window with an end different from its start")
+    if zone != "UTC":
+        _check_zone(var, item, zone)
+    return MaintenanceWindow(item, on, start, (end - start) % (24 * 60), zone)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = int(hhmm[:2]), int(hhmm[3:])
+    if hours > 23 or minutes > 59:
+        raise ValueError(hhmm)
+    return hours * 60 + minutes
+
+
+def _check_zone(var: Var, item: str, zone: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when a window names a zone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(var.name, item, f"a known time zone (not {zone!r}; e.g. UTC, Europe/Paris)") from None
 
 
 def _fill_paths(values: dict[str, object], env: Mapping[str, str]) -> None:

@@ -36,6 +36,7 @@ from argus_cli.state.layout import CycleState
 from argus_cli.state.lock import FileLock, LockBusy
 
 if TYPE_CHECKING:  # psutil loads when the sweep reads the table
+    from argus_cli.control.quiet import Quiet
     from argus_cli.incidents.book import Book
     from argus_cli.processes import ProcessRow
 
@@ -135,6 +136,16 @@ class _Cycle:
         self.decider, self.sleep, self.collect_fn = decider, sleep, collect
         self.dry_run, self.now = record.dry_run, record.now
         self.log_rotated = False
+        self.quiet: Quiet | None = None  # silences and the maintenance window, read with the incidents
+        self.quiet_told: list[dict[str, object]] = []  # what the end of a silence or window announced
+        self.approved_now: frozenset[str] = frozenset()  # approved requests that ran this cycle
+        from argus_cli.control.maintenance import effective_autonomy
+        # what may run on its own this cycle: ARGUS_AUTONOMY, or observe inside a maintenance window
+        self.autonomy, self.window = effective_autonomy(config, self.now)
+        record.autonomy = str(self.autonomy)
+        record.mode = "observe" if self.autonomy.observes_all() else "act"
+        if self.window is not None:
+            record.extra["maintenance"] = self.window.text
         from argus_cli.notify.budget import DeliveryBudget
         # One Telegram allowance (time and messages) for every sender of this cycle: a dead
         # Telegram costs the cycle ARGUS_TELEGRAM_BUDGET_SECONDS once, not once per alert.
@@ -149,6 +160,7 @@ class _Cycle:
         try:
             self.guard.stop_if_asked()  # a SIGTERM that came while Python was still starting
             outbox = self.deliver_outbox()                                 # 2. outbox
+            self.read_answers()                                            #    approvals
             previous, self_check = self.check_self(outbox)                 # 3. self-check
             disk_full = self.check_disk()                                  # 4. disk guard
             processes = self.sweep_orphans()                               # 5. orphan sweep
@@ -198,6 +210,24 @@ class _Cycle:
         if delivered or queued:
             self.log.info("outbox: %d delivered, %d still queued", delivered, queued)
         return outbox
+
+    def read_answers(self) -> None:
+        """The operator's answers to actions waiting for approval (Telegram buttons); requests
+        that waited too long expire. A dry run leaves them alone."""
+        if self.dry_run or not (self.config.state_dir / layout.APPROVALS.name).exists():
+            return  # nothing was ever asked: a quiet host does not load the approvals code
+        from argus_cli.control.asking import read_answers
+        try:
+            summary = read_answers(self.config, self.now, self.delivery)
+        except Exception as exc:  # noqa: BLE001 - approvals trouble must not stop the watchdog
+            self._step_failed("approvals", exc)
+            return
+        if summary:
+            self.record.extra["approvals"] = summary
+            error = summary.get("error")
+            if isinstance(error, str):
+                self.record.errors.append(error)
+            self.log.info("approvals: %s", summary)
 
     # 3 ------------------------------------------------------------------------------------------
     def check_self(self, outbox: dict[str, int] | None) -> tuple[CycleState, dict[str, object]]:
@@ -255,7 +285,9 @@ class _Cycle:
         from argus_cli.processes import read_process_table
         try:
             table = read_process_table()  # read once: the sweep and then the collectors use it
-            sweep = sweep_orphans(self.config, self.now, dry_run=self.dry_run, processes=table)
+            # the sweep kills as kill_pid does: only when ARGUS_AUTONOMY lets kill_pid act on its own
+            sweep = sweep_orphans(self.config, self.now, dry_run=self.dry_run, processes=table,
+                                  observe=self.autonomy.level("kill_pid") != "act")
         except Exception as exc:  # noqa: BLE001
             self._step_failed("orphan sweep", exc)
             return None
@@ -290,11 +322,14 @@ class _Cycle:
         actions did (ARCHITECTURE.md §8). Returns the book (None when it cannot be kept this
         cycle: then every finding counts at once) and the findings, those that must hold a while
         and have not yet as notes."""
+        from argus_cli.control.quiet import Quiet
         from argus_cli.decide.rules import unconfirmed
         from argus_cli.incidents import subjects
         from argus_cli.incidents.book import Book
         try:
+            self.quiet = Quiet.load(self.config, self.window, self.now)
             book = Book.load(self.config, self.now)
+            book.muted = self.quiet.muted
             pending = book.confirm({f.key: f.after for f in found if f.after > 1})
             found = [unconfirmed(f, pending[f.key]) if f.key in pending else f for f in found]
             alive = None if processes is None else _alive(processes)
@@ -304,6 +339,10 @@ class _Cycle:
         except Exception as exc:  # noqa: BLE001 - without incidents the cycle still guards the host
             self._step_failed("incidents", exc)
             return None, found
+        try:  # before the decision's alerts: the end of a silence is what tells its incidents
+            self.quiet_told = self.end_quiet(book)
+        except Exception as exc:  # noqa: BLE001
+            self._step_failed("end of silences", exc)
         for key in book.opened:
             self.log.info("incident opened: %s", key)
         return book, found
@@ -336,8 +375,30 @@ class _Cycle:
 
     # 10 -----------------------------------------------------------------------------------------
     def act(self, decision: Decision, snapshot: Snapshot, results: list[ActionResult], book: Book | None) -> None:
+        self.run_approved(snapshot, book)
         if decision.actions:  # nothing to run: do not even load the actions layer
             self._execute(decision, snapshot, results, book)
+
+    def run_approved(self, snapshot: Snapshot, book: Book | None) -> None:
+        """What the operator approved since the last cycle, checked against this snapshot first."""
+        if self.dry_run or not (self.config.state_dir / layout.APPROVALS.name).exists():
+            return
+        from argus_cli.actions.execute import run_approved
+        with self.guard.deferred():
+            try:
+                ran = run_approved(self.config, snapshot, now=self.now, delivery=self.delivery, incidents=book,
+                                   should_stop=self.guard.should_stop, autonomy=self.autonomy)
+            except Exception as exc:  # noqa: BLE001
+                self._step_failed("approved actions", exc)
+                return
+        self.approved_now = frozenset(f"{r['type']} {r['target']}" for r in ran if r["state"] == "done")
+        if ran:
+            approvals = self.record.extra.setdefault("approvals", {})
+            if isinstance(approvals, dict):
+                approvals["ran"] = ran
+            for entry in ran:
+                self.log.warning("approved request %s: %s %s %s: %s", entry["request"], entry["type"],
+                                 entry["target"], entry["state"], entry["detail"])
 
     # 11 -----------------------------------------------------------------------------------------
     def notify(self, decided: engine.Decided, book: Book | None) -> None:
@@ -353,14 +414,27 @@ class _Cycle:
             book.decider(degraded(self.config, self.now) if failing and not answered else None, answered=answered,
                          retired=retired)
             book.settle(decider_asked=answered)
-            sent = send_due(self.config, book, dry_run=self.dry_run, delivery=self.delivery)
+            sent = self.quiet_told + send_due(self.config, book, dry_run=self.dry_run, delivery=self.delivery)
         except Exception as exc:  # noqa: BLE001
             self._step_failed("incident notices", exc)
             return
         self._note_outbox_error()
         for notice in sent:
-            self.log.info("incident %s: %s notice %s", notice["fingerprint"], notice["kind"], notice["status"])
+            self.log.info("%s: %s notice %s", notice.get("fingerprint") or notice.get("what"), notice["kind"],
+                          notice["status"])
         self.record.extra["notices"] = sent
+
+    def end_quiet(self, book: Book) -> list[dict[str, object]]:
+        """Announce the silences and the maintenance window that ended since the last cycle."""
+        quiet = self.quiet
+        if quiet is None or not quiet.changed():
+            return []
+        from argus_cli.incidents.notify import send_quiet_ends
+        ended = quiet.ended()
+        told = send_quiet_ends(self.config, book, ended, dry_run=self.dry_run, delivery=self.delivery)
+        if not self.dry_run:
+            quiet.record(self.config, [e.silence_id for e in ended if e.silence_id is not None])
+        return told
 
     def judge_health(self, found: list[Finding], book: Book | None) -> None:
         """``health`` and ``open_findings`` of this cycle's record: the open incidents' worst
@@ -386,7 +460,7 @@ class _Cycle:
             try:
                 execute_decision(self.config, decision, snapshot, dry_run=self.dry_run, now=self.now,
                                  should_stop=self.guard.should_stop, results=results, delivery=self.delivery,
-                                 incidents=book)
+                                 incidents=book, autonomy=self.autonomy, approved_now=self.approved_now)
             except Exception as exc:  # noqa: BLE001
                 self._step_failed("act", exc)
             finally:
@@ -442,8 +516,8 @@ class _Cycle:
     def _writes(self, previous: CycleState, decided: engine.Decided | None, results: list[ActionResult],
                 book: Book | None) -> list[tuple[str, Callable[[], object]]]:
         """The files this cycle leaves, in write order: the incidents and the decision before the
-        cycles.jsonl line that names them; a dry run writes no raw response, no incidents and
-        leaves cycle-state.json alone."""
+        cycles.jsonl line that names them; a dry run writes no raw response and no incidents, and
+        its cycle-state.json says it was a dry run (doctor and Prometheus agree with `argus last`)."""
         config, record = self.config, self.record
         writes: list[tuple[str, Callable[[], object]]] = []
         if book is not None and not self.dry_run:
@@ -454,6 +528,5 @@ class _Cycle:
                 writes.append((layout.LAST_RESPONSE.name, lambda: records.write_last_response(config, raw, self.now)))
             writes.append((layout.LAST_DECISION.name, lambda: self._write_decision(decision, results)))
         writes.append((layout.CYCLES, lambda: records.append_cycle(config, record)))
-        if not self.dry_run:
-            writes.append((layout.CYCLE_STATE.name, lambda: records.write_state(config, previous, record)))
+        writes.append((layout.CYCLE_STATE.name, lambda: records.write_state(config, previous, record)))
         return writes

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from argus_cli.children import run_tool
-from argus_cli.config import Config, ConfigError, load, unknown_names
+from argus_cli.config import GOVERNED_ACTIONS, Config, ConfigError, load, unknown_names
 from argus_cli.model import iso_z
 from argus_cli.state import layout
 from argus_cli.state.directory import StateDirError
@@ -44,7 +44,7 @@ def run_checks(*, online: bool = False, send_test: bool = False) -> list[Check]:
     systemctl = config.systemctl_bin
     checks += [check_binary("tmux", config.tmux_bin), check_binary("systemctl", systemctl),
                check_binary("bd", config.bd_bin), check_relay(config),
-               check_api_key(config), check_telegram(config)]
+               check_api_key(config), check_telegram(config), check_autonomy(config, time.time())]
     checks += [check_timer(Path(config.host_root), systemctl=systemctl),
                check_last_cycle(config.state_dir, time.time())]
     if online or send_test:
@@ -137,6 +137,23 @@ def check_api_key(config: Config) -> Check:
     return Check("api key", "warn", "ANTHROPIC_API_KEY unset: the rules engine decides every cycle")
 
 
+def check_autonomy(config: Config, now: float) -> Check:
+    """What Argus may do on its own now, and when the next maintenance window holds it back. Asking
+    with no Telegram works (``argus approve``) but nobody is told that something waits."""
+    from argus_cli.control.maintenance import active, next_start
+    window = found[0] if (found := active(config.maintenance, now)) is not None else None
+    text = f"ARGUS_AUTONOMY={config.autonomy}"
+    if window is not None:
+        text += f"; now inside the maintenance window {window.text}: everything is observed"
+    elif (upcoming := next_start(config.maintenance, now)) is not None:
+        text += f"; next maintenance window {upcoming[0].text} at {iso_z(upcoming[1])}"
+    asks = any(config.autonomy.level(kind) == "ask" for kind in GOVERNED_ACTIONS)
+    if asks and not config.telegram_configured:
+        return Check("autonomy", "warn", f"{text}: Telegram is not configured, so requests wait unannounced "
+                                         "(argus pending lists them, argus approve answers)")
+    return Check("autonomy", "ok", text)
+
+
 def check_telegram(config: Config) -> Check:
     if config.telegram_configured:
         return Check("telegram", "ok", f"chat {config.telegram_chat_id} via {config.telegram_api_base}")
@@ -177,6 +194,10 @@ def _timer_enabled(root: Path, unit: Path, systemctl: str) -> Check:
                                   "run `systemctl enable --now argus.timer`")
 
 
+_MODE_NOTE = {"observe": ", observe mode: actions recorded, not run",
+              "dry-run": ", a dry run (argus cycle --dry-run): nothing was changed or sent"}
+
+
 def check_last_cycle(state_dir: Path, now: float) -> Check:
     """When the last cycle ran and how it ended (``cycle-state.json``), read as the cycle reads it.
     The doctor only reads: a bad file is named here and left for the cycle."""
@@ -194,7 +215,8 @@ def check_last_cycle(state_dir: Path, now: float) -> Check:
     when = _epoch(state.timestamp)
     if when is None:
         return Check("last cycle", "warn", f"{path} has no usable timestamp")
-    summary = f"{state.status or '?'} at {iso_z(when)} ({_age_text(now - when)} ago)"
+    summary = (f"{state.status or '?'} at {iso_z(when)} ({_age_text(now - when)} ago)"
+               + _MODE_NOTE.get(state.mode or "", ""))
     if now - when > STALE_CYCLE_SECONDS:
         return Check("last cycle", "warn", f"{summary}: older than 15 min, is the timer running?")
     if state.status == "failed":

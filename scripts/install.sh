@@ -40,6 +40,7 @@ MODE=""      # systemd | cron
 SKIP_PIP=""  # 1 | 0
 HOST_TMP=""  # 1 | 0
 RESET_OPTIONS=0
+OBSERVE=0  # --observe: ARGUS_AUTONOMY=observe in the env file (a one-off edit, not remembered)
 UNINSTALL=0
 PURGE=0
 CHANGES=0
@@ -64,6 +65,8 @@ Options:
                    (adds argus.service.d/host-tmp.conf with PrivateTmp=no; see argus.service)
   --skip-pip       do not create the venv or pip install (alias: --no-venv)
   --python PATH    interpreter for the venv (default python3, must be >= 3.11)
+  --observe        watch first: set ARGUS_AUTONOMY=observe in /etc/argus/argus.env (Argus records
+                   what it would do and changes nothing; set ask or act there when you trust it)
   --reset-options  do not reuse the options the last install recorded in its manifest: what
                    is not given takes its default (systemd, no --host-tmp, with the venv)
   --uninstall      remove what the manifest of this prefix lists, nothing else
@@ -100,6 +103,7 @@ parse_args() {
             --host-tmp) HOST_TMP=1 ;;
             --skip-pip | --no-venv) SKIP_PIP=1 ;;
             --reset-options) RESET_OPTIONS=1 ;;
+            --observe) OBSERVE=1 ;;
             --uninstall) UNINSTALL=1 ;;
             --purge) PURGE=1 ;;
             -h | --help) usage; exit 0 ;;
@@ -286,8 +290,10 @@ install_env_file() {
     ensure_dir "$ETC_DIR" 0755
     install_file "$REPO/argus.env.example" "$ETC_DIR/argus.env.example" 0644
     if [[ -e "$dest" || -L "$dest" ]]; then
-        # Yours from the moment it exists: edited or not, it is never overwritten.
+        # Yours from the moment it exists: edited or not, it is never overwritten; --observe
+        # changes its one ARGUS_AUTONOMY line, because you asked for it.
         if was_recorded "config $ENV_FILE"; then record config "$ENV_FILE"; fi
+        if ((OBSERVE)); then set_observe "$dest"; fi
         return 0
     fi
     # The state dir the units and the crontab use, so `argus stats`, `argus last` or
@@ -297,6 +303,21 @@ install_env_file() {
     say "wrote $ENV_FILE (mode 0600) from argus.env.example: edit it"
     CHANGES=$((CHANGES + 1))
     record config "$ENV_FILE"
+    if ((OBSERVE)); then set_observe "$dest"; fi
+}
+
+# --observe: the env file's ARGUS_AUTONOMY becomes observe (the line replaced, or added).
+set_observe() {
+    local dest=$1
+    [[ -f "$dest" && ! -L "$dest" ]] || die "$ENV_FILE is not a regular file: set ARGUS_AUTONOMY=observe by hand"
+    if grep -qx 'ARGUS_AUTONOMY=observe' -- "$dest" && [[ $(grep -c '^ARGUS_AUTONOMY=' -- "$dest") -eq 1 ]]; then
+        return 0
+    fi
+    { grep -v '^ARGUS_AUTONOMY=' -- "$dest" || true; printf 'ARGUS_AUTONOMY=observe\n'; } >"$WORK/argus.env.observe"
+    cat -- "$WORK/argus.env.observe" >"$dest"  # in place: keeps the file's owner and mode 0600
+    say "set ARGUS_AUTONOMY=observe in $ENV_FILE: Argus records what it would do and changes nothing"
+    say "when you trust it: ARGUS_AUTONOMY=ask (approve each action) or act, in $ENV_FILE"
+    CHANGES=$((CHANGES + 1))
 }
 
 install_units() {

@@ -34,6 +34,9 @@ class FakeTelegram:
         self.default = "ok"
         self.delay = 0.0
         self.requests: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []  # what getUpdates hands out (press() adds button presses)
+        self.edits: list[dict[str, Any]] = []  # editMessageText bodies
+        self.answered: list[dict[str, Any]] = []  # answerCallbackQuery bodies
         self.delivered: Counter[str] = Counter()
         self.order: list[str] = []
         self.lock = threading.Lock()
@@ -92,7 +95,42 @@ class FakeTelegram:
         if how == "ok" and handler.path == f"/bot{self.token}/getMe":
             _reply(handler, 200, {"ok": True, "result": BOT})
             return
+        if how == "ok" and handler.path == f"/bot{self.token}/getUpdates":
+            with self.lock:  # as Telegram does: an offset confirms (drops) every update before it
+                offset = int(body.get("offset") or 0)
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                batch = self.updates[: int(body.get("limit") or 100)]
+            _reply(handler, 200, {"ok": True, "result": batch})
+            return
+        if how == "ok" and handler.path.rsplit("/", 1)[-1] in ("editMessageText", "answerCallbackQuery"):
+            with self.lock:
+                (self.edits if handler.path.endswith("editMessageText") else self.answered).append(body)
+            _reply(handler, 200, {"ok": True, "result": True})
+            return
         _reply(handler, *_failure(how, handler.path))
+
+
+def press(fake: FakeTelegram, data: str, *, chat_id: int | str = CHAT_ID, user: str = "alice",
+          message_id: int = 1, user_id: int = 7001) -> int:
+    """Queue a button press (a ``callback_query`` update) as Telegram would deliver it; its update id."""
+    with fake.lock:
+        update_id = max((u["update_id"] for u in fake.updates), default=fake_update_base(fake)) + 1
+        fake.next_update = update_id
+        fake.updates.append({"update_id": update_id, "callback_query": {
+            "id": f"cb{update_id}", "from": {"id": user_id, "is_bot": False, "first_name": user.title(),
+                                             "username": user},
+            "message": {"message_id": message_id, "date": 0, "chat": {"id": int(chat_id), "type": "group"}},
+            "chat_instance": "1", "data": data}})
+    return update_id
+
+
+def fake_update_base(fake: FakeTelegram) -> int:
+    return getattr(fake, "next_update", 9000)
+
+
+def buttons_sent(fake: FakeTelegram) -> list[dict[str, Any]]:
+    """The sendMessage bodies that carried inline buttons, oldest first."""
+    return [r["body"] for r in fake.requests if r["path"].endswith("/sendMessage") and "reply_markup" in r["body"]]
 
 
 def _failure(how: str, path: str) -> tuple[int, dict[str, Any]]:

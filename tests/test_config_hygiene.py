@@ -229,7 +229,7 @@ def test_only_seconds_settings_take_units(argus_env: dict[str, str]) -> None:
     durations = {var.name for var in VARIABLES if var.duration}
     assert "ARGUS_DEDUP_WINDOW" in durations and "ARGUS_LLM_TIMEOUT" in durations
     assert all("SECONDS" in name or "TIMEOUT" in name or "DELAY" in name
-               or name in ("ARGUS_DEDUP_WINDOW", "ARGUS_REPEAT_INTERVAL") for name in durations)
+               or name in ("ARGUS_DEDUP_WINDOW", "ARGUS_REPEAT_INTERVAL", "ARGUS_APPROVAL_TTL") for name in durations)
     for name in ("ARGUS_STATS_WINDOW_DAYS", "ARGUS_HISTORY_CYCLES", "ARGUS_MIN_FREE_MB", "ARGUS_MEMORY_WARN_PCT"):
         assert name not in durations
         with pytest.raises(ConfigError, match=name):

@@ -76,7 +76,7 @@ def test_a_nominal_cycle_records_everything(env: dict[str, str], run_argus: Any)
     assert line["status"] == "ok" and line["decider"] == "rules" and line["llm_skip_reason"] == "decider_rules"
     assert cycles(env) == [line]
     assert read(env, "cycle-state.json") == {"status": "ok", "timestamp": line["ts"], "detail": "",
-                                              "consecutive_failures": 0}
+                                              "consecutive_failures": 0, "mode": "act"}
     decision = read(env, "last_decision.json")
     assert decision["dry_run"] is False and decision["decider"] == "rules" and decision["ts"] == line["ts"]
     log = (state(env) / "logs" / "argus.log").read_text()
@@ -214,12 +214,15 @@ def test_dry_run_decides_and_records_but_changes_nothing(env: dict[str, str], ru
     decision = read(env, "last_decision.json")
     assert decision["dry_run"] is True and all(r["dry_run"] for r in decision["results"])
     left = sorted(p.name for p in state(env).iterdir())
-    assert left == ["cpu-times.json", "cycle.lock", "cycles.jsonl", "last_decision.json", "logs"]
+    assert left == ["cpu-times.json", "cycle-state.json", "cycle.lock", "cycles.jsonl", "last_decision.json", "logs"]
+    assert read(env, "cycle-state.json")["mode"] == "dry-run"  # doctor and Prometheus see it as argus last does
 
 
 # What a dry run may write: its audit line, its decision, its log, the CPU baseline, the lock's PID.
 # A dry run records what it decided, and an LLM call it made (tokens were spent: llm.jsonl, marked dry_run).
-MAY_CHANGE = {"cycles.jsonl", "last_decision.json", "logs/argus.log", "cpu-times.json", "cycle.lock", "llm.jsonl"}
+# cycle-state.json says a dry run ran (its failure count is checked below).
+MAY_CHANGE = {"cycles.jsonl", "last_decision.json", "logs/argus.log", "cpu-times.json", "cycle.lock", "llm.jsonl",
+              "cycle-state.json"}
 
 
 def _digest(root: Path, ignore: set[str]) -> dict[str, str]:
@@ -273,6 +276,8 @@ def test_dry_run_cycle_leaves_every_state_file_and_integration_untouched(
     assert (len(telegram.requests), len(calls(bd)), len(calls(relay)), len(_restarts(bin_dir))) == seen
     after = _digest(state(env), MAY_CHANGE)
     assert after == before
+    cycle_state = read(env, "cycle-state.json")  # a dry run does not reset the real cycles' failures
+    assert (cycle_state["mode"], cycle_state["consecutive_failures"]) == ("dry-run", 3)
     assert json.loads((state(env) / "last_decision.json").read_text())["dry_run"] is True
     assert list(iter_jsonl(state(env) / "llm.jsonl"))[-1]["dry_run"] is True
     assert list(iter_jsonl(state(env) / "cycles.jsonl"))[-1]["dry_run"] is True

@@ -371,7 +371,8 @@ def test_a_killed_tmux_session_is_fixed_once_it_is_gone(argus_env, config_of, tm
         tmux_stop(sock)
     assert [a["status"] for a in lines[0]["actions"]] == ["success"]
     assert lines[1]["incidents"]["outcomes"] == [
-        {"subject": "tmux:work", "condition": "reported", "type": "kill_tmux", "target": "work", "outcome": "fixed"}]
+        {"subject": "tmux:work", "condition": "reported", "type": "kill_tmux", "target": "work", "outcome": "fixed",
+         "at": lines[0]["ts"]}]
 
 
 # --- systemd's own restart machinery -------------------------------------------------------------

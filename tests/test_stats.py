@@ -203,7 +203,8 @@ def test_prometheus_text_parses_back(run_argus, argus_env, tmp_path):
     assert {k: v[1] for k, v in families.items()} == {
         "argus_problems": "gauge", "argus_cycles_total": "counter", "argus_llm_calls_total": "counter",
         "argus_llm_tokens_total": "counter", "argus_last_cycle_timestamp_seconds": "gauge",
-        "argus_last_cycle_status": "gauge", "argus_consecutive_failures": "gauge"}
+        "argus_last_cycle_status": "gauge", "argus_consecutive_failures": "gauge",
+        "argus_cycles_by_mode_total": "counter", "argus_last_cycle_mode": "gauge"}
     values = {(name, tuple(sorted(labels.items()))): value for name, labels, value in samples}
     assert values[("argus_problems", (("result", "success"), ("severity", "warning"), ("type", "disk")))] == 2
     assert values[("argus_problems", (("result", "failure"), ("severity", "critical"), ("type", weird)))] == 1
@@ -211,6 +212,9 @@ def test_prometheus_text_parses_back(run_argus, argus_env, tmp_path):
     assert values[("argus_cycles_total", (("status", "ok"),))] == 2
     assert values[("argus_cycles_total", (("status", "skipped"),))] == 1
     assert values[("argus_llm_calls_total", ())] == 2
+    # lines from before modes were recorded count as act, the last one too
+    assert values[("argus_cycles_by_mode_total", (("mode", "act"),))] == 4
+    assert values[("argus_last_cycle_mode", (("mode", "act"),))] == 1
     assert values[("argus_llm_tokens_total", (("direction", "input"),))] == 2200
     assert values[("argus_llm_tokens_total", (("direction", "output"),))] == 100
     assert values[("argus_last_cycle_timestamp_seconds", ())] == int(now - 10)

@@ -38,9 +38,7 @@ def run(ctx: ActionContext, request: Alert) -> Outcome:
     text = compose(request.message, suffix, socket.gethostname())
     book = ctx.incidents
     if book is None or request.subject is None:
-        if book is not None:
-            book.unkeyed += 1
-        return _by_text(ctx, request, kind, severity, text)
+        return _unkeyed(ctx, request, kind, severity, text)
     incident = book.attach(request.subject, severity, text, create=True)
     if incident is None:  # create=True always gives one; this keeps the types honest
         return _by_text(ctx, request, kind, severity, text)
@@ -62,6 +60,18 @@ def run(ctx: ActionContext, request: Alert) -> Outcome:
                        "queued" if went_out else "recorded" if status == "skipped" else "failed", severity)
     draft = ProblemDraft(kind, incident.severity, text, "alert:telegram", status, bead="always", key=key)
     return Outcome(status, f"{detail} ({why})", draft, extra, after_record=lambda bead: _keep_bead(incident, bead))
+
+
+def _unkeyed(ctx: ActionContext, request: Alert, kind: str, severity: str, text: str) -> Outcome:
+    """An alert naming no subject (or outside a cycle): deduplicated by its text; held only by a
+    silence of every subject (``*``) or a maintenance window."""
+    book = ctx.incidents
+    if book is not None:
+        book.unkeyed += 1
+        held = book.muted("")
+        if held:
+            return Outcome("suppressed", f"notifications held by {held}", extra={"key": None})
+    return _by_text(ctx, request, kind, severity, text)
 
 
 def _since(incident: Incident) -> str:

@@ -291,6 +291,6 @@ def run(ctx: ActionContext, request: CleanDisk) -> Outcome:
     extra = {"removed": tally.removed, "bytes_reclaimed": tally.bytes_reclaimed, "dry_run": dry,
              "roots": tally.roots, "errors": tally.errors}
     if ctx.dry_run:
-        return Outcome("skipped", f"dry run: {detail}", None, extra)
+        return Outcome("skipped", f"dry run: {detail}", None, extra, would=tally.removed > 0)
     draft = ProblemDraft("disk", "warning", request.reason, "clean_disk:safelist", "success")
     return Outcome("success", detail, draft, extra)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from argus_cli.config import Config
+from argus_cli.config import Autonomy, Config
 from argus_cli.snapshot import Snapshot
 
 if TYPE_CHECKING:  # the notify layer loads only when an alert runs
@@ -40,6 +40,9 @@ class ActionContext:
     # enriching an alert, not for proving that a PID is the process the decider meant.
     decided_on_snapshot: bool = True
     incidents: Book | None = None  # the cycle's incident book; None for `argus act` on its own
+    # ARGUS_AUTONOMY as it holds now (a maintenance window makes it observe); None: the configured one
+    autonomy: Autonomy | None = None
+    approved_now: frozenset[str] = frozenset()  # "type target" of approved requests run this cycle
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Outcome:
     problem: ProblemDraft | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     after_record: Callable[[str | None], None] | None = None  # gets the bead id, e.g. to close it
+    would: bool = False  # a dry run's "would do it": every host check passed (observe and ask rely on it)
 
 
 def rejected_or_failed(status: str, why: str, *, reason: str, action_taken: str, problem_type: str,

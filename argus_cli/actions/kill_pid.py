@@ -45,7 +45,7 @@ def run(ctx: ActionContext, request: KillPid) -> Outcome:
         return _refused(request, str(exc))
     try:
         if ctx.dry_run:
-            return Outcome("skipped", f"dry run: would send SIGTERM to PID {request.pid} ({handle.name})")
+            return Outcome("skipped", f"dry run: would send SIGTERM to PID {request.pid} ({handle.name})", would=True)
         ended = signals.terminate([handle], ctx.tuning.kill_grace, ctx.tuning.sleep)[handle.pid]
     finally:
         signals.release(handle)

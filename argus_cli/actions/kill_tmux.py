@@ -28,7 +28,7 @@ def run(ctx: ActionContext, request: KillTmux) -> Outcome:
     if isinstance(socket, Outcome):
         return socket
     if ctx.dry_run:
-        return Outcome("skipped", f"dry run: would kill tmux session {name} on {socket}")
+        return Outcome("skipped", f"dry run: would kill tmux session {name} on {socket}", would=True)
     return _kill(ctx, request, socket)
 
 

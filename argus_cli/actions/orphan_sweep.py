@@ -39,9 +39,11 @@ Table = dict[int, ProcessRow]
 
 
 def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = KILL_GRACE,
-                  processes: list[ProcessRow] | None = None) -> dict[str, Any]:
+                  processes: list[ProcessRow] | None = None, observe: bool = False) -> dict[str, Any]:
     """One sweep over ``processes`` (the cycle's process table; read here when not given);
-    returns the report the cycle records (every key a string, every value JSON)."""
+    returns the report the cycle records (every key a string, every value JSON). ``observe``
+    (kill_pid not ``act`` in ARGUS_AUTONOMY, or a maintenance window): sightings are counted
+    as usual, the due orphans are reported and none is killed."""
     pattern, allowlist = config.orphan_pattern, config.kill_allowlist
     table = {p.pid: p for p in (read_process_table() if processes is None else processes)}
     protected = own_lineage()  # Argus and its ancestors: never an orphan, never signalled
@@ -58,7 +60,9 @@ def sweep_orphans(config: Config, now: float, *, dry_run: bool, grace: float = K
         "seen_cycles": seen_cycles, "due": [o.pid for o in now_due], "deferred": [o.pid for o in deferred],
         "spared": {str(o.pid): o.why_not for o in found if not o.killable},
         "killed": [], "children_killed": [], "refused": {}, "dry_run": dry_run}
-    if now_due and config.orphan_sweep and not dry_run:
+    if observe:
+        report["observe"] = True
+    if now_due and config.orphan_sweep and not dry_run and not observe:
         report.update(_kill_due(config, now_due, table, grace, protected))
         _record(config, now, report)
         for pid in report["killed"]:

@@ -86,7 +86,7 @@ def run(ctx: ActionContext, request: RestartService) -> Outcome:
     if ctx.dry_run:
         reset = " after systemctl reset-failed (start limit hit)" if state.start_limit_hit else ""
         return Outcome("skipped", f"dry run: would run systemctl restart {unit}{reset} "
-                                  f"({verdict.detail}; {state.summary()})", extra=extra)
+                                  f"({verdict.detail}; {state.summary()})", extra=extra, would=True)
     return _attempt(ctx, request, verdict, state, extra)
 
 

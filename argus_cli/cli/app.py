@@ -17,11 +17,14 @@ import typer
 
 from argus_cli import __version__
 from argus_cli.cli import act, collect, doctor
+from argus_cli.cli import approvals as approvals_cmd
 from argus_cli.cli import cycle as cycle_cmd
 from argus_cli.cli import decide as decide_cmd
+from argus_cli.cli import history as history_cmd
 from argus_cli.cli import last as last_cmd
 from argus_cli.cli import patterns as patterns_cmd
 from argus_cli.cli import relay_summary as relay_summary_cmd
+from argus_cli.cli import silence as silence_cmd
 from argus_cli.cli import stats as stats_cmd
 from argus_cli.cli import status as status_cmd
 from argus_cli.cli.common import ArgusError, load_config, os_error_line, require_readable_state_dir, with_access_hint
@@ -74,12 +77,21 @@ app.command("decide")(_reads_state(decide_cmd.command))
 app.command("cycle")(cycle_cmd.command)
 app.command("last")(_reads_state(last_cmd.command))
 app.command("status")(_reads_state(status_cmd.command))
+app.command("history")(_reads_state(history_cmd.history))
+app.command("explain", context_settings={"ignore_unknown_options": True})(_reads_state(history_cmd.explain))  # -N arg
 app.command("stats")(_reads_state(stats_cmd.command))
 for _info in patterns_cmd.app.registered_commands:  # analyze, detect
     if _info.callback is not None:
         _info.callback = _reads_state(_info.callback)
 app.add_typer(patterns_cmd.app, name="patterns")
 app.command("relay-summary")(_reads_state(relay_summary_cmd.command))
+app.command("pending")(_reads_state(approvals_cmd.pending))
+app.command("approve")(_reads_state(approvals_cmd.approve))
+app.command("deny")(_reads_state(approvals_cmd.deny))
+for _info in silence_cmd.app.registered_commands:  # add, list, expire
+    if _info.callback is not None:
+        _info.callback = _reads_state(_info.callback)
+app.add_typer(silence_cmd.app, name="silence")
 
 
 def main() -> None:

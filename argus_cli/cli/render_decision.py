@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from argus_cli.state.layout import Incident
 
 _STATUS_STYLE = {"success": "green", "failure": "bold red", "rejected": "bold red",
-                 "suppressed": "yellow", "skipped": "dim"}
+                 "suppressed": "yellow", "skipped": "dim", "pending": "bold yellow", "observed": "cyan"}
 
 
 # The records are read back from JSON files a hand may have edited: every value is narrowed here.
@@ -64,7 +64,11 @@ def cycle_summary(line: Mapping[str, object], *, with_decision: bool = True) -> 
         reason = line.get("llm_skip_reason")
         llm = "called" if line.get("llm_called") else f"not called ({reason})" if reason else "not called"
         head += f"  decider {line['decider']}  LLM {llm}"
-    out = [head + ("  DRY RUN" if line.get("dry_run") else "")]
+    mode = line.get("mode")
+    marks = {"observe": "  OBSERVE (actions recorded, not run)", "dry-run": "  DRY RUN"}
+    out = [head + (marks.get(mode, "") if isinstance(mode, str) else "  DRY RUN" if line.get("dry_run") else "")]
+    if isinstance(line.get("maintenance"), str):
+        out.append(f"  maintenance window {line['maintenance']}: actions observed, notifications held")
     if line.get("detail"):
         out.append(f"  detail: {line['detail']}")
     if with_decision:
@@ -92,8 +96,10 @@ def _sweep_and_outbox(line: Mapping[str, object]) -> list[str]:
 
 def _sweep_lines(sweep: Mapping[str, object]) -> list[str]:
     killed, due = _items(sweep.get("killed")), _items(sweep.get("due"))
-    if sweep.get("dry_run") or sweep.get("enabled") is False:
-        verb, pids = "would kill" if sweep.get("dry_run") else "ARGUS_ORPHAN_SWEEP=false, would kill", due
+    if sweep.get("dry_run") or sweep.get("observe") or sweep.get("enabled") is False:
+        verb = ("would kill" if sweep.get("dry_run") else "ARGUS_ORPHAN_SWEEP=false, would kill"
+                if sweep.get("enabled") is False else "observe (ARGUS_AUTONOMY kill_pid), would kill")
+        pids = due
     else:
         verb, pids = f"killed {len(killed)} of", killed
     children = len(_items(sweep.get("children_killed")))

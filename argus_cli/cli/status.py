@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from argus_cli.cli.common import emit_json, load_config
+from argus_cli.config import Config
 from argus_cli.text import one_line, truncate
 
 STALE_SECONDS = 900  # three missed five-minute cycles: the watchdog itself is not running
@@ -47,8 +48,9 @@ def command(
         health = "stale"
     status = {"host": socket.gethostname(), "health": health, "open": open_now,
               "last_cycle": None if line is None else {"ts": line.get("ts"), "age_seconds": _age(now, ts),
-                                                       "status": line.get("status"), "decider": line.get("decider")},
-              "exit_code": EXIT[health]}
+                                                       "status": line.get("status"), "decider": line.get("decider"),
+                                                       "mode": _mode(line)},
+              "pending_approvals": _waiting(config, now), "exit_code": EXIT[health]}
     if json_out:
         emit_json(status)
     else:
@@ -66,7 +68,29 @@ def _line(status: Mapping[str, object], line: Mapping[str, object] | None, now: 
     else:
         parts.append(f"last cycle {_ago(now - ts) if ts is not None else 'at an unreadable time'}")
         parts.append(f"decider {line.get('decider') or 'none'}")
+        if _mode(line) != "act":
+            parts.append(f"{_mode(line)}: actions recorded, not run")
+        if isinstance(line.get("maintenance"), str):
+            parts.append("in a maintenance window")
+    waiting = status.get("pending_approvals")
+    if isinstance(waiting, int) and waiting:
+        parts.append(f"{waiting} action(s) await approval (argus pending)")
     return " · ".join(parts)
+
+
+def _waiting(config: Config, now: float) -> int:
+    """Requests waiting for the operator (ARGUS_AUTONOMY ask); 0 when none was ever made."""
+    from argus_cli.state.layout import APPROVALS
+    if not APPROVALS.path(config.state_dir).exists():
+        return 0
+    store = APPROVALS.read(config.state_dir, report=lambda message: None)
+    return sum(1 for r in (store.requests.values() if store else ()) if r.state == "pending" and now < r.expires)
+
+
+def _mode(line: Mapping[str, object]) -> str:
+    """act, observe or dry-run; a line from before modes were recorded tells only a dry run."""
+    mode = line.get("mode")
+    return one_line(truncate(mode, 20)) if isinstance(mode, str) else "dry-run" if line.get("dry_run") else "act"
 
 
 def _epoch(value: object) -> float | None:

@@ -40,6 +40,7 @@ MAX_LISTED = 20  # notices, actions and notes kept per incident (the file refuse
 MAX_CHANGES = 50  # condition changes kept for flapping
 SHOWN = 5  # of each list, the last entries the decider is shown
 DELIVERED = ("sent", "queued", "recorded")  # a notice that went out, or will, or had nowhere to go
+HELD_FOR = 7 * 86400  # a held resolved notice older than the longest silence is dropped
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class Book:
     notified_now: set[str] = field(default_factory=set)  # fingerprints notified this cycle
     unkeyed: int = 0  # alerts and logs without a usable subject, counted to improve the prompt
     loaded: bytes = b""  # the book as read: a quiet cycle that changed nothing writes nothing
+    held: list[Incident] = field(default_factory=list)  # resolved notices held by a silence (Incidents.held)
+    # why notifications about a subject are held now (a silence, a maintenance window), or None;
+    # the empty subject stands for an alert that names none
+    muted: Callable[[str], str | None] = field(default=lambda subject: None)
 
     @classmethod
     def load(cls, config: Config, now: float) -> Book:
@@ -75,8 +80,9 @@ class Book:
         loaded = msgspec.json.encode(state)
         for incident in state.open.values():
             _not_after(incident, now)
+        held = [i for i in state.held if now - i.last_seen < HELD_FOR]
         return cls(config, now, dict(state.open), dict(state.recent), dict(state.streaks), dict(state.gaps),
-                   loaded=loaded)
+                   loaded=loaded, held=held)
 
     def save(self) -> None:
         """The log first: a book written without its resolved line would leave the reports an
@@ -84,7 +90,7 @@ class Book:
         for event in self.events:
             append_jsonl(self.config.state_dir / INCIDENT_LOG, event)
         self.events.clear()
-        state = Incidents(self.open, self.recent, self.streaks, self.gaps)
+        state = Incidents(self.open, self.recent, self.streaks, self.gaps, self.held[-MAX_LISTED:])
         if msgspec.json.encode(state) != self.loaded:
             INCIDENTS.write(self.config.state_dir, state)
 
@@ -100,7 +106,8 @@ class Book:
                     continue
                 action.outcome, action.checked = verdict, self.now
                 self.outcomes.append({"subject": incident.subject, "condition": incident.condition,
-                                      "type": action.type, "target": action.target, "outcome": verdict})
+                                      "type": action.type, "target": action.target, "outcome": verdict,
+                                      "at": iso_z(action.at)})  # when the action ran: its cycle
                 self._maybe_ineffective(key, incident, action)
 
     def _maybe_ineffective(self, key: str, incident: Incident, action: IncidentAction) -> None:
@@ -228,7 +235,10 @@ class Book:
             "notifications": sum(1 for n in incident.notices if n.status in DELIVERED)})
         if incident.notified is not None and not quiet and not incident.flapping and not incident.reported \
                 and not self._worse_open(incident):
-            self.due.append(Due("resolved", incident, key))
+            if self.muted(incident.subject):
+                self.held.append(incident)  # told when the silence ends
+            else:
+                self.due.append(Due("resolved", incident, key))
 
     def _worse_open(self, incident: Incident) -> bool:
         """Another incident of the same subject, more severe, is open: memory going from warning to
@@ -261,8 +271,10 @@ class Book:
         is the alert's own: an alert more severe than what the operator was last told about this
         incident goes out, whatever the rule says."""
         key = fingerprint(incident.subject, incident.condition)
-        if incident.flapping:
-            return None, f"{key} is flapping: notifications held until it settles"
+        held = self.muted(incident.subject)
+        if held or incident.flapping:
+            return None, (f"{key}: notifications held by {held}" if held
+                          else f"{key} is flapping: notifications held until it settles")
         if incident.notified is None:
             return "opened", f"{key} opened"
         now_severity = _higher(incident.severity, severity)
@@ -314,6 +326,8 @@ class Book:
         for key, incident in list(self.open.items()):
             if incident.reported:
                 self._settle_reported(key, incident, decider_asked)
+            elif self.muted(incident.subject):
+                pass  # neither opened nor reminder while held: the end of the silence tells it
             elif self._unheard(incident):
                 self.due.append(Due("opened", incident, key))
             elif self._reminder_due(key, incident):
@@ -366,6 +380,15 @@ class Book:
     def _settle_below(self) -> int:
         """Flapping ends below half the changes that started it: no on/off at the threshold."""
         return max(1, self.config.flap_transitions // 2)
+
+    def unmuted(self, matches: Callable[[str], bool]) -> tuple[list[Incident], list[Incident]]:
+        """At the end of a silence (``matches`` its subjects): the open incidents it covered and no
+        other silence holds now, and the resolved notices it held (taken out of the book)."""
+        still = [i for i in self.open.values() if matches(i.subject) and not self.muted(i.subject)
+                 and not i.absent and not i.reported and not i.flapping]
+        done = [i for i in self.held if matches(i.subject) and not self.muted(i.subject)]
+        self.held = [i for i in self.held if i not in done]
+        return still, done
 
     # for the decider ------------------------------------------------------------------------------
     def for_decider(self) -> list[dict[str, object]]:

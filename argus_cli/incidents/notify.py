@@ -17,6 +17,7 @@ from argus_cli.incidents.book import Book, Due
 from argus_cli.state.layout import Incident
 
 if TYPE_CHECKING:
+    from argus_cli.control.quiet import Ended
     from argus_cli.notify.budget import DeliveryBudget
 
 _CLEARED = {
@@ -105,6 +106,9 @@ def send_due(config: Config, book: Book, *, dry_run: bool,
     host = socket.gethostname()
     sent: list[dict[str, object]] = []
     for due in book.due:
+        if book.muted(due.incident.subject):  # a silence or a maintenance window: its end tells what matters
+            sent.append({"kind": due.kind, "fingerprint": due.fingerprint, "status": "held"})
+            continue
         text = f"[{host}] {message(due, book.now)}"
         if dry_run:
             status = "dry-run"
@@ -150,3 +154,34 @@ def _close_bead(config: Config, incident: Incident, now: float) -> None:
     lasted = duration(ended - incident.opened)
     what = f"{incident.subject} {incident.condition}"
     beads.close_bead(config, incident.bead_id, f"argus: {what} resolved after {lasted}")
+
+
+def send_quiet_ends(config: Config, book: Book, ended: list[Ended], *, dry_run: bool,
+                    delivery: DeliveryBudget | None) -> list[dict[str, object]]:
+    """One notice per silence or maintenance window that ended: what it covered that is still
+    open (each counts as notified, once), and what was resolved meanwhile after the operator
+    had been told of it (the resolved notice it held)."""
+    from argus_cli.notify.outbox import send_alert
+    host = socket.gethostname()
+    out: list[dict[str, object]] = []
+    for end in ended:
+        still, done = book.unmuted(end.matches)
+        parts = [f"[{host}] {end.label} ended."]
+        if still:
+            parts.append("Still open: " + "; ".join(
+                f"{i.subject} {i.condition} since {clock(i.opened)} ({i.severity}): {i.text}" for i in still))
+        if done:
+            parts.append("Resolved meanwhile: " + "; ".join(_resolved(Due("resolved", i, ""), book.now) for i in done))
+        if not still and not done:
+            parts.append("Nothing it covered is open.")
+        status = "dry-run"
+        if not dry_run:
+            result = send_alert(config, " ".join(parts), book.now, budget=delivery)
+            status = ("sent" if result.ok else "queued" if result.will_go_out
+                      else "recorded" if result.state == "unconfigured" else "failed")
+            for incident in still:
+                book.mark_notified(incident, "unmuted", status)
+        out.append({"kind": "quiet-ended", "what": end.label, "status": status,
+                    "open": [f"{i.subject} {i.condition}" for i in still],
+                    "resolved": [f"{i.subject} {i.condition}" for i in done]})
+    return out

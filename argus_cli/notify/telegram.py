@@ -39,6 +39,7 @@ class Delivery:
     ok: bool
     detail: str
     state: str = "failed"
+    message_id: int | None = None  # Telegram's id for the message sent (to edit it later)
 
     @property
     def will_go_out(self) -> bool:
@@ -51,6 +52,7 @@ class _Attempt:
     detail: str
     retry: bool
     wait: float | None = None  # server-requested delay (429 retry_after)
+    result: object = None  # Telegram's "result" of an ok answer
 
 
 _Judge = Callable[[int, bytes, "str | None"], _Attempt]  # (status, body, Retry-After header)
@@ -73,10 +75,12 @@ def _utf16_len(text: str) -> int:
 
 def send_message(config: Config, text: str, *, attempts: int = 3,
                  sleep: Callable[[float], None] = time.sleep,
-                 timeout: float = REQUEST_TIMEOUT, budget: DeliveryBudget | None = None) -> Delivery:
+                 timeout: float = REQUEST_TIMEOUT, budget: DeliveryBudget | None = None,
+                 buttons: list[list[dict[str, str]]] | None = None) -> Delivery:
     """POST ``text`` to the configured chat; retry network errors, 5xx and 429. With a
     ``budget``, every wait (request timeout, backoff) stays within its remaining time, the
-    message counts against its cap, and a failure closes it for the rest of the cycle."""
+    message counts against its cap, and a failure closes it for the rest of the cycle.
+    ``buttons``: rows of inline keyboard buttons (``text``, ``callback_data``) under it."""
     if not config.telegram_configured:
         return Delivery(False, "telegram not configured", "unconfigured")
     refused = budget.refusal() if budget is not None else None
@@ -84,8 +88,11 @@ def send_message(config: Config, text: str, *, attempts: int = 3,
         return Delivery(False, refused)
     if budget is not None:
         budget.messages += 1
-    body = json.dumps({"chat_id": config.telegram_chat_id, "text": cap_text(text),
-                       "disable_web_page_preview": True}).encode("utf-8")
+    payload: dict[str, object] = {"chat_id": config.telegram_chat_id, "text": cap_text(text),
+                                  "disable_web_page_preview": True}
+    if buttons:
+        payload["reply_markup"] = {"inline_keyboard": buttons}
+    body = json.dumps(payload).encode("utf-8")
     url = f"{config.telegram_api_base.rstrip('/')}/bot{config.telegram_bot_token}/sendMessage"
     result, number = _Attempt(False, "not attempted", False), 0
     for number in range(1, max(1, attempts) + 1):
@@ -97,7 +104,9 @@ def send_message(config: Config, text: str, *, attempts: int = 3,
             break  # no time left for another try: the outbox keeps the message
         sleep(delay)
     detail = result.detail if result.ok else f"{result.detail} (after {number} attempt(s))"
-    delivery = Delivery(result.ok, _scrub(detail, url, config), "sent" if result.ok else "failed")
+    sent = result.result if isinstance(result.result, dict) else {}
+    message_id = sent.get("message_id") if isinstance(sent.get("message_id"), int) else None
+    delivery = Delivery(result.ok, _scrub(detail, url, config), "sent" if result.ok else "failed", message_id)
     if budget is not None and not delivery.ok:
         budget.telegram_error = delivery.detail
     return delivery
@@ -112,6 +121,32 @@ def get_me(config: Config, *, timeout: float = REQUEST_TIMEOUT) -> Delivery:
     url = f"{config.telegram_api_base.rstrip('/')}/bot{config.telegram_bot_token}/getMe"
     result = _post_within(url, b"{}", timeout, _judge_me)
     return Delivery(result.ok, _scrub(result.detail, url, config), "sent" if result.ok else "failed")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One Bot API call that is not a message: ``result`` is Telegram's, ``detail`` safe to log."""
+
+    ok: bool
+    result: object
+    detail: str
+
+
+def call(config: Config, method: str, payload: Mapping[str, object], *, timeout: float = REQUEST_TIMEOUT,
+         budget: DeliveryBudget | None = None) -> Answer:
+    """One Bot API ``method`` (getUpdates, answerCallbackQuery, editMessageText), once: the next
+    cycle tries again. Within ``budget``'s time; a failure closes it like a failed message."""
+    if not config.telegram_configured:
+        return Answer(False, None, "telegram not configured")
+    refused = budget.refusal() if budget is not None else None
+    if refused is not None:
+        return Answer(False, None, refused)
+    url = f"{config.telegram_api_base.rstrip('/')}/bot{config.telegram_bot_token}/{method}"
+    attempt = _post_within(url, json.dumps(payload).encode("utf-8"), _within(budget, timeout))
+    detail = _scrub(attempt.detail, url, config)
+    if budget is not None and not attempt.ok and attempt.retry:  # down, not a refusal of this one call
+        budget.telegram_error = detail
+    return Answer(attempt.ok, attempt.result, detail)
 
 
 def _judge_me(status: int, raw: bytes, retry_after_header: str | None) -> _Attempt:
@@ -183,7 +218,7 @@ def _judge(status: int, raw: bytes, retry_after_header: str | None = None) -> _A
     reply = _parse(raw)
     described = str(reply.get("description") or "").strip()
     if status == 200 and reply.get("ok") is True:
-        return _Attempt(True, "delivered", False)
+        return _Attempt(True, "delivered", False, result=reply.get("result"))
     summary = f"telegram HTTP {status}" + (f": {described}" if described else "")
     if status == 429:
         wait = _retry_after(reply, retry_after_header)

@@ -27,6 +27,8 @@ class CycleTotals:
     tokens: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0})
     last_ts: str | None = None
     last_status: str | None = None
+    last_mode: str | None = None
+    by_mode: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     skipped_lines: int = 0
 
     def add(self, record: Mapping[str, object]) -> None:
@@ -34,6 +36,10 @@ class CycleTotals:
         if type(status) is str:
             self.by_status[status] += 1
             self.last_status = status
+        mode = record.get("mode")
+        mode = mode if type(mode) is str else "dry-run" if record.get("dry_run") is True else "act"
+        self.by_mode[mode] += 1
+        self.last_mode = mode
         if record.get("llm_called") is True:
             self.llm_calls += 1
         usage = record.get("usage")
@@ -99,6 +105,10 @@ def render(stats: StatsReport, totals: CycleTotals, state: CycleState | None) ->
     text.family("argus_cycles_total", "counter", "Cycles recorded in cycles.jsonl, by status.")
     for status, count in sorted(totals.by_status.items()):
         text.sample("argus_cycles_total", count, _labels(status=status))
+    text.family("argus_cycles_by_mode_total", "counter",
+                "Cycles recorded in cycles.jsonl, by mode: act, observe (actions recorded, not run), dry-run.")
+    for mode, count in sorted(totals.by_mode.items()):
+        text.sample("argus_cycles_by_mode_total", count, _labels(mode=mode))
     text.family("argus_llm_calls_total", "counter", "Cycles that called the LLM.")
     text.sample("argus_llm_calls_total", totals.llm_calls)
     text.family("argus_llm_tokens_total", "counter", "LLM tokens used, by direction.")
@@ -118,6 +128,10 @@ def _render_last_cycle(text: _Text, totals: CycleTotals, state: CycleState | Non
     text.family("argus_last_cycle_status", "gauge", "1 for the status of the last recorded cycle.")
     if status:
         text.sample("argus_last_cycle_status", 1, _labels(status=status))
+    mode = totals.last_mode or state.mode
+    text.family("argus_last_cycle_mode", "gauge", "1 for the mode of the last recorded cycle (act, observe, dry-run).")
+    if mode:
+        text.sample("argus_last_cycle_mode", 1, _labels(mode=mode))
     failures = state.consecutive_failures
     text.family("argus_consecutive_failures", "gauge", "Consecutive failed cycles (cycle-state.json).")
     text.sample("argus_consecutive_failures", failures if type(failures) is int else 0)

@@ -52,6 +52,10 @@ class CycleRecord:
         self.status = "failed"
         self.detail = detail if not self.detail else f"{self.detail}; {detail}"
 
+    @property
+    def effective_mode(self) -> str:
+        return "dry-run" if self.dry_run else self.mode
+
     def line(self) -> dict[str, object]:
         return {"ts": iso_z(self.now), "duration_ms": self.duration_ms, "status": self.status,
                 "detail": self.detail, "decider": self.decider, "llm_called": self.llm_called,
@@ -59,7 +63,7 @@ class CycleRecord:
                 "llm_error": self.llm_error, "usage": self.usage, "model": self.model,
                 "assessment": self.assessment, "actions": self.actions, "errors": self.errors,
                 "dry_run": self.dry_run, "health": self.health, "open_findings": self.open_findings,
-                "findings": self.findings, "mode": "dry-run" if self.dry_run else self.mode,
+                "findings": self.findings, "mode": self.effective_mode,
                 "autonomy": self.autonomy, **self.extra}
 
 
@@ -114,12 +118,14 @@ def read_state(config: Config) -> CycleState:
     return layout.CYCLE_STATE.read(config.state_dir) or CycleState()
 
 
-def next_state(previous: CycleState, status: str, detail: str, now: float) -> CycleState:
-    """The new cycle-state: failures count up on ``failed`` and reset on ok/fallback."""
+def next_state(previous: CycleState, status: str, detail: str, now: float, mode: str | None = None) -> CycleState:
+    """The new cycle-state: failures count up on ``failed`` and reset on ok/fallback. A dry run
+    (someone trying a change by hand) says when it ran and how, but leaves the count of the
+    real cycles' failures, and the self-monitor that counts on it, as it was."""
     before = previous.consecutive_failures
     before = before if isinstance(before, int) and before >= 0 else 0
-    failures = before + 1 if status == "failed" else 0
-    return CycleState(status, iso_z(now), detail, failures, previous.self_alert_for if failures else None)
+    failures = before if mode == "dry-run" else before + 1 if status == "failed" else 0
+    return CycleState(status, iso_z(now), detail, failures, previous.self_alert_for if failures else None, mode)
 
 
 def self_alert_due(state: CycleState) -> int | None:
@@ -185,6 +191,6 @@ def write_last_response(config: Config, raw: dict[str, object], now: float) -> N
 
 
 def write_state(config: Config, previous: CycleState, record: CycleRecord) -> CycleState:
-    state = next_state(previous, record.status, record.detail, record.now)
+    state = next_state(previous, record.status, record.detail, record.now, record.effective_mode)
     layout.CYCLE_STATE.write(config.state_dir, state)
     return state

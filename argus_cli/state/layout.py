@@ -80,6 +80,7 @@ class CycleState(Struct, frozen=True, omit_defaults=True):
     detail: str | None = None
     consecutive_failures: Number | UnsetType = UNSET
     self_alert_for: Number | None = None  # the failure count already alerted about
+    mode: str | None = None  # act | observe | dry-run (None: written before modes existed)
 
 
 class LastDecision(Struct, frozen=True):
@@ -231,9 +232,57 @@ class Incidents(Struct):
     # cycles in a row a finding that must hold a while (a check answering unknown) has been seen
     streaks: dict[str, Count] = field(default_factory=dict)
     gaps: dict[str, Count] = field(default_factory=dict)  # streaks kept through one clean cycle
+    # resolved while a silence or a maintenance window held notifications about them, after the
+    # operator had been told they were open: their resolved notice goes out when it ends
+    held: Annotated[list[Incident], Meta(max_length=LISTED)] = field(default_factory=list)
 
 
 INCIDENTS = JsonFile("incidents.json", Incidents)
+
+
+# --- approvals (control/approvals.py) -------------------------------------------------------------
+
+class ApprovalRequest(Struct):
+    """An action ARGUS_AUTONOMY said to ask about: what it would do, the facts it relies on (checked
+    again before it runs), and what became of it: ``pending``, then ``approved`` (to run next),
+    ``denied``, ``snoozed``, ``expired``, ``done`` (it ran; ``outcome``) or ``dropped`` (the host
+    changed before it could run; ``outcome`` says how)."""
+
+    id: str
+    type: str
+    target: str
+    subject: str | None
+    reason: str
+    created: Time
+    expires: Time
+    facts: dict[str, str | Number | None] = field(default_factory=dict)
+    state: str = "pending"
+    by: str | None = None  # who decided: "@name (telegram)" or "user (shell)"
+    decided: Time | None = None
+    until: Time | None = None  # denied or snoozed: not asked again before
+    message_id: Count | None = None  # the Telegram message with the buttons
+    announced: str | None = None  # sent | failed | unconfigured: how the request reached the operator
+    outcome: str | None = None
+
+
+class RefusedPress(Struct):
+    """A button press (or an approve/deny command) that was not accepted, and why."""
+
+    at: Time
+    reason: str
+    request: str | None = None
+    origin: str = ""  # the chat or user it came from, printable
+
+
+class Approvals(Struct):
+    requests: Annotated[dict[str, ApprovalRequest], Meta(max_length=LISTED * 2)] = field(default_factory=dict)
+    offset: Count = 0  # the next Telegram update to read (getUpdates)
+    refused: Annotated[list[RefusedPress], Meta(max_length=LISTED)] = field(default_factory=list)
+
+
+APPROVALS = JsonFile("approvals.json", Approvals)
+APPROVALS_LOCK = "approvals.lock"
+APPROVAL_KEY = "approval.key"  # the HMAC key that signs the buttons; 0600, created on first use
 
 
 # --- the LLM pre-screen ---------------------------------------------------------------------------
@@ -293,3 +342,28 @@ class PatternDetectState(Struct, frozen=True):
 
 CPU_TIMES = JsonFile("cpu-times.json", CpuTimes)
 PATTERN_DETECT_STATE = JsonFile("pattern-detect-state.json", PatternDetectState)
+
+
+# --- silences (control/silences.py) ---------------------------------------------------------------
+
+class Silence(Struct):
+    """Notifications about the subjects matching ``pattern`` (an fnmatch glob) are held back from
+    ``created`` until ``ends``; expiring it early sets ``ends`` and ``expired_by``."""
+
+    id: str
+    pattern: str
+    reason: str
+    created: Time
+    ends: Time
+    by: str  # the unix user who added it
+    expired_by: str | None = None  # who ended it early
+    announced: bool = False  # a cycle announced its end
+
+
+class Silences(Struct):
+    silences: Annotated[dict[str, Silence], Meta(max_length=LISTED)] = field(default_factory=dict)  # by id
+    maintenance: str | None = None  # the maintenance window in force at the last cycle (the cycle's)
+
+
+SILENCES = JsonFile("silences.json", Silences)
+SILENCES_LOCK = "silences.lock"

@@ -9,9 +9,12 @@ with the likely fix in its message, for the one line the caller prints.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -60,3 +63,23 @@ class FileLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def waiting(path: Path, seconds: float = 5.0, poll: float = 0.05) -> Iterator[FileLock]:
+    """Hold the lock at ``path``, waiting up to ``seconds`` for it: for a file a cycle and an
+    operator's command both edit, each for milliseconds. Still busy after that: LockBusy."""
+    lock = FileLock(path)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            lock.acquire()
+            break
+        except LockBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(poll)
+    try:
+        yield lock
+    finally:
+        lock.release()

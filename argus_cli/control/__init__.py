@@ -1,0 +1,1 @@
+"""Operator controls: autonomy, approvals, silences and maintenance windows."""
