@@ -44,3 +44,25 @@ def closed_port() -> int:
     port = sock.getsockname()[1]
     sock.close()
     return port
+
+
+class Listener:
+    """A service that is up while this TCP socket listens on 127.0.0.1, down once it is closed."""
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self.port = 0
+        self.up()
+
+    def up(self) -> None:
+        if self.sock is None:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port))
+            sock.listen(16)
+            self.sock, self.port = sock, sock.getsockname()[1]
+
+    def down(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None

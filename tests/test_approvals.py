@@ -8,9 +8,12 @@ import copy
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,35 @@ def datas(server: FakeTelegram) -> dict[str, str]:
 
 def cycle(config: Config, now: float, collect: Callable[[float], Any]) -> dict[str, Any]:
     return run_cycle(config, now=now, collect=collect, install_signals=False)
+
+
+@dataclass
+class Asked:
+    proc: subprocess.Popen[bytes]
+    config: Config
+    collect: Callable[[float], Any]
+    request: approvals.ApprovalRequest
+
+
+QUIET = {"assessment": "quiet", "actions": []}
+
+
+@contextmanager
+def asked(argus_env: dict[str, str], config_of: Any, server: FakeTelegram, fake: FakeAnthropic, *,
+          once: bool = False, **extra: str) -> Iterator[Asked]:
+    """A real ``sleep`` as the memory hog and a first cycle (at START) that asked to kill it: the
+    pending request. ``once``: the decider asks only that first time, then sees a quiet host."""
+    with spawned("sleep", "600") as proc:
+        if once:
+            fake.default = lambda: tool_use(QUIET)
+            fake.queue(tool_use(kill_decision(proc.pid)))
+        else:
+            fake.default = lambda: tool_use(kill_decision(proc.pid))
+        config = config_of(ask_env(argus_env, fake, server, **extra))
+        collect = hog_host(proc.pid, create_time(proc.pid))
+        cycle(config, START, collect)
+        [request] = store(config).requests.values()
+        yield Asked(proc, config, collect, request)
 
 
 # --- the path that must work ---------------------------------------------------------------------
@@ -136,12 +168,8 @@ def test_a_kill_approved_with_the_telegram_button_runs_the_next_cycle(argus_env,
 
 
 def test_presses_that_prove_nothing_are_refused_and_recorded(argus_env, config_of, telegram, anthropic_api):
-    with spawned("sleep", "600") as proc:
-        anthropic_api.default = lambda: tool_use(kill_decision(proc.pid))
-        config = config_of(ask_env(argus_env, anthropic_api, telegram))
-        collect = hog_host(proc.pid, create_time(proc.pid))
-        cycle(config, START, collect)
-        [request] = store(config).requests.values()
+    with asked(argus_env, config_of, telegram, anthropic_api) as it:
+        proc, config, collect, request = it.proc, it.config, it.collect, it.request
         good = datas(telegram)["Approve"]
         rid, verb, sig = good.split(":")
         forged = f"{rid}:{verb}:{'A' * len(sig)}"
@@ -168,14 +196,9 @@ def test_presses_that_prove_nothing_are_refused_and_recorded(argus_env, config_o
 
 
 def test_an_answer_after_the_request_expired_runs_nothing(argus_env, config_of, telegram, anthropic_api):
-    with spawned("sleep", "600") as proc:
-        anthropic_api.default = lambda: tool_use({"assessment": "quiet", "actions": []})
-        anthropic_api.queue(tool_use(kill_decision(proc.pid)))
-        config = config_of(ask_env(argus_env, anthropic_api, telegram, ARGUS_APPROVAL_TTL="10m"))
+    with asked(argus_env, config_of, telegram, anthropic_api, once=True, ARGUS_APPROVAL_TTL="10m") as it:
+        proc, config, collect, request = it.proc, it.config, it.collect, it.request
         assert config.approval_ttl == 600
-        collect = hog_host(proc.pid, create_time(proc.pid))
-        cycle(config, START, collect)
-        [request] = store(config).requests.values()
         press(telegram, datas(telegram)["Approve"])
         line = cycle(config, START + 600, collect)              # read at the expiry: too late
         assert running(proc)
@@ -187,12 +210,8 @@ def test_an_answer_after_the_request_expired_runs_nothing(argus_env, config_of, 
 
 
 def test_a_snooze_holds_the_action_back_for_an_hour(argus_env, config_of, telegram, anthropic_api):
-    with spawned("sleep", "600") as proc:
-        anthropic_api.default = lambda: tool_use(kill_decision(proc.pid))
-        config = config_of(ask_env(argus_env, anthropic_api, telegram))
-        collect = hog_host(proc.pid, create_time(proc.pid))
-        cycle(config, START, collect)
-        [first] = store(config).requests.values()
+    with asked(argus_env, config_of, telegram, anthropic_api) as it:
+        proc, config, collect, first = it.proc, it.config, it.collect, it.request
         press(telegram, datas(telegram)["Snooze 1 h"])
         line = cycle(config, START + STEP, collect)
         assert line["approvals"]["snoozed"] == [{"request": first.id, "by": "@alice (telegram 7001)"}]
@@ -346,11 +365,8 @@ def test_an_approval_waits_out_a_maintenance_window_and_can_be_withdrawn(argus_e
 
 
 def test_in_a_group_only_the_listed_approvers_count(argus_env, config_of, telegram, anthropic_api):
-    with spawned("sleep", "600") as proc:
-        anthropic_api.default = lambda: tool_use(kill_decision(proc.pid))
-        config = config_of(ask_env(argus_env, anthropic_api, telegram))
-        collect = hog_host(proc.pid, create_time(proc.pid))
-        cycle(config, START, collect)
+    with asked(argus_env, config_of, telegram, anthropic_api) as it:
+        proc, config, collect = it.proc, it.config, it.collect
         good = datas(telegram)["Approve"]
         press(telegram, good, user="mallory", user_id=666)             # a member, not an approver
         line = cycle(config, START + STEP, collect)
@@ -365,13 +381,8 @@ def test_in_a_group_only_the_listed_approvers_count(argus_env, config_of, telegr
 
 def test_an_approved_action_is_never_run_twice(argus_env, config_of, telegram, anthropic_api):
     """Marked running before it runs: a cycle that dies after the kill leaves it interrupted."""
-    with spawned("sleep", "600") as proc:
-        anthropic_api.default = lambda: tool_use({"assessment": "quiet", "actions": []})
-        anthropic_api.queue(tool_use(kill_decision(proc.pid)))
-        config = config_of(ask_env(argus_env, anthropic_api, telegram))
-        collect = hog_host(proc.pid, create_time(proc.pid))
-        cycle(config, START, collect)
-        [request] = store(config).requests.values()
+    with asked(argus_env, config_of, telegram, anthropic_api, once=True) as it:
+        proc, config, collect, request = it.proc, it.config, it.collect, it.request
         with approvals.editing(config) as edit:  # as a cycle leaves it when killed mid-action
             edit.requests[request.id].state = "running"
         line = cycle(config, START + STEP, collect)

@@ -1,7 +1,7 @@
 """The bar of approvals, as a property over any sequence of Telegram updates: a request becomes
 approved only by a press that carries a valid signature for it, comes from the configured chat
-and from a user of ARGUS_APPROVERS, arrives before it expires, and is the first valid answer to it. Nothing else (forged, replayed,
-expired, foreign, malformed updates) changes any request."""
+and from a user of ARGUS_APPROVERS, arrives before it expires, and is the first valid answer to
+it. Nothing else (forged, replayed, expired, foreign, malformed updates) changes any request."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 from helpers_actions import install_systemctl, recorded
 from helpers_anthropic import DUMMY_KEY, NOMINAL, FakeAnthropic, tool_use
+from helpers_http import Listener
 
 from argus_cli.config import load
 from argus_cli.cycle import run_cycle
@@ -44,28 +44,6 @@ HOSTILE = {"assessment": f"{EVIL}all good", "actions": [
     {"type": "restart_service", "subject": f"service:{EVIL}evil", "target": "web.service",
      "reason": EVIL + "A" * 5000}]}
 OWN = ("ARGUS_", "ANTHROPIC_", "TELEGRAM_")
-
-
-class Listener:
-    """A service that is up while this TCP socket listens, down once it is closed."""
-
-    def __init__(self) -> None:
-        self.sock: socket.socket | None = None
-        self.port = 0
-        self.up()
-
-    def up(self) -> None:
-        if self.sock is None:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", self.port))
-            sock.listen(4)
-            self.sock, self.port = sock, sock.getsockname()[1]
-
-    def down(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
 
 
 @dataclass

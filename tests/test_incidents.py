@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import pytest
 from conftest import REPO
 from helpers_actions import beads, install_bd, install_systemctl, recorded, registry
 from helpers_anthropic import FakeAnthropic, llm_env, tool_use
+from helpers_http import Listener
 from helpers_notify import FakeTelegram, telegram_env, telegram_server
 
 from argus_cli.config import Config
@@ -40,28 +40,6 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 QUIET_HOST = {"ARGUS_DISK_WARN_PCT": "99", "ARGUS_DISK_CRIT_PCT": "100", "ARGUS_MEMORY_WARN_PCT": "99",
               "ARGUS_MEMORY_CRIT_PCT": "100", "ARGUS_SWAP_WARN_PCT": "100", "ARGUS_LOAD_FACTOR": "1000",
               "ARGUS_BOOT_GRACE_SECONDS": "0", "ARGUS_ORPHAN_SWEEP": "false", "ARGUS_TMUX_SOCKETS": ""}
-
-
-class Listener:
-    """A service that is up while this TCP socket listens, down once it is closed."""
-
-    def __init__(self) -> None:
-        self.sock: socket.socket | None = None
-        self.port = 0
-        self.up()
-
-    def up(self) -> None:
-        if self.sock is None:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", self.port))
-            sock.listen(16)
-            self.sock, self.port = sock, sock.getsockname()[1]
-
-    def down(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
 
 
 telegram = telegram_server

@@ -94,10 +94,21 @@ for _info in silence_cmd.app.registered_commands:  # add, list, expire
 app.add_typer(silence_cmd.app, name="silence")
 
 
+def _only(name: str | None) -> None:
+    """Keep only the command (or command group) ``name`` when the invocation names one: Typer builds
+    every registered command's parameters on each run, and a cycle every five minutes needs one.
+    Anything else (``--help``, ``--version``, a typo) keeps them all, for the full help."""
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if commands or groups:
+        app.registered_commands, app.registered_groups = commands, groups
+
+
 def main() -> None:
     """Entry point: bad configuration exits 2, a failed command with its ArgusError's code (1 unless it
     says otherwise, 2 for unusable input), a path it could not open with 1, each with one line on
     stderr; a permission problem's line ends with the likely fix."""
+    _only(sys.argv[1] if len(sys.argv) > 1 else None)
     try:
         app()
     except ConfigError as exc:

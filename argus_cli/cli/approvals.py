@@ -4,18 +4,17 @@ ARGUS_AUTONOMY says to ask about (the Telegram buttons are the other side)."""
 from __future__ import annotations
 
 import os
-import pwd
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from argus_cli.cli.common import ArgusError, emit_json, load_config, require_state_dir
-from argus_cli.control import approvals
 from argus_cli.model import iso_z
-from argus_cli.state.layout import ApprovalRequest
-from argus_cli.state.lock import LockBusy
 from argus_cli.text import one_line, truncate
+
+if TYPE_CHECKING:  # the store (msgspec, hmac) loads when one of these commands runs, not with the app
+    from argus_cli.state.layout import ApprovalRequest
 
 
 def pending(
@@ -29,6 +28,7 @@ def pending(
 
     Example: argus pending --json | jq -r '.[].id'
     """
+    from argus_cli.control import approvals
     config = load_config()
     now = time.time()
     store = approvals.read(config)
@@ -62,6 +62,8 @@ def deny(request_id: Annotated[str, typer.Argument(help="The request's id, from 
 
 
 def _decide(request_id: str, verdict: str) -> ApprovalRequest:
+    from argus_cli.control import approvals
+    from argus_cli.state.lock import LockBusy
     config = load_config()
     require_state_dir(config.state_dir)
     try:
@@ -80,6 +82,7 @@ def _decide(request_id: str, verdict: str) -> ApprovalRequest:
 
 def _user() -> str:
     """Who ran the command: the user, and who used sudo to become it."""
+    import pwd
     try:
         name = pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
