@@ -429,10 +429,13 @@ class _Cycle:
         quiet = self.quiet
         if quiet is None or not quiet.changed():
             return []
-        from argus_cli.incidents.notify import send_quiet_ends
         ended = quiet.ended()
-        told = send_quiet_ends(self.config, book, ended, dry_run=self.dry_run, delivery=self.delivery)
-        if not self.dry_run:
+        told: list[dict[str, object]] = []
+        announced = True
+        if ended:
+            from argus_cli.incidents.notify import send_quiet_ends
+            told, announced = send_quiet_ends(self.config, book, ended, dry_run=self.dry_run, delivery=self.delivery)
+        if not self.dry_run and announced:  # not told: the next cycle tries again
             quiet.record(self.config, [e.silence_id for e in ended if e.silence_id is not None])
         return told
 

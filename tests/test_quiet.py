@@ -32,7 +32,7 @@ def alerts(lines: list[dict[str, Any]]) -> list[str]:
     return [a["status"] for line in lines for a in line["actions"] if a["type"] == "alert"]
 
 
-def test_a_silence_holds_the_outage_and_its_end_is_one_notice(argus_env, config_of):
+def test_a_silence_holds_the_outage_and_its_end_is_one_notice(argus_env, config_of, run_argus):
     listener = Listener()
     with telegram() as server:
         config = config_of(service_env(argus_env, listener, server, ARGUS_DECIDER="rules"))
@@ -46,6 +46,8 @@ def test_a_silence_holds_the_outage_and_its_end_is_one_notice(argus_env, config_
         # recorded all the same: the incident is open, the registry has every finding
         assert [e["event"] for e in incident_log(config)] == ["opened"]
         assert [p["action_result"] for p in registry(config) if p["type"] == "service"] == ["suppressed"] * 4
+        shown = run_argus("status", env={**service_env(argus_env, listener, server), "ARGUS_DECIDER": "rules"})
+        assert "service:web down" in shown.stdout and "notifications held for service:*" in shown.stdout
         lines += [run(config, listener, START + i * STEP, "d") for i in range(5, 8)]   # ended at +1201
     [notice] = server.order
     assert f"silence {silence.id} on service:* (deploy of web) ended." in notice

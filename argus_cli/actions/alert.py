@@ -70,6 +70,8 @@ def _unkeyed(ctx: ActionContext, request: Alert, kind: str, severity: str, text:
         book.unkeyed += 1
         held = book.muted("")
         if held:
+            if not ctx.dry_run:
+                book.hold_alert(text)  # told when the silence or window ends
             return Outcome("suppressed", f"notifications held by {held}", extra={"key": None})
     return _by_text(ctx, request, kind, severity, text)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from argus_cli.cli.common import ArgusError, emit_json, load_config, require_state_dir
+from argus_cli.cli.common import ArgusError, emit_json, load_config, read_or_fail, require_state_dir
 from argus_cli.model import iso_z
 from argus_cli.text import one_line, truncate
 
@@ -28,10 +28,10 @@ def pending(
 
     Example: argus pending --json | jq -r '.[].id'
     """
-    from argus_cli.control import approvals
+    from argus_cli.state.layout import APPROVALS, Approvals
     config = load_config()
     now = time.time()
-    store = approvals.read(config)
+    store = read_or_fail(APPROVALS, config.state_dir) or Approvals()
     shown = sorted((r for r in store.requests.values()
                     if show_all or (r.state == "pending" and now < r.expires) or r.state == "approved"),
                    key=lambda r: r.created)
@@ -75,6 +75,8 @@ def _decide(request_id: str, verdict: str) -> ApprovalRequest:
         raise ArgusError(f"{one_line(truncate(str(exc), 200))} (argus pending lists what waits)") from None
     except LockBusy:
         raise ArgusError("the approvals are being changed by another argus process; try again") from None
+    except approvals.StoreUnusable as exc:
+        raise ArgusError(str(exc)) from None
     from argus_cli.control.asking import edit
     edit(config, decided, None)  # the Telegram message says who decided, as a button press would
     return decided

@@ -7,10 +7,17 @@ import errno
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from argus_cli.config import Config, load
 from argus_cli.state.files import atomic_write_bytes, dumps
+
+if TYPE_CHECKING:  # state.layout (msgspec) loads with the commands that read state files
+    from msgspec import Struct
+
+    from argus_cli.state.layout import JsonFile
+
+    S = TypeVar("S", bound=Struct)
 
 
 class ArgusError(Exception):
@@ -93,6 +100,18 @@ def _variable_for(path: str) -> str | None:
         if target == configured or configured in target.parents or target in configured.parents:
             return variable
     return None
+
+
+def read_or_fail(file: JsonFile[S], state_dir: Path) -> S | None:
+    """A state file for a command that reports on it: None when there is none; one that is there
+    but cannot be used is one line and exit 1, never read as "nothing" (no silence, nothing
+    pending) when Argus cannot know."""
+    said: list[str] = []
+    value = file.read(state_dir, said.append)
+    if value is None and os.path.lexists(file.path(state_dir)):
+        why = said[0].removeprefix("argus: ") if said else f"{file.path(state_dir)} cannot be used"
+        raise ArgusError(why.removesuffix("; read as missing").removesuffix("; left as it is"))
+    return value
 
 
 def emit_json(value: Any, out: Path | None = None) -> None:

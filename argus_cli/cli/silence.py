@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from argus_cli.cli.common import ArgusError, emit_json, load_config, require_state_dir
+from argus_cli.cli.common import ArgusError, emit_json, load_config, read_or_fail, require_state_dir
 from argus_cli.text import one_line, truncate
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def list_(
     from argus_cli.state.layout import SILENCES, Silences
 
     config, now = load_config(), time.time()
-    store = SILENCES.read(config.state_dir) or Silences()
+    store = read_or_fail(SILENCES, config.state_dir) or Silences()
     running = silences.active(store, now)
     ended = sorted((s for s in store.silences.values() if s.ends <= now), key=lambda s: s.ends, reverse=True)
     shown = running + ended if show_all else running

@@ -50,7 +50,8 @@ def command(
               "last_cycle": None if line is None else {"ts": line.get("ts"), "age_seconds": _age(now, ts),
                                                        "status": line.get("status"), "decider": line.get("decider"),
                                                        "mode": _mode(line)},
-              "pending_approvals": _waiting(config, now), "exit_code": EXIT[health]}
+              "pending_approvals": _waiting(config, now), "silenced": _silenced(config, now),
+              "exit_code": EXIT[health]}
     if json_out:
         emit_json(status)
     else:
@@ -72,6 +73,9 @@ def _line(status: Mapping[str, object], line: Mapping[str, object] | None, now: 
             parts.append(f"{_mode(line)}: actions recorded, not run")
         if isinstance(line.get("maintenance"), str):
             parts.append("in a maintenance window")
+    silenced = status.get("silenced")
+    if isinstance(silenced, list) and silenced:  # the open incidents are real; the operator just hears less
+        parts.append("notifications held for " + ", ".join(str(p) for p in silenced[:SHOWN]))
     waiting = status.get("pending_approvals")
     if isinstance(waiting, int) and waiting:
         parts.append(f"{waiting} action(s) await approval (argus pending)")
@@ -85,6 +89,16 @@ def _waiting(config: Config, now: float) -> int:
         return 0
     store = APPROVALS.read(config.state_dir, report=lambda message: None)
     return sum(1 for r in (store.requests.values() if store else ()) if r.state == "pending" and now < r.expires)
+
+
+def _silenced(config: Config, now: float) -> list[str]:
+    """The patterns of the silences in force (`argus silence list` has the rest)."""
+    from argus_cli.state.layout import SILENCES
+    if not SILENCES.path(config.state_dir).exists():
+        return []
+    from argus_cli.control.silences import active
+    store = SILENCES.read(config.state_dir, report=lambda message: None)
+    return [one_line(truncate(s.pattern, 40)) for s in active(store, now)] if store else []
 
 
 def _mode(line: Mapping[str, object]) -> str:

@@ -30,7 +30,7 @@ import msgspec
 from argus_cli.config import DAY, Config
 from argus_cli.model import iso_z
 from argus_cli.snapshot import Snapshot
-from argus_cli.state.files import create_state_file, owning_state, read_regular
+from argus_cli.state.files import create_state_file, owning_state, read_regular, to_stderr
 from argus_cli.state.layout import (
     APPROVAL_KEY,
     APPROVALS,
@@ -90,11 +90,22 @@ def buttons(key: bytes, request: ApprovalRequest, chat: str) -> list[list[dict[s
 
 # --- the store ---------------------------------------------------------------------------------
 
+class StoreUnusable(OSError):
+    """approvals.json is there but cannot be read (nor moved aside): writing over it would lose it."""
+
+
 @contextlib.contextmanager
 def editing(config: Config) -> Iterator[Approvals]:
     """The store, locked for a read-modify-write (a cycle and `argus approve` may meet here)."""
     with waiting(config.state_dir / APPROVALS_LOCK), owning_state():  # the lock holder may move a bad file aside
-        store = APPROVALS.read(config.state_dir) or Approvals()
+        said: list[str] = []
+        store = APPROVALS.read(config.state_dir, said.append)
+        if store is None and os.path.lexists(APPROVALS.path(config.state_dir)):  # still there: unreadable
+            raise StoreUnusable(said[0].removeprefix("argus: ").removesuffix("; read as missing") if said
+                                else f"{APPROVALS.path(config.state_dir)} cannot be read")
+        for line in said:  # moved aside: say so
+            to_stderr(line)
+        store = store or Approvals()
         loaded = msgspec.json.encode(store)
         yield store
         _prune(store)

@@ -47,7 +47,7 @@ class Quiet:
         out = [Ended(f"silence {s.id} on {s.pattern} ({s.reason})", _matcher(s.pattern), s.id)
                for s in silences.ended_unannounced(self.store, self.now)]
         before = self.store.maintenance
-        if before is not None and (self.window is None or self.window.text != before):
+        if before is not None and self.window is None:  # one window edited or followed by another: not over
             out.append(Ended(f"maintenance window {before}", lambda subject: True))
         return out
 

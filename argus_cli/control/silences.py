@@ -120,9 +120,15 @@ def quoted(text: str, limit: int = 60) -> str:
 
 # --- reading the store: pure, the clock passed in --------------------------------------------------
 
+CLOCK_SLACK = 300  # seconds a clock may step back and a silence still count from its creation
+
+
 def active(store: Silences, now: float) -> list[Silence]:
-    """The silences in force at ``now``, the first to end first."""
-    return sorted((s for s in store.silences.values() if s.ends > now), key=_by_end)
+    """The silences in force at ``now``, the first to end first. One whose end was announced is
+    over, and a clock set back before one was created does not make it last longer: muting is
+    the risky side, so a doubtful silence holds nothing."""
+    return sorted((s for s in store.silences.values()
+                   if not s.announced and s.created - CLOCK_SLACK <= now < s.ends), key=_by_end)
 
 
 def covering(store: Silences, subject: str, now: float) -> Silence | None:

@@ -30,7 +30,16 @@ from argus_cli.incidents.subjects import DECIDER, fingerprint
 from argus_cli.model import iso_z
 from argus_cli.snapshot import Snapshot
 from argus_cli.state.files import append_jsonl
-from argus_cli.state.layout import INCIDENT_LOG, INCIDENTS, Incident, IncidentAction, Incidents, Notice, Settled
+from argus_cli.state.layout import (
+    INCIDENT_LOG,
+    INCIDENTS,
+    LISTED,
+    Incident,
+    IncidentAction,
+    Incidents,
+    Notice,
+    Settled,
+)
 
 RANK = {"info": 0, "warning": 1, "critical": 2}
 FLAP_WINDOW = 3600  # flapping counts the changes of a condition within the last hour
@@ -40,7 +49,7 @@ MAX_LISTED = 20  # notices, actions and notes kept per incident (the file refuse
 MAX_CHANGES = 50  # condition changes kept for flapping
 SHOWN = 5  # of each list, the last entries the decider is shown
 DELIVERED = ("sent", "queued", "recorded")  # a notice that went out, or will, or had nowhere to go
-HELD_FOR = 7 * 86400  # a held resolved notice older than the longest silence is dropped
+HELD_FOR = 8 * 86400  # a held notice outlives the longest silence (7 days) from when it was held
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,21 @@ class Due:
     kind: str
     incident: Incident
     fingerprint: str
+
+
+@dataclass(frozen=True)
+class Unmuted:
+    """What the end of a silence or a maintenance window has to tell (``Book.unmuted``)."""
+
+    still: list[Incident]  # open, no longer held
+    held_on: list[tuple[Incident, str]]  # open, and another silence holds them (why)
+    resolved: list[Incident]  # resolved meanwhile, after the operator had been told of them
+    alerts: list[str]  # alerts naming no subject, held
+    dropped: int  # held notices dropped past the bound
+
+    @property
+    def empty(self) -> bool:
+        return not (self.still or self.held_on or self.resolved or self.alerts or self.dropped)
 
 
 @dataclass
@@ -70,6 +94,8 @@ class Book:
     unkeyed: int = 0  # alerts and logs without a usable subject, counted to improve the prompt
     loaded: bytes = b""  # the book as read: a quiet cycle that changed nothing writes nothing
     held: list[Incident] = field(default_factory=list)  # resolved notices held by a silence (Incidents.held)
+    held_alerts: list[str] = field(default_factory=list)  # alerts naming no subject held by one
+    held_dropped: int = 0
     # why notifications about a subject are held now (a silence, a maintenance window), or None;
     # the empty subject stands for an alert that names none
     muted: Callable[[str], str | None] = field(default=lambda subject: None)
@@ -80,9 +106,9 @@ class Book:
         loaded = msgspec.json.encode(state)
         for incident in state.open.values():
             _not_after(incident, now)
-        held = [i for i in state.held if now - i.last_seen < HELD_FOR]
+        held = [i for i in state.held if now - (i.cleared or i.last_seen) < HELD_FOR]
         return cls(config, now, dict(state.open), dict(state.recent), dict(state.streaks), dict(state.gaps),
-                   loaded=loaded, held=held)
+                   loaded=loaded, held=held, held_alerts=list(state.held_alerts), held_dropped=state.held_dropped)
 
     def save(self) -> None:
         """The log first: a book written without its resolved line would leave the reports an
@@ -90,7 +116,9 @@ class Book:
         for event in self.events:
             append_jsonl(self.config.state_dir / INCIDENT_LOG, event)
         self.events.clear()
-        state = Incidents(self.open, self.recent, self.streaks, self.gaps, self.held[-MAX_LISTED:])
+        dropped = max(0, len(self.held) - LISTED) + max(0, len(self.held_alerts) - LISTED)
+        state = Incidents(self.open, self.recent, self.streaks, self.gaps, self.held[-LISTED:],
+                          self.held_alerts[-LISTED:], self.held_dropped + dropped)
         if msgspec.json.encode(state) != self.loaded:
             INCIDENTS.write(self.config.state_dir, state)
 
@@ -381,14 +409,27 @@ class Book:
         """Flapping ends below half the changes that started it: no on/off at the threshold."""
         return max(1, self.config.flap_transitions // 2)
 
-    def unmuted(self, matches: Callable[[str], bool]) -> tuple[list[Incident], list[Incident]]:
-        """At the end of a silence (``matches`` its subjects): the open incidents it covered and no
-        other silence holds now, and the resolved notices it held (taken out of the book)."""
-        still = [i for i in self.open.values() if matches(i.subject) and not self.muted(i.subject)
-                 and not i.absent and not i.reported and not i.flapping]
-        done = [i for i in self.held if matches(i.subject) and not self.muted(i.subject)]
-        self.held = [i for i in self.held if i not in done]
-        return still, done
+    def unmuted(self, matches: Callable[[str], bool]) -> Unmuted:
+        """At the end of silences (``matches`` their subjects): what they covered that is open
+        (flapping, reported, ineffective ones too: the operator heard nothing of them meanwhile),
+        what another silence still holds, the resolved notices and the alerts naming no subject
+        they held. Nothing is taken out of the book until ``told``."""
+        covered = [i for i in self.open.values() if matches(i.subject) and not i.absent]
+        return Unmuted(still=[i for i in covered if not self.muted(i.subject)],
+                       held_on=[(i, self.muted(i.subject) or "") for i in covered if self.muted(i.subject)],
+                       resolved=[i for i in self.held if matches(i.subject) and not self.muted(i.subject)],
+                       alerts=list(self.held_alerts) if matches("") and not self.muted("") else [],
+                       dropped=self.held_dropped)
+
+    def told(self, unmuted: Unmuted) -> None:
+        """The end notice went out (or will): its held notices are done with."""
+        self.held = [i for i in self.held if i not in unmuted.resolved]
+        if unmuted.alerts:
+            self.held_alerts = []
+        self.held_dropped = 0
+
+    def hold_alert(self, text: str) -> None:
+        self.held_alerts = [*self.held_alerts, text[:300]]
 
     # for the decider ------------------------------------------------------------------------------
     def for_decider(self) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from argus_cli.config import Config
-from argus_cli.incidents.book import Book, Due
+from argus_cli.incidents.book import DELIVERED, Book, Due, Unmuted
 from argus_cli.state.layout import Incident
 
 if TYPE_CHECKING:
@@ -107,6 +107,8 @@ def send_due(config: Config, book: Book, *, dry_run: bool,
     sent: list[dict[str, object]] = []
     for due in book.due:
         if book.muted(due.incident.subject):  # a silence or a maintenance window: its end tells what matters
+            if due.kind == "ineffective" and not dry_run:  # the bead and the registry line all the same
+                _file(config, book, due, f"[{host}] {message(due, book.now)}", "held")
             sent.append({"kind": due.kind, "fingerprint": due.fingerprint, "status": "held"})
             continue
         text = f"[{host}] {message(due, book.now)}"
@@ -135,8 +137,9 @@ def _file(config: Config, book: Book, due: Due, text: str, status: str) -> None:
     from argus_cli.actions import problems
     from argus_cli.actions.context import ActionContext, ProblemDraft
     kind = due.incident.subject.split(":", 1)[0]
+    result = "success" if status in ("sent", "queued") else "suppressed" if status == "held" else "failure"
     draft = ProblemDraft(kind if kind in ("disk", "memory", "service", "swap") else "process", "critical", text,
-                         "escalate:telegram", "success" if status in ("sent", "queued") else "failure",
+                         "escalate:telegram", result,
                          bead="always", key=due.fingerprint)
     try:
         problem = problems.record(ActionContext(config, None, book.now, False), draft)
@@ -157,31 +160,58 @@ def _close_bead(config: Config, incident: Incident, now: float) -> None:
 
 
 def send_quiet_ends(config: Config, book: Book, ended: list[Ended], *, dry_run: bool,
-                    delivery: DeliveryBudget | None) -> list[dict[str, object]]:
-    """One notice per silence or maintenance window that ended: what it covered that is still
-    open (each counts as notified, once), and what was resolved meanwhile after the operator
-    had been told of it (the resolved notice it held)."""
-    from argus_cli.notify.outbox import send_alert
-    host = socket.gethostname()
-    out: list[dict[str, object]] = []
-    for end in ended:
-        still, done = book.unmuted(end.matches)
-        parts = [f"[{host}] {end.label} ended."]
-        if still:
-            parts.append("Still open: " + "; ".join(
-                f"{i.subject} {i.condition} since {clock(i.opened)} ({i.severity}): {i.text}" for i in still))
-        if done:
-            parts.append("Resolved meanwhile: " + "; ".join(_resolved(Due("resolved", i, ""), book.now) for i in done))
-        if not still and not done:
-            parts.append("Nothing it covered is open.")
+                    delivery: DeliveryBudget | None) -> tuple[list[dict[str, object]], bool]:
+    """One notice for every silence and maintenance window that ended since the last cycle: what
+    they covered that is still open (each then counts as notified, once), what another silence
+    still holds, and what they held back: resolved notices of incidents the operator had been
+    told of, alerts naming no subject. Returns the notice's record and whether it went out (or
+    will, from the outbox): only then are the ends marked announced and the held notices
+    dropped, so a notice that could not even be queued is tried again next cycle."""
+    told = book.unmuted(lambda subject: any(end.matches(subject) for end in ended))
+    text = f"[{socket.gethostname()}] " + _quiet_text([end.label for end in ended], told, book.now)
+    if dry_run:
         status = "dry-run"
-        if not dry_run:
-            result = send_alert(config, " ".join(parts), book.now, budget=delivery)
+    else:
+        try:
+            from argus_cli.notify.outbox import send_alert
+            result = send_alert(config, text, book.now, budget=delivery)
             status = ("sent" if result.ok else "queued" if result.will_go_out
                       else "recorded" if result.state == "unconfigured" else "failed")
-            for incident in still:
-                book.mark_notified(incident, "unmuted", status)
-        out.append({"kind": "quiet-ended", "what": end.label, "status": status,
-                    "open": [f"{i.subject} {i.condition}" for i in still],
-                    "resolved": [f"{i.subject} {i.condition}" for i in done]})
-    return out
+        except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
+            status = f"failed: {type(exc).__name__}"
+    delivered = status in DELIVERED
+    if delivered:
+        for incident in told.still:
+            book.mark_notified(incident, "unmuted", status)
+        book.told(told)
+    record: dict[str, object] = {
+        "kind": "quiet-ended", "what": "; ".join(end.label for end in ended), "status": status,
+        "open": [f"{i.subject} {i.condition}" for i in told.still],
+        "resolved": [f"{i.subject} {i.condition}" for i in told.resolved]}
+    return [record], delivered
+
+
+def _quiet_text(labels: list[str], told: Unmuted, now: float) -> str:
+    parts = ["; ".join(labels) + " ended."]
+    if told.still:
+        parts.append("Still open: " + "; ".join(_open_line(i) for i in told.still) + ".")
+    if told.held_on:
+        parts.append("Still held by another silence: " + "; ".join(
+            f"{i.subject} {i.condition} ({i.severity}, by {why})" for i, why in told.held_on) + ".")
+    if told.resolved:
+        parts.append("Resolved meanwhile: " + "; ".join(_resolved(Due("resolved", i, ""), now)
+                                                         for i in told.resolved) + ".")
+    if told.alerts:
+        parts.append(f"Held meanwhile: {len(told.alerts)} alert(s) naming no subject, the last: {told.alerts[-1]}")
+    if told.dropped:
+        parts.append(f"({told.dropped} more held notice(s) were dropped: see argus history.)")
+    if told.empty:
+        parts.append("Nothing it covered is open.")
+    return " ".join(parts)
+
+
+def _open_line(incident: Incident) -> str:
+    marks = [m for m, on in (("flapping", incident.flapping), ("raised by the decider", incident.reported),
+                             ("remediation ineffective: a human is needed", bool(incident.escalated))) if on]
+    return (f"{incident.subject} {incident.condition} since {clock(incident.opened)} ({incident.severity}"
+            + "".join(f", {m}" for m in marks) + f"): {incident.text}")

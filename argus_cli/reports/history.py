@@ -152,7 +152,7 @@ def cycle_view(line: Mapping[str, object], epoch: float) -> CycleView:
         llm_skip_reason=_str(line.get("llm_skip_reason")), llm_error=_str(line.get("llm_error")),
         model=_str(line.get("model")), assessment=_str(line.get("assessment")),
         duration_ms=_number(line.get("duration_ms")), dry_run=dry_run,
-        open_findings=None if open_findings is None else int(open_findings),
+        open_findings=int(open_findings) if open_findings is not None and 0 <= open_findings < 2**31 else None,
         findings=[_fields(f, "subject", "condition", "severity", "text") for f in _maps(line.get("findings"))],
         actions=[_action(a) for a in _maps(line.get("actions"))],
         opened=_strs(book.get("opened")), resolved=_strs(book.get("resolved")),
@@ -253,18 +253,27 @@ def read_window(state_dir: Path, now: float, seconds: int) -> Window:
     """
     path, scan = state_dir / CYCLES, Scan()
     inside: list[CycleView] = []
-    older, newest_older = None, None
+    older, newest_older, streak = None, None, 0
     lines = _cycles_backwards(path, scan)
     for cycle in lines:
         if cycle.epoch >= now - seconds:
             inside.append(cycle)
+            streak = 0
             continue
-        newest_older = cycle.ts
-        older = 1 + sum(1 for _ in lines) if not inside else None
-        break
+        newest_older = newest_older or cycle.ts
+        streak += 1  # one line from a clock set back (an RTC reset) is not the window's edge
+        if streak >= STRAY_LINES:
+            break
+    if not inside and newest_older is not None:  # none: no cycle recorded at all
+        older = streak + sum(1 for _ in lines)
     inside.reverse()
     judge(inside)
     return Window(path, inside, older, newest_older, scan)
+
+
+STRAY_LINES = 12  # older lines in a row that mark a window's edge (fewer: a clock set back)
+LATER_CYCLES = 50  # newer cycles kept to judge a cycle's actions (the next one usually does)
+TIMELINE_CYCLES = 4096  # cycles an incident's timeline reads at most (two weeks of five-minute cycles)
 
 
 def touches(cycle: CycleView, pattern: str) -> bool:
@@ -291,12 +300,14 @@ def explain_cycle(state_dir: Path, ref: str) -> CycleStory | None:
     """The cycle ``ref`` names (``last``, ``-N``, or its ts), judged against the cycles after it."""
     back = 1 if ref == "last" else -int(ref) if _INDEX.fullmatch(ref) else None
     wanted = None if back is not None else _epoch(ref)
-    later: list[CycleView] = []
-    for cycle in _cycles_backwards(state_dir / CYCLES, Scan()):
-        if back == len(later) + 1 or cycle.ts == ref or (wanted is not None and cycle.epoch == wanted):
+    later: deque[CycleView] = deque(maxlen=LATER_CYCLES)  # the nearest newer ones judge its actions
+    streak = 0
+    for seen, cycle in enumerate(_cycles_backwards(state_dir / CYCLES, Scan())):
+        if back == seen + 1 or cycle.ts == ref or (wanted is not None and cycle.epoch == wanted):
             judge([cycle, *reversed(later)])
-            return CycleStory(cycle, len(later) + 1, *_exchange(state_dir, cycle))
-        if wanted is not None and cycle.epoch < wanted:
+            return CycleStory(cycle, seen + 1, *_exchange(state_dir, cycle))
+        streak = streak + 1 if wanted is not None and cycle.epoch < wanted else 0
+        if streak >= STRAY_LINES:
             return None  # in time order: it is not further back either
         later.append(cycle)
     return None
@@ -406,6 +417,8 @@ def _timeline(state_dir: Path, story: IncidentStory, start: float | None, end: f
         if start is not None and cycle.epoch < int(start):  # a cycle's ts is cut to the second
             break
         cycles.append(cycle)
+        if len(cycles) >= TIMELINE_CYCLES:  # an incident with no known opening: the last week or so
+            break
     cycles.reverse()
     judge(cycles)
     moments: list[Moment] = []

@@ -235,6 +235,9 @@ class Incidents(Struct):
     # resolved while a silence or a maintenance window held notifications about them, after the
     # operator had been told they were open: their resolved notice goes out when it ends
     held: Annotated[list[Incident], Meta(max_length=LISTED)] = field(default_factory=list)
+    # alerts naming no subject that a silence of "*" or a window held back (their words)
+    held_alerts: Annotated[list[str], Meta(max_length=LISTED)] = field(default_factory=list)
+    held_dropped: Count = 0  # held notices past LISTED, dropped: the end notice says how many
 
 
 INCIDENTS = JsonFile("incidents.json", Incidents)
