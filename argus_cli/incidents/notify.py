@@ -102,7 +102,6 @@ def send_due(config: Config, book: Book, *, dry_run: bool,
     """Send every due notice; what became of each, for cycles.jsonl."""
     if not book.due and not book.resolved:
         return []  # a quiet cycle loads no notifier
-    from argus_cli.notify.outbox import send_alert
     host = socket.gethostname()
     sent: list[dict[str, object]] = []
     for due in book.due:
@@ -112,15 +111,8 @@ def send_due(config: Config, book: Book, *, dry_run: bool,
             sent.append({"kind": due.kind, "fingerprint": due.fingerprint, "status": "held"})
             continue
         text = f"[{host}] {message(due, book.now)}"
-        if dry_run:
-            status = "dry-run"
-        else:
-            try:
-                result = send_alert(config, text, book.now, budget=delivery)
-                status = ("sent" if result.ok else "queued" if result.will_go_out
-                          else "recorded" if result.state == "unconfigured" else "failed")
-            except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
-                status = f"failed: {type(exc).__name__}"
+        status = "dry-run" if dry_run else _send(config, text, book.now, delivery)
+        if not dry_run:
             book.mark_notified(due.incident, due.kind, status)
             if due.kind == "ineffective":
                 _file(config, book, due, text, status)
@@ -130,6 +122,17 @@ def send_due(config: Config, book: Book, *, dry_run: bool,
         for incident in book.resolved:
             _close_bead(config, incident, book.now)
     return sent
+
+
+def _send(config: Config, text: str, now: float, delivery: DeliveryBudget | None) -> str:
+    """Through the cycle's budget and the outbox: sent, queued, recorded (no Telegram) or failed."""
+    from argus_cli.notify.outbox import send_alert
+    try:
+        result = send_alert(config, text, now, budget=delivery)
+    except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
+        return f"failed: {type(exc).__name__}"
+    return ("sent" if result.ok else "queued" if result.will_go_out
+            else "recorded" if result.state == "unconfigured" else "failed")
 
 
 def _file(config: Config, book: Book, due: Due, text: str, status: str) -> None:
@@ -169,16 +172,7 @@ def send_quiet_ends(config: Config, book: Book, ended: list[Ended], *, dry_run: 
     dropped, so a notice that could not even be queued is tried again next cycle."""
     told = book.unmuted(lambda subject: any(end.matches(subject) for end in ended))
     text = f"[{socket.gethostname()}] " + _quiet_text([end.label for end in ended], told, book.now)
-    if dry_run:
-        status = "dry-run"
-    else:
-        try:
-            from argus_cli.notify.outbox import send_alert
-            result = send_alert(config, text, book.now, budget=delivery)
-            status = ("sent" if result.ok else "queued" if result.will_go_out
-                      else "recorded" if result.state == "unconfigured" else "failed")
-        except Exception as exc:  # noqa: BLE001 - a notifier bug must not fail the cycle
-            status = f"failed: {type(exc).__name__}"
+    status = "dry-run" if dry_run else _send(config, text, book.now, delivery)
     delivered = status in DELIVERED
     if delivered:
         for incident in told.still:
