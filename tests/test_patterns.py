@@ -176,6 +176,27 @@ def test_detect_without_patterns_or_without_bd(run_argus, argus_env, tmp_path):
     assert line["bead_id"] is None and line["pattern_count"] == 2
 
 
+def test_a_day_whose_bead_failed_is_tried_again_and_said_in_json(run_argus, argus_env, tmp_path):
+    registry = write_registry(tmp_path / "p.jsonl", _spike(3, _last_hour()))
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    argus_env["ARGUS_BD_BIN"] = str(tmp_path / "no-such-bd")
+    failed = run_argus("patterns", "detect", "--json", env=argus_env)
+    assert failed.returncode == 0, failed.stderr
+    outcome = json.loads(failed.stdout)
+    assert (outcome["status"], outcome["bead_id"], outcome["retry_next_run"]) == ("reported", None, True)
+    assert outcome["pattern_count"] == 2 and outcome["window_days"] == 7 and len(outcome["signature"]) == 64
+    log = _bd(tmp_path)  # bd is back
+    argus_env["ARGUS_BD_BIN"] = str(tmp_path / "bin" / "bd")
+    again = json.loads(run_argus("patterns", "detect", "--json", env=argus_env).stdout)
+    assert (again["status"], again["bead_id"], again["retry_next_run"]) == ("reported", "pol-0001", False)
+    assert again["signature"] == outcome["signature"] and len(log.read_text().splitlines()) == 1
+    third = json.loads(run_argus("patterns", "detect", "--json", env=argus_env).stdout)
+    assert (third["status"], third["bead_id"]) == ("already-reported", "pol-0001")  # one bead a day
+    state = Path(argus_env["ARGUS_STATE_DIR"])
+    assert [json.loads(x)["bead_id"] for x in (state / "patterns.jsonl").read_text().splitlines()] == [
+        None, "pol-0001"]
+
+
 _KINDS = st.sampled_from([("service", "restart_service:gw", "down"), ("service", "alert:telegram", "down"),
                           ("disk", "clean_disk:safelist", "disk full"), ("memory", "alert:telegram", "hog"),
                           ("process", "log:observation", "load")])

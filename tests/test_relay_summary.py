@@ -7,9 +7,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from helpers_reports import (
@@ -45,12 +46,17 @@ def _fallback(env: dict[str, str]) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def window() -> str:
+    """What the summary says it covers (taken when asked: a run near midnight UTC is a day later)."""
+    return f", window 3650 days to {time.strftime('%Y-%m-%d', time.gmtime())}"
+
+
 def _summary_line(records: list[dict]) -> str:
     stats = expected_stats(records, time.time(), 3650)
     count = len(expected_patterns(records, time.time(), 3650))
     return (f"Argus daily summary: problems={stats['total_problems']}, "
             f"success_rate={stats['action_success_rate']:.1f}%, patterns={count}, "
-            "incidents opened=0 resolved=0")  # these state dirs hold no incidents.jsonl
+            "incidents opened=0 resolved=0" + window())  # these state dirs hold no incidents.jsonl
 
 
 def test_relay_takes_the_summary(run_argus, relay_env):
@@ -133,7 +139,7 @@ def test_without_telegram_only_the_fallback_file(run_argus, relay_env, tmp_path)
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ("Argus daily summary: problems=0, success_rate=0.0%, patterns=0, "
-                             "incidents opened=0 resolved=0\n")
+                             "incidents opened=0 resolved=0" + window() + "\n")
     [kept] = _fallback(relay_env)
     assert kept["stats"]["total_problems"] == 0 and kept["problems_url"] is None
     assert "telegram not configured" in result.stderr
@@ -163,7 +169,7 @@ def test_oversized_summary_is_shrunk_by_whole_patterns(run_argus, relay_env, tmp
     assert result.returncode == 0, result.stderr
     total = len(expected_patterns(records, time.time(), 3650))
     assert total > 600  # 600 hog patterns plus time clusters: far over 64 KiB as a whole
-    assert result.stdout.endswith(f"patterns={total}, incidents opened=0 resolved=0\n")
+    assert result.stdout.endswith(f"patterns={total}, incidents opened=0 resolved=0{window()}\n")
     [argv] = _calls(relay_env)
     assert len(argv[2].encode()) <= LIMIT
     payload = json.loads(argv[2])  # whole JSON, not a truncated string
@@ -196,3 +202,32 @@ def test_fit_drops_oldest_buckets_when_patterns_are_not_enough():
     assert kept == hourly[-len(kept):]
     assert fitted["stats"]["hourly_omitted"] == len(hourly) - len(kept) == omitted["hourly"]
     assert fit(fitted)[1] == {}  # a fitting payload is left alone
+
+
+def test_a_dry_run_prints_the_event_for_the_window_asked_and_sends_nothing(run_argus, relay_env):
+    """On the real registry, whose lines are all older than a week: the one-day window says so."""
+    from helpers_notify import telegram_env, telegram_server
+    with telegram_server() as server:
+        _dry_run_on_the_real_registry(run_argus, relay_env, server, telegram_env)
+
+
+def _dry_run_on_the_real_registry(run_argus: Any, relay_env: dict[str, str], telegram: Any,
+                                  telegram_env: Any) -> None:
+    records = [json.loads(line) for line in real_registry().read_text().splitlines() if line.strip()]
+    newest = max(datetime.fromisoformat(r["ts"].replace("Z", "+00:00")).timestamp() for r in records)
+    days = int((time.time() - newest) // 86400) + 2  # a window that reaches the registry's last day
+    env = telegram_env({**relay_env, "ARGUS_PROBLEMS_FILE": str(real_registry())}, telegram)
+    proc = run_argus("relay-summary", "--window-days", str(days), "--dry-run", "--print", env=env)
+    assert proc.returncode == 0, proc.stderr
+    event = json.loads(proc.stdout)
+    stats = {k: v for k, v in event["stats"].items() if k != "generated_at"}
+    assert stats == expected_stats(records, time.time(), days)
+    assert event["stats"]["window_days"] == event["patterns"]["window_days"] == days
+    assert event["incidents"]["window_days"] == days
+    assert event["summary"].endswith(f", window {days} days to {event['timestamp'][:10]}")
+    assert "dry run: nothing sent" in proc.stderr
+    assert _calls(env) == [] and _fallback(env) == [] and telegram.requests == []
+    line = run_argus("relay-summary", "--window-days", "1", "--dry-run", env=env)
+    assert line.stdout.startswith("Argus daily summary: problems=0,") and ", window 1 day to " in line.stdout
+    bad = run_argus("relay-summary", "--window-days", "0", env=env)
+    assert bad.returncode == 2 and _calls(env) == []

@@ -286,8 +286,9 @@ def test_relay_summary_reports_incidents_of_the_stats_window(run_argus, relay_en
     relay_env["ARGUS_PROBLEMS_FILE"] = str(write_registry(tmp_path / "p.jsonl", [problem(iso(now - 60))]))
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
+    today = time.strftime("%Y-%m-%d", time.gmtime())
     assert result.stdout == ("Argus daily summary: problems=1, success_rate=100.0%, patterns=0, "
-                             "incidents opened=3 resolved=3\n")
+                             f"incidents opened=3 resolved=3, window 1 day to {today}, patterns over 30 days\n")
     [argv] = [json.loads(line) for line in Path(relay_env["RELAY_LOG"]).read_text().splitlines()]
     payload = json.loads(argv[2])
     assert payload["incidents"] == {"opened": 3, "resolved": 3, "open": 1, "window_days": 1}
@@ -298,7 +299,7 @@ def test_relay_summary_reports_incidents_of_the_stats_window(run_argus, relay_en
 def test_relay_summary_without_incident_history(run_argus, relay_env):
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("patterns=0, incidents opened=0 resolved=0\n")
+    assert "patterns=0, incidents opened=0 resolved=0, window 1 day to " in result.stdout
     payload = json.loads(json.loads(Path(relay_env["RELAY_LOG"]).read_text())[2])
     assert payload["incidents"] == {"opened": 0, "resolved": 0, "open": 0, "window_days": 1}
 
@@ -308,7 +309,7 @@ def test_relay_summary_malformed_incident_line_is_reported(run_argus, relay_env)
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
     assert f"skipped 1 malformed line(s) of 2 in {_log(relay_env)}" in result.stderr
-    assert result.stdout.endswith("incidents opened=1 resolved=0\n")
+    assert "incidents opened=1 resolved=0, window 1 day to " in result.stdout
 
 
 def test_fit_keeps_the_incident_counts(tmp_path):
@@ -323,7 +324,7 @@ def test_fit_keeps_the_incident_counts(tmp_path):
     fitted, omitted = fit(payload)
     assert body_size(fitted) <= MAX_BODY and omitted["patterns"] > 0
     assert fitted["incidents"] == incidents
-    assert fitted["summary"].endswith("incidents opened=4 resolved=3")
+    assert fitted["summary"].endswith("incidents opened=4 resolved=3, window 7 days to 2026-03-31")
     # the last resort keeps only headlines: the counts stay
     fitted, omitted = fit({**payload, "stats": {**stats, "by_type": {"x" * MAX_BODY: 1}}})
     assert omitted["detail"] == 1 and fitted["incidents"] == incidents

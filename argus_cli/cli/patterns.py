@@ -57,13 +57,15 @@ def analyze(
 
 
 @app.command("detect")
-def detect() -> None:
+def detect(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
     """Analyse, and create one summary bead per pattern signature per UTC day.
 
     Each report is appended to <state>/patterns.jsonl; the day's signatures are kept in
-    <state>/pattern-detect-state.json.
+    <state>/pattern-detect-state.json. A bead that could not be created is tried again next run.
 
-    Example: argus patterns detect
+    Example: argus patterns detect --json
     """
     from argus_cli.notify.beads import create_summary_bead
     from argus_cli.reports.detect import detect as run_detect
@@ -71,13 +73,17 @@ def detect() -> None:
     from argus_cli.state.lock import LockBusy
 
     config = load_config()
+    now = time.time()
     try:
         # detect owns the day's pattern state (it alone writes it): a bad one is moved aside, not lost
         with io_errors("pattern detection"), owning_state():  # reports never send: notify makes the bead
-            outcome = run_detect(config, time.time(), create_summary_bead)
+            outcome = run_detect(config, now, create_summary_bead)
     except LockBusy:
         typer.echo("argus: another `argus patterns detect` is running; leaving it to that one", err=True)
         return
     warn_skipped(outcome.scan)
     warn_skipped(outcome.incidents)
-    typer.echo(outcome.message())
+    if json_out:
+        emit_json(outcome.to_dict(now))
+    else:
+        typer.echo(outcome.message())

@@ -3,8 +3,9 @@
 The signature is the sha256 of the canonical JSON (sorted keys, compact, UTF-8) of the patterns
 list, so the same findings give the same signature whatever the key order. Every signature
 reported today is remembered in ``pattern-detect-state.json``, so findings that flip back and
-forth within a day still produce one bead each, not one per run. A lock keeps two concurrent
-runs from both creating the bead.
+forth within a day still produce one bead each, not one per run. A signature whose bead could
+not be made (bd missing or failing) is not remembered: the next run tries again. A lock keeps
+two concurrent runs from both creating the bead.
 
 The analysis written to ``pattern-analysis.json`` carries ``top_subjects`` (the incident subjects
 that recur most in the window, from ``incidents.jsonl``) as ``patterns analyze`` writes it; they
@@ -46,13 +47,25 @@ class DetectOutcome:
     bead_id: str | None
     scan: ScanResult
     incidents: IncidentHistory  # its skipped lines are the caller's to report, like the scan's
+    window_days: int = 0
+
+    @property
+    def retry(self) -> bool:
+        """Reported without a bead: the next run tries again."""
+        return self.status == "reported" and self.bead_id is None
+
+    def to_dict(self, now: float) -> dict[str, object]:
+        return {"status": self.status, "date": iso_z(now)[:10], "window_days": self.window_days,
+                "pattern_count": self.pattern_count, "signature": self.signature, "bead_id": self.bead_id,
+                "retry_next_run": self.retry}
 
     def message(self) -> str:
         if self.status == "none":
             return "No patterns detected"
         if self.status == "already-reported":
             return f"Patterns already reported today ({self.pattern_count} patterns)"
-        bead = f", bead {self.bead_id}" if self.bead_id else ", no bead (bd unavailable or failed)"
+        bead = (f", bead {self.bead_id}" if self.bead_id
+                else ", no bead (bd unavailable or failed; tried again next run)")
         return f"Pattern detection reported ({self.pattern_count} patterns{bead})"
 
 
@@ -78,21 +91,24 @@ def detect(config: Config, now: float, create_bead: BeadCreator) -> DetectOutcom
     ``create_bead`` runs under the lock, so two concurrent runs never both create one."""
     analysis, scan, history = run_analysis(config, now)
     patterns = analysis["patterns"]
+    days = config.pattern_window_days
     if not patterns:
-        return DetectOutcome("none", 0, None, None, scan, history)
+        return DetectOutcome("none", 0, None, None, scan, history, days)
     signature = signature_of(patterns)
     today = iso_z(now)[:10]
     with FileLock(config.state_dir / layout.PATTERN_DETECT_LOCK):
         state = PATTERN_DETECT_STATE.read(config.state_dir) or PatternDetectState()
         reported = state.signatures if state.date == today else []
         if signature in reported:
-            return DetectOutcome("already-reported", len(patterns), signature, state.last_bead_id, scan, history)
+            return DetectOutcome("already-reported", len(patterns), signature, state.last_bead_id, scan, history,
+                                 days)
         bead_id = create_bead(config, BEAD_TITLE, bead_body(analysis, signature, now))
         append_jsonl(config.state_dir / layout.PATTERNS, {
             "ts": iso_z(now), "signature": signature, "pattern_count": len(patterns), "bead_id": bead_id})
-        PATTERN_DETECT_STATE.write(config.state_dir,
-                                   PatternDetectState(today, [*reported, signature], signature, bead_id))
-    return DetectOutcome("reported", len(patterns), signature, bead_id, scan, history)
+        # only a bead that exists closes the day for this signature: a failed one is tried again
+        remembered = [*reported, signature] if bead_id else reported
+        PATTERN_DETECT_STATE.write(config.state_dir, PatternDetectState(today, remembered, signature, bead_id))
+    return DetectOutcome("reported", len(patterns), signature, bead_id, scan, history, days)
 
 
 def bead_body(analysis: PatternAnalysis, signature: str, now: float) -> str:

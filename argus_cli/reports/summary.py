@@ -40,27 +40,42 @@ class Summary:
         return str(self.payload["summary"])
 
 
-def collect(config: Config, now: float) -> tuple[StatsJson, PatternAnalysis, ScanResult]:
-    """Stats and patterns from ONE pass over the registry, each with its own window."""
-    stats = StatsAccumulator(now, config.stats_window_days)
-    patterns = PatternAccumulator(now, config.pattern_window_days)
+def collect(config: Config, now: float, days: int | None = None) -> tuple[StatsJson, PatternAnalysis, ScanResult]:
+    """Stats and patterns from ONE pass over the registry, each with its own window (``days``:
+    one window for both, this run only)."""
+    stats = StatsAccumulator(now, days or config.stats_window_days)
+    patterns = PatternAccumulator(now, days or config.pattern_window_days)
     scan = scan_registry(config.problems_file, [stats, patterns])
     return stats.report().to_dict(), patterns.report(), scan
 
 
 def summary_text(stats: StatsJson, analysis: PatternAnalysis, incidents: IncidentCounts,
-                 dashboard_url: str) -> str:
+                 dashboard_url: str, now: float | None = None) -> str:
+    """The seed's line (its readers parse the fields from the start), then the window it covers:
+    a count means nothing without it."""
     text = (f"Argus daily summary: problems={stats['total_problems']}, "
             f"success_rate={stats['action_success_rate']:.1f}%, patterns={len(analysis['patterns'])}, "
             f"incidents opened={incidents['opened']} resolved={incidents['resolved']}")
+    if now is not None:
+        text = f"{text}, {window_text(stats['window_days'], analysis['window_days'], now)}"
     return f"{text}, dashboard={dashboard_url}" if dashboard_url else text
+
+
+def window_text(stats_days: int, pattern_days: int, now: float) -> str:
+    """``window 7 days to 2026-11-30`` (the patterns' too when it differs)."""
+    patterns = f", patterns over {_days(pattern_days)}" if pattern_days != stats_days else ""
+    return f"window {_days(stats_days)} to {iso_z(now)[:10]}{patterns}"
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def build_payload(stats: StatsJson, analysis: PatternAnalysis, incidents: IncidentCounts, now: float,
                   dashboard_url: str) -> dict[str, object]:
     # incidents is four numbers: fit() never needs to cut it, and its headline fallback keeps it
     return {"type": "summary", "source": "argus", "event": "argus.daily_summary",
-            "timestamp": iso_z(now), "summary": summary_text(stats, analysis, incidents, dashboard_url),
+            "timestamp": iso_z(now), "summary": summary_text(stats, analysis, incidents, dashboard_url, now),
             "problems_url": dashboard_url or None, "stats": stats, "patterns": analysis,
             "incidents": incidents}
 
@@ -121,11 +136,11 @@ def _headline(section: Mapping[str, object]) -> dict[str, object]:
     return {k: section[k] for k in keep if k in section}
 
 
-def daily_summary(config: Config, now: float, incidents: IncidentCounts) -> Summary:
+def daily_summary(config: Config, now: float, incidents: IncidentCounts, days: int | None = None) -> Summary:
     """Build the daily summary and fit it under Relay's limit; sending it is the caller's.
 
     ``incidents`` is read by the caller (``reports.incidents``), so an unreadable incident log
-    is reported under its own name."""
-    stats, analysis, scan = collect(config, now)
+    is reported under its own name. ``days``: one window for this run instead of the configured."""
+    stats, analysis, scan = collect(config, now, days)
     payload, omitted = fit(build_payload(stats, analysis, incidents, now, config.dashboard_url))
     return Summary(payload, omitted, scan)
