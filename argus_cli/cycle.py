@@ -139,6 +139,7 @@ class _Cycle:
         self.quiet: Quiet | None = None  # silences and the maintenance window, read with the incidents
         self.quiet_told: list[dict[str, object]] = []  # what the end of a silence or window announced
         self.approved_now: frozenset[str] = frozenset()  # approved requests that ran this cycle
+        self.snapshot: Snapshot | None = None  # what this cycle measured, once it got that far
         from argus_cli.control.maintenance import effective_autonomy
         # what may run on its own this cycle: ARGUS_AUTONOMY, or observe inside a maintenance window
         self.autonomy, self.window = effective_autonomy(config, self.now)
@@ -173,6 +174,7 @@ class _Cycle:
                 self.act(decided.decision, snapshot, results, book)        # 10. act
                 self.notify(decided, book)                                 # 11. notify
                 self.judge_health(found, book)
+                self.snapshot = snapshot  # its measurements go to metrics.jsonl with the records
         except Interrupted as exc:
             self.record.fail("interrupted")
             self.log.warning("cycle interrupted by %s", exc)
@@ -530,6 +532,10 @@ class _Cycle:
             if raw is not None and not self.dry_run:
                 writes.append((layout.LAST_RESPONSE.name, lambda: records.write_last_response(config, raw, self.now)))
             writes.append((layout.LAST_DECISION.name, lambda: self._write_decision(decision, results)))
+        if self.snapshot is not None and not self.dry_run:
+            from argus_cli.runtime import metrics
+            snapshot = self.snapshot
+            writes.append((layout.METRICS, lambda: metrics.append(config, snapshot, self.now)))
         writes.append((layout.CYCLES, lambda: records.append_cycle(config, record)))
         writes.append((layout.CYCLE_STATE.name, lambda: records.write_state(config, previous, record)))
         return writes

@@ -26,7 +26,7 @@ from argus_cli.reports.stats import compute_stats
 # The original argus-stats.sh's keys, compared with the independent count; then Argus's own.
 SEED_KEYS = ["generated_at", "window_days", "total_problems", "by_type", "by_severity", "action_results",
              "action_success_rate", "hourly", "daily"]
-KEYS = [*SEED_KEYS, "top_subjects"]
+KEYS = [*SEED_KEYS, "top_subjects", "disk_trends"]
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z, an injected clock
 
 
@@ -80,7 +80,7 @@ def test_empty_or_missing_registry_is_a_zero_report(run_argus, argus_env, tmp_pa
     assert list(report) == KEYS
     assert _without_generated(report) == {
         "window_days": 7, "total_problems": 0, "by_type": {}, "by_severity": {}, "action_results": {},
-        "action_success_rate": 0, "hourly": [], "daily": [], "top_subjects": []}
+        "action_success_rate": 0, "hourly": [], "daily": [], "top_subjects": [], "disk_trends": []}
 
 
 def test_torn_and_garbage_lines_are_skipped_and_counted(run_argus, argus_env, tmp_path):
@@ -204,7 +204,8 @@ def test_prometheus_text_parses_back(run_argus, argus_env, tmp_path):
         "argus_problems": "gauge", "argus_cycles_total": "counter", "argus_llm_calls_total": "counter",
         "argus_llm_tokens_total": "counter", "argus_last_cycle_timestamp_seconds": "gauge",
         "argus_last_cycle_status": "gauge", "argus_consecutive_failures": "gauge",
-        "argus_cycles_by_mode_total": "counter", "argus_last_cycle_mode": "gauge"}
+        "argus_cycles_by_mode_total": "counter", "argus_last_cycle_mode": "gauge",
+        "argus_disk_fill_rate_percent_per_day": "gauge", "argus_disk_days_to_full": "gauge"}
     values = {(name, tuple(sorted(labels.items()))): value for name, labels, value in samples}
     assert values[("argus_problems", (("result", "success"), ("severity", "warning"), ("type", "disk")))] == 2
     assert values[("argus_problems", (("result", "failure"), ("severity", "critical"), ("type", weird)))] == 1

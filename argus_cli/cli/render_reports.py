@@ -9,6 +9,7 @@ from rich.text import Text
 from argus_cli.reports.incidents import IncidentHistory
 from argus_cli.reports.patterns import PatternAnalysis
 from argus_cli.reports.stats import StatsReport
+from argus_cli.reports.trends import DiskTrend
 
 # Severity order, style and a glyph that still tells them apart under NO_COLOR.
 _SEVERITIES = (("critical", "red", "█"), ("warning", "yellow", "▓"), ("info", "blue", "░"))
@@ -92,6 +93,21 @@ def render_top_subjects(console: Console, history: IncidentHistory) -> None:
         # subjects carry host names (services, tmux sessions): Text, never markup
         table.add_row(Text(entry["subject"]), str(entry["count"]), entry["first_seen"], entry["last_seen"],
                       _duration(entry["open_seconds"]))
+    console.print(table)
+
+
+def render_disk_trends(console: Console, trends: list[DiskTrend], days: int) -> None:
+    """Each disk's fill rate and forecast; says so when there is no history to measure it on."""
+    if not trends:
+        console.print(f"no disk measurements in the last {days} days (metrics.jsonl: every cycle writes one line)")
+        return
+    table = Table(title=f"disk trends, last {days} days", show_edge=False)
+    for column in ("disk", "now", "per day", "full in"):
+        table.add_column(column, justify="left" if column == "disk" else "right")
+    for trend in trends:
+        rate = "too few readings" if trend.rate_per_day is None else f"{trend.rate_per_day:+.2f}%"
+        full = "-" if trend.days_to_full is None else f"{trend.days_to_full:.1f} days"
+        table.add_row(Text(trend.path), f"{trend.percent:.1f}%", rate, full)
     console.print(table)
 
 

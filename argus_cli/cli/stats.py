@@ -16,6 +16,7 @@ from argus_cli.cli.reports_common import incident_history, io_errors, wants_json
 if TYPE_CHECKING:  # the reports load only when this command runs, not on every `argus` start
     from argus_cli.config import Config
     from argus_cli.reports.stats import StatsReport
+    from argus_cli.reports.trends import DiskTrend
 
 
 class Format(enum.StrEnum):
@@ -53,12 +54,18 @@ def command(
 
         report, scan = compute_stats(config.problems_file, now, days)
     warn_skipped(scan)
-    if fmt is Format.prometheus:  # the textfile stays the registry's and cycles.jsonl's alone
-        _prometheus(config, report, out)
+    from argus_cli.reports.trends import disk_trends
+    with io_errors("reading metrics.jsonl"):
+        trends, metric_lines = disk_trends(config.state_dir, now, days)
+    if metric_lines.malformed:
+        print(f"argus: skipped {metric_lines.malformed} malformed line(s) in metrics.jsonl", file=sys.stderr)
+    if fmt is Format.prometheus:  # the textfile: the registry's, cycles.jsonl's and the disk forecast
+        _prometheus(config, report, out, trends)
         return
     history = incident_history(config, now, days)
     data = report.to_dict()
     data["top_subjects"] = history.top_subjects
+    data["disk_trends"] = [t.to_dict() for t in trends]
     if out is not None:
         with io_errors("writing the report"):
             emit_json(data, out)
@@ -66,12 +73,13 @@ def command(
     if json_out or (out is None and (fmt is Format.json or wants_json(json_out))):
         emit_json(data)
     elif out is None:
-        from argus_cli.cli.render_reports import render_stats, render_top_subjects
+        from argus_cli.cli.render_reports import render_disk_trends, render_stats, render_top_subjects
         render_stats(console(), report)
         render_top_subjects(console(), history)
+        render_disk_trends(console(), trends, days)
 
 
-def _prometheus(config: Config, report: StatsReport, out: Path | None) -> None:
+def _prometheus(config: Config, report: StatsReport, out: Path | None, trends: list[DiskTrend]) -> None:
     from argus_cli.reports.prometheus import cycle_totals, render
     from argus_cli.state import layout
     from argus_cli.state.files import atomic_write_bytes
@@ -82,7 +90,7 @@ def _prometheus(config: Config, report: StatsReport, out: Path | None) -> None:
         state = layout.CYCLE_STATE.read(config.state_dir)
     if totals.skipped_lines:
         print(f"argus: skipped {totals.skipped_lines} malformed line(s) in {cycles}", file=sys.stderr)
-    text = render(report, totals, state)
+    text = render(report, totals, state, trends)
     with io_errors("writing the Prometheus file"):
         if out is not None:
             atomic_write_bytes(out, text.encode("utf-8"))

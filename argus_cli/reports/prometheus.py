@@ -10,11 +10,12 @@ writes a line).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from argus_cli.reports.stats import StatsReport
+from argus_cli.reports.trends import DiskTrend
 from argus_cli.reports.window import parse_timestamp
 from argus_cli.state.files import LineStats, iter_jsonl
 from argus_cli.state.layout import CycleState
@@ -96,7 +97,8 @@ class _Text:
         self.lines.append(f"{name}{labels} {_number(value)}")
 
 
-def render(stats: StatsReport, totals: CycleTotals, state: CycleState | None) -> str:
+def render(stats: StatsReport, totals: CycleTotals, state: CycleState | None,
+           trends: Sequence[DiskTrend] = ()) -> str:
     text = _Text()
     text.family("argus_problems", "gauge",
                 f"Problems recorded in the last {stats.window_days} days, by type, severity and result.")
@@ -115,7 +117,22 @@ def render(stats: StatsReport, totals: CycleTotals, state: CycleState | None) ->
     for direction in ("input", "output"):
         text.sample("argus_llm_tokens_total", totals.tokens[direction], _labels(direction=direction))
     _render_last_cycle(text, totals, state)
+    _render_disks(text, trends)
     return "\n".join(text.lines) + "\n"
+
+
+def _render_disks(text: _Text, trends: Sequence[DiskTrend]) -> None:
+    """The fill rate and forecast of each disk with enough readings (metrics.jsonl)."""
+    measured = [t for t in trends if t.rate_per_day is not None]
+    text.family("argus_disk_fill_rate_percent_per_day", "gauge",
+                "Percentage points a day each disk fills (least squares over the stats window).")
+    for trend in measured:
+        text.sample("argus_disk_fill_rate_percent_per_day", round(trend.rate_per_day or 0.0, 4),
+                    _labels(path=trend.path))
+    text.family("argus_disk_days_to_full", "gauge", "Days until each filling disk is full at that rate.")
+    for trend in measured:
+        if trend.days_to_full is not None:
+            text.sample("argus_disk_days_to_full", round(trend.days_to_full, 2), _labels(path=trend.path))
 
 
 def _render_last_cycle(text: _Text, totals: CycleTotals, state: CycleState | None) -> None:

@@ -38,6 +38,7 @@ class StatsJson(TypedDict):
     # Not the original script's: `argus stats` adds it from incidents.jsonl; the registry pass
     # and the Relay summary's copy of the stats leave it out.
     top_subjects: NotRequired[list[TopSubject]]
+    disk_trends: NotRequired[list[dict[str, object]]]  # reports/trends.py, from metrics.jsonl
 
 
 class StatsAccumulator:

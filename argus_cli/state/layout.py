@@ -39,6 +39,7 @@ OUTBOX = "outbox.jsonl"  # Telegram alerts not yet delivered
 OUTBOX_DELIVERED = "outbox-delivered.jsonl"  # ids Telegram took, until the outbox drops them
 PATTERNS = "patterns.jsonl"  # one line per pattern bead
 INCIDENT_LOG = "incidents.jsonl"  # one line per incident opened or resolved
+METRICS = "metrics.jsonl"  # one compact line of measurements per cycle (+ .1-.3 when rotated)
 CYCLE_LOCK = "cycle.lock"
 OUTBOX_LOCK = "outbox.lock"
 OUTBOX_FLUSH_LOCK = "outbox.flush.lock"
