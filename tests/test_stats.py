@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import REAL_REGISTRY
 from helpers_reports import (
     expected_stats,
     iso,
@@ -26,7 +27,7 @@ from argus_cli.reports.stats import compute_stats
 # The original argus-stats.sh's keys, compared with the independent count; then Argus's own.
 SEED_KEYS = ["generated_at", "window_days", "total_problems", "by_type", "by_severity", "action_results",
              "action_success_rate", "hourly", "daily"]
-KEYS = [*SEED_KEYS, "top_subjects", "disk_trends"]
+KEYS = [*SEED_KEYS, "top_subjects", "disk_trends", "registry"]
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z, an injected clock
 
 
@@ -78,9 +79,10 @@ def test_empty_or_missing_registry_is_a_zero_report(run_argus, argus_env, tmp_pa
     argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
     report, _ = _stats_json(run_argus, argus_env)
     assert list(report) == KEYS
-    assert _without_generated(report) == {
+    assert {k: v for k, v in _without_generated(report).items() if k != "registry"} == {
         "window_days": 7, "total_problems": 0, "by_type": {}, "by_severity": {}, "action_results": {},
         "action_success_rate": 0, "hourly": [], "daily": [], "top_subjects": [], "disk_trends": []}
+    assert report["registry"]["path"] == str(registry) and report["registry"]["skipped"] == 0
 
 
 def test_torn_and_garbage_lines_are_skipped_and_counted(run_argus, argus_env, tmp_path):
@@ -261,3 +263,31 @@ def test_any_registry_matches_the_reference(tmp_path, records, days):
     registry = write_registry(tmp_path / "p.jsonl", records)
     report, _ = compute_stats(registry, NOW, days)
     assert _without_generated(report.to_dict()) == expected_stats(records, NOW, days)
+
+
+def _human(registry: Path, now: float, days: int = 7) -> str:
+    import io
+
+    from rich.console import Console
+
+    from argus_cli.cli.render_reports import render_stats
+    out = io.StringIO()
+    report, scan = compute_stats(registry, now, days)
+    render_stats(Console(file=out, no_color=True, width=200), report, scan)
+    return out.getvalue()
+
+
+def test_an_empty_window_says_whether_the_host_was_quiet_or_the_file_is_wrong(tmp_path, run_argus, argus_env):
+    """The real registry ends in March: this week is empty, and says where its 118 lines are."""
+    text = _human(REAL_REGISTRY, time.time())
+    assert f"Argus registry {REAL_REGISTRY}, 7 days to {time.strftime('%Y-%m-%d', time.gmtime())}" in text
+    assert "0 problems" in text and "118 line(s) in the registry, none in the last 7 days" in text
+    wrong = tmp_path / "no-such" / "problems.jsonl"
+    assert "no registry at" in _human(wrong, time.time()) and "is ARGUS_PROBLEMS_FILE right?" in _human(
+        wrong, time.time())
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert "the registry is empty" in _human(empty, time.time())
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(wrong)
+    data = json.loads(run_argus("stats", "--json", env=argus_env).stdout)
+    assert data["registry"] == {"path": str(wrong), "exists": False, "lines": 0, "skipped": 0}

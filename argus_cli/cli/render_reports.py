@@ -8,6 +8,7 @@ from rich.text import Text
 
 from argus_cli.reports.incidents import IncidentHistory
 from argus_cli.reports.patterns import PatternAnalysis
+from argus_cli.reports.scan import ScanResult
 from argus_cli.reports.stats import StatsReport
 from argus_cli.reports.trends import DiskTrend
 
@@ -18,12 +19,15 @@ _SUBJECT_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
     ("subject", "left"), ("count", "right"), ("first seen", "left"), ("last seen", "left"), ("open", "right"))
 
 
-def render_stats(console: Console, report: StatsReport) -> None:
+def render_stats(console: Console, report: StatsReport, scan: ScanResult | None = None) -> None:
     data = report.to_dict()
-    console.print(Text(f"Argus registry, last {data['window_days']} days (generated {data['generated_at']})",
-                       style="bold"))
+    source = f" {scan.path}," if scan is not None else ","
+    console.print(Text(f"Argus registry{source} {data['window_days']} days to {data['generated_at'][:10]} "
+                       f"(generated {data['generated_at']})", style="bold"))
     console.print(f"{data['total_problems']} problems, action success rate {data['action_success_rate']:.2f}%")
     if not data["total_problems"]:
+        if scan is not None:
+            console.print(Text(_nothing_in_window(scan, data["window_days"])))
         return
     tables = [_counts("type", data["by_type"]), _counts("severity", data["by_severity"]),
               _counts("result", data["action_results"])]
@@ -31,6 +35,17 @@ def render_stats(console: Console, report: StatsReport) -> None:
     grid.add_row(*tables)
     console.print(grid)
     console.print(_daily_chart(report.daily_by_severity()))
+
+
+def _nothing_in_window(scan: ScanResult, days: int) -> str:
+    """Why the window is empty: a quiet host, a registry that lies outside it, or none at all (a wrong
+    ARGUS_PROBLEMS_FILE must not look like a healthy host)."""
+    if not scan.path.exists():
+        return f"no registry at {scan.path}: nothing was ever recorded there (is ARGUS_PROBLEMS_FILE right?)"
+    if scan.lines:
+        return (f"{scan.lines} line(s) in the registry, none in the last {days} days "
+                "(--window-days N looks further back)")
+    return "the registry is empty: no problem recorded yet"
 
 
 def _counts(title: str, counts: dict[str, int]) -> Table:

@@ -66,6 +66,8 @@ def command(
     data = report.to_dict()
     data["top_subjects"] = history.top_subjects
     data["disk_trends"] = [t.to_dict() for t in trends]
+    data["registry"] = {"path": str(scan.path), "exists": scan.path.exists(), "lines": scan.lines,
+                        "skipped": scan.skipped}  # an empty window: a quiet host, or the wrong file?
     if out is not None:
         with io_errors("writing the report"):
             emit_json(data, out)
@@ -74,7 +76,7 @@ def command(
         emit_json(data)
     elif out is None:
         from argus_cli.cli.render_reports import render_disk_trends, render_stats, render_top_subjects
-        render_stats(console(), report)
+        render_stats(console(), report, scan)
         render_top_subjects(console(), history)
         render_disk_trends(console(), trends, days)
 

@@ -39,6 +39,7 @@ class StatsJson(TypedDict):
     # and the Relay summary's copy of the stats leave it out.
     top_subjects: NotRequired[list[TopSubject]]
     disk_trends: NotRequired[list[dict[str, object]]]  # reports/trends.py, from metrics.jsonl
+    registry: NotRequired[dict[str, object]]  # the file read: path, exists, lines, skipped
 
 
 class StatsAccumulator:
