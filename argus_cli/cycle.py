@@ -501,6 +501,17 @@ class _Cycle:
                       self.record.decider, self.record.llm_called, self.record.duration_ms,
                       f" detail={self.record.detail}" if self.record.detail else "")
 
+    def _append_metrics(self, snapshot: Snapshot) -> None:
+        """The measurements feed trends only: a line that cannot be written is logged, never a
+        failed cycle (a full disk is still an OSError for the caller, said as such)."""
+        from argus_cli.runtime import metrics
+        try:
+            metrics.append(self.config, snapshot, self.now)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a value the line cannot take: leave the line out
+            self.log.error("metrics.jsonl: line left out: %s: %s", type(exc).__name__, exc)
+
     def _write_decision(self, decision: Decision, results: list[ActionResult]) -> None:
         self.record.actions = records.action_summaries(decision, results)
         records.write_last_decision(self.config, decision, results, self.record)
@@ -533,9 +544,8 @@ class _Cycle:
                 writes.append((layout.LAST_RESPONSE.name, lambda: records.write_last_response(config, raw, self.now)))
             writes.append((layout.LAST_DECISION.name, lambda: self._write_decision(decision, results)))
         if self.snapshot is not None and not self.dry_run:
-            from argus_cli.runtime import metrics
             snapshot = self.snapshot
-            writes.append((layout.METRICS, lambda: metrics.append(config, snapshot, self.now)))
+            writes.append((layout.METRICS, lambda: self._append_metrics(snapshot)))
         writes.append((layout.CYCLES, lambda: records.append_cycle(config, record)))
         writes.append((layout.CYCLE_STATE.name, lambda: records.write_state(config, previous, record)))
         return writes

@@ -94,8 +94,9 @@ def test_analyze_out_and_malformed_lines(run_argus, argus_env, tmp_path):
     assert not (Path(argus_env["ARGUS_STATE_DIR"]) / "pattern-analysis.json").exists()
 
 
-def _bd(tmp_path: Path) -> Path:
-    """A bd stand-in: logs its argv as one JSON line and prints a new id."""
+def _bd(tmp_path: Path, exit_code: int = 0) -> Path:
+    """A bd stand-in: logs its argv as one JSON line and prints a new id; ``exit_code`` 1 is a bd
+    that made the bead and then failed (a sync error)."""
     log = tmp_path / "bd-calls.jsonl"
     write_executable(tmp_path / "bin" / "bd", f"""#!{sys.executable}
 import json, sys
@@ -103,6 +104,7 @@ with open({str(log)!r}, "a") as f:
     f.write(json.dumps(sys.argv[1:]) + "\\n")
 n = sum(1 for _ in open({str(log)!r}))
 print(f"pol-{{n:04d}}")
+sys.exit({exit_code})
 """)
     return log
 

@@ -48,7 +48,7 @@ def _fallback(env: dict[str, str]) -> list[dict]:
 
 def window() -> str:
     """What the summary says it covers (taken when asked: a run near midnight UTC is a day later)."""
-    return f", window 3650 days to {time.strftime('%Y-%m-%d', time.gmtime())}"
+    return f", window_days=3650, window_end={time.strftime('%Y-%m-%d', time.gmtime())}"
 
 
 def _summary_line(records: list[dict]) -> str:
@@ -224,10 +224,12 @@ def _dry_run_on_the_real_registry(run_argus: Any, relay_env: dict[str, str], tel
     assert stats == expected_stats(records, time.time(), days)
     assert event["stats"]["window_days"] == event["patterns"]["window_days"] == days
     assert event["incidents"]["window_days"] == days
-    assert event["summary"].endswith(f", window {days} days to {event['timestamp'][:10]}")
+    assert event["summary"].endswith(f", window_days={days}, window_end={event['timestamp'][:10]}")
+    fields = dict(part.split("=", 1) for part in event["summary"].split(": ", 1)[1].split(", "))
+    assert fields["window_days"] == str(days) and fields["problems"] == str(stats["total_problems"])
     assert "dry run: nothing sent" in proc.stderr
     assert _calls(env) == [] and _fallback(env) == [] and telegram.requests == []
     line = run_argus("relay-summary", "--window-days", "1", "--dry-run", env=env)
-    assert line.stdout.startswith("Argus daily summary: problems=0,") and ", window 1 day to " in line.stdout
+    assert line.stdout.startswith("Argus daily summary: problems=0,") and ", window_days=1, window_end=" in line.stdout
     bad = run_argus("relay-summary", "--window-days", "0", env=env)
     assert bad.returncode == 2 and _calls(env) == []

@@ -179,7 +179,7 @@ def test_stats_json_has_top_subjects(run_argus, argus_env):
     result = run_argus("stats", "--json", env=argus_env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert list(report)[-1] == "top_subjects"
+    assert list(report)[-3:] == ["top_subjects", "disk_trends", "registry"]  # after the seed's keys
     gateway, disk = report["top_subjects"]
     assert gateway == {"subject": "service:gateway", "count": 2, "first_seen": iso(now - 5 * 3600),
                        "last_seen": iso(now - 3 * 3600 + 600), "open_seconds": 3120}
@@ -288,7 +288,8 @@ def test_relay_summary_reports_incidents_of_the_stats_window(run_argus, relay_en
     assert result.returncode == 0, result.stderr
     today = time.strftime("%Y-%m-%d", time.gmtime())
     assert result.stdout == ("Argus daily summary: problems=1, success_rate=100.0%, patterns=0, "
-                             f"incidents opened=3 resolved=3, window 1 day to {today}, patterns over 30 days\n")
+                             f"incidents opened=3 resolved=3, window_days=1, window_end={today}, "
+                             "pattern_window_days=30\n")
     [argv] = [json.loads(line) for line in Path(relay_env["RELAY_LOG"]).read_text().splitlines()]
     payload = json.loads(argv[2])
     assert payload["incidents"] == {"opened": 3, "resolved": 3, "open": 1, "window_days": 1}
@@ -299,7 +300,7 @@ def test_relay_summary_reports_incidents_of_the_stats_window(run_argus, relay_en
 def test_relay_summary_without_incident_history(run_argus, relay_env):
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
-    assert "patterns=0, incidents opened=0 resolved=0, window 1 day to " in result.stdout
+    assert "patterns=0, incidents opened=0 resolved=0, window_days=1, window_end=" in result.stdout
     payload = json.loads(json.loads(Path(relay_env["RELAY_LOG"]).read_text())[2])
     assert payload["incidents"] == {"opened": 0, "resolved": 0, "open": 0, "window_days": 1}
 
@@ -309,7 +310,7 @@ def test_relay_summary_malformed_incident_line_is_reported(run_argus, relay_env)
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
     assert f"skipped 1 malformed line(s) of 2 in {_log(relay_env)}" in result.stderr
-    assert "incidents opened=1 resolved=0, window 1 day to " in result.stdout
+    assert "incidents opened=1 resolved=0, window_days=1, window_end=" in result.stdout
 
 
 def test_fit_keeps_the_incident_counts(tmp_path):
@@ -324,7 +325,7 @@ def test_fit_keeps_the_incident_counts(tmp_path):
     fitted, omitted = fit(payload)
     assert body_size(fitted) <= MAX_BODY and omitted["patterns"] > 0
     assert fitted["incidents"] == incidents
-    assert fitted["summary"].endswith("incidents opened=4 resolved=3, window 7 days to 2026-03-31")
+    assert fitted["summary"].endswith("incidents opened=4 resolved=3, window_days=7, window_end=2026-03-31")
     # the last resort keeps only headlines: the counts stay
     fitted, omitted = fit({**payload, "stats": {**stats, "by_type": {"x" * MAX_BODY: 1}}})
     assert omitted["detail"] == 1 and fitted["incidents"] == incidents

@@ -5,7 +5,6 @@ across a rotated file, through `argus stats --json` and the Prometheus text."""
 from __future__ import annotations
 
 import calendar
-import copy
 import json
 import random
 import time
@@ -13,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_incidents import disk_host
 
 from argus_cli.cycle import run_cycle
 from argus_cli.model import iso_z
 from argus_cli.reports.trends import disk_trends
-from argus_cli.snapshot import parse_snapshot
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 STEP = 300
@@ -78,9 +77,9 @@ def test_the_forecast_reads_across_a_rotated_file_and_stops_at_the_window(argus_
     assert root.points == len(inside) and len(inside) < len(lines)
     assert root.rate_per_day == pytest.approx(5.0, abs=0.1)
     assert root.days_to_full == pytest.approx((100 - lines[-1]["disk"]["/"]) / 5.0, abs=1.0)
-    assert root.severity == "warning" and read.malformed == 1
-    soon = disk_trends(state, now, 1)[0]
-    assert all(t.rate_per_day is not None for t in soon)  # a day of readings: 288 points
+    assert root.severity == "warning" and read.malformed == 1 and read.future == 0
+    assert all(t.rate_per_day is None for t in disk_trends(state, now, 1)[0])  # under a day: no trend yet
+    assert all(t.rate_per_day is not None for t in disk_trends(state, now, 2)[0])
 
 
 def test_a_few_readings_are_no_trend(argus_env):
@@ -89,16 +88,6 @@ def test_a_few_readings_are_no_trend(argus_env):
     write(state / "metrics.jsonl", history(now, 0.1, slope=100.0, start=10.0))  # 2.4 hours
     [root] = [t for t in disk_trends(state, now, 7)[0] if t.path == "/"]
     assert (root.rate_per_day, root.days_to_full, root.severity) == (None, None, "info")
-
-
-def disk_host(percent: float) -> Any:
-    base = json.loads((SCENARIOS / "disk_92.json").read_text())["snapshot"]
-
-    def collect(now: float) -> Any:
-        snap = copy.deepcopy(base)
-        snap["ts"], snap["disks"][0]["percent"] = iso_z(now), percent
-        return parse_snapshot(snap)
-    return collect
 
 
 def test_each_real_cycle_writes_one_compact_line_and_a_dry_run_none(argus_env, config_of):

@@ -10,6 +10,7 @@ import typer
 
 from argus_cli.cli.common import console, emit_json, load_config
 from argus_cli.cli.reports_common import incident_history, io_errors, wants_json, warn_skipped
+from argus_cli.model import iso_z
 
 app = typer.Typer(help="Pattern analysis over the problem registry.\n\n"
                        "Example: argus patterns analyze --json", no_args_is_help=True,
@@ -80,6 +81,8 @@ def detect(
             outcome = run_detect(config, now, create_summary_bead)
     except LockBusy:
         typer.echo("argus: another `argus patterns detect` is running; leaving it to that one", err=True)
+        if json_out:
+            emit_json({"status": "busy", "date": iso_z(now)[:10]})
         return
     warn_skipped(outcome.scan)
     warn_skipped(outcome.incidents)

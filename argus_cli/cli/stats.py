@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from argus_cli.cli.common import console, emit_json, load_config
+from argus_cli.cli.common import console, emit_json, load_config, os_error_line
 from argus_cli.cli.reports_common import incident_history, io_errors, wants_json, warn_skipped
 
 if TYPE_CHECKING:  # the reports load only when this command runs, not on every `argus` start
@@ -54,11 +54,7 @@ def command(
 
         report, scan = compute_stats(config.problems_file, now, days)
     warn_skipped(scan)
-    from argus_cli.reports.trends import disk_trends
-    with io_errors("reading metrics.jsonl"):
-        trends, metric_lines = disk_trends(config.state_dir, now, days)
-    if metric_lines.malformed:
-        print(f"argus: skipped {metric_lines.malformed} malformed line(s) in metrics.jsonl", file=sys.stderr)
+    trends = _trends(config, now, days)
     if fmt is Format.prometheus:  # the textfile: the registry's, cycles.jsonl's and the disk forecast
         _prometheus(config, report, out, trends)
         return
@@ -79,6 +75,19 @@ def command(
         render_stats(console(), report, scan)
         render_top_subjects(console(), history)
         render_disk_trends(console(), trends, days)
+
+
+def _trends(config: Config, now: float, days: int) -> list[DiskTrend]:
+    """The disk trends; metrics.jsonl unreadable is a warning, not the end of the registry's report."""
+    from argus_cli.reports.trends import disk_trends
+    try:
+        trends, read = disk_trends(config.state_dir, now, days)
+    except OSError as exc:
+        print(f"argus: disk trends left out: {os_error_line(exc)}", file=sys.stderr)
+        return []
+    if read.warning():
+        print(read.warning(), file=sys.stderr)
+    return trends
 
 
 def _prometheus(config: Config, report: StatsReport, out: Path | None, trends: list[DiskTrend]) -> None:

@@ -4,8 +4,9 @@ The signature is the sha256 of the canonical JSON (sorted keys, compact, UTF-8) 
 list, so the same findings give the same signature whatever the key order. Every signature
 reported today is remembered in ``pattern-detect-state.json``, so findings that flip back and
 forth within a day still produce one bead each, not one per run. A signature whose bead could
-not be made (bd missing or failing) is not remembered: the next run tries again. A lock keeps
-two concurrent runs from both creating the bead.
+not be made (bd missing or failing) is not remembered: the next run tries again, at most
+``MAX_ATTEMPTS`` times a day (a bd that makes the bead and then fails must not make one per run).
+A lock keeps two concurrent runs from both creating the bead.
 
 The analysis written to ``pattern-analysis.json`` carries ``top_subjects`` (the incident subjects
 that recur most in the window, from ``incidents.jsonl``) as ``patterns analyze`` writes it; they
@@ -34,6 +35,7 @@ from argus_cli.state.layout import PATTERN_DETECT_STATE, PatternDetectState
 from argus_cli.state.lock import FileLock
 
 BEAD_TITLE = "[argus] pattern-analysis: recurring operational patterns"
+MAX_ATTEMPTS = 3  # bead creations tried per signature per UTC day
 
 # (config, title, body) -> the new bead's id, or None when bd is missing or failed.
 BeadCreator = Callable[[Config, str, str], str | None]
@@ -49,15 +51,17 @@ class DetectOutcome:
     incidents: IncidentHistory  # its skipped lines are the caller's to report, like the scan's
     window_days: int = 0
 
+    attempts: int = 0
+
     @property
     def retry(self) -> bool:
-        """Reported without a bead: the next run tries again."""
-        return self.status == "reported" and self.bead_id is None
+        """Reported without a bead: the next run tries again (while tries are left today)."""
+        return self.status == "reported" and self.bead_id is None and self.attempts < MAX_ATTEMPTS
 
     def to_dict(self, now: float) -> dict[str, object]:
         return {"status": self.status, "date": iso_z(now)[:10], "window_days": self.window_days,
                 "pattern_count": self.pattern_count, "signature": self.signature, "bead_id": self.bead_id,
-                "retry_next_run": self.retry}
+                "attempts_today": self.attempts, "retry_next_run": self.retry}
 
     def message(self) -> str:
         if self.status == "none":
@@ -98,17 +102,25 @@ def detect(config: Config, now: float, create_bead: BeadCreator) -> DetectOutcom
     today = iso_z(now)[:10]
     with FileLock(config.state_dir / layout.PATTERN_DETECT_LOCK):
         state = PATTERN_DETECT_STATE.read(config.state_dir) or PatternDetectState()
-        reported = state.signatures if state.date == today else []
-        if signature in reported:
-            return DetectOutcome("already-reported", len(patterns), signature, state.last_bead_id, scan, history,
-                                 days)
+        same_day = state.date == today
+        reported = state.signatures if same_day else []
+        beads = dict(state.beads) if same_day else {}
+        attempts = dict(state.attempts) if same_day else {}
+        if signature in reported or attempts.get(signature, 0) >= MAX_ATTEMPTS:
+            bead = beads.get(signature) or (state.last_bead_id if state.last_signature == signature else None)
+            return DetectOutcome("already-reported", len(patterns), signature, bead, scan, history, days,
+                                 attempts.get(signature, 0))
+        attempts[signature] = attempts.get(signature, 0) + 1
         bead_id = create_bead(config, BEAD_TITLE, bead_body(analysis, signature, now))
         append_jsonl(config.state_dir / layout.PATTERNS, {
             "ts": iso_z(now), "signature": signature, "pattern_count": len(patterns), "bead_id": bead_id})
         # only a bead that exists closes the day for this signature: a failed one is tried again
         remembered = [*reported, signature] if bead_id else reported
-        PATTERN_DETECT_STATE.write(config.state_dir, PatternDetectState(today, remembered, signature, bead_id))
-    return DetectOutcome("reported", len(patterns), signature, bead_id, scan, history, days)
+        if bead_id:
+            beads[signature] = bead_id
+        PATTERN_DETECT_STATE.write(config.state_dir, PatternDetectState(
+            today, remembered, signature, bead_id, beads, attempts))
+    return DetectOutcome("reported", len(patterns), signature, bead_id, scan, history, days, attempts[signature])
 
 
 def bead_body(analysis: PatternAnalysis, signature: str, now: float) -> str:

@@ -271,7 +271,7 @@ def read_window(state_dir: Path, now: float, seconds: int) -> Window:
     return Window(path, inside, older, newest_older, scan)
 
 
-STRAY_LINES = 12  # older lines in a row that mark a window's edge (fewer: a clock set back)
+STRAY_LINES = 288  # older lines in a row that mark a window's edge (fewer: a clock set back, up to a day)
 LATER_CYCLES = 50  # newer cycles kept to judge a cycle's actions (the next one usually does)
 TIMELINE_CYCLES = 4096  # cycles an incident's timeline reads at most (two weeks of five-minute cycles)
 

@@ -62,13 +62,10 @@ def summary_text(stats: StatsJson, analysis: PatternAnalysis, incidents: Inciden
 
 
 def window_text(stats_days: int, pattern_days: int, now: float) -> str:
-    """``window 7 days to 2026-11-30`` (the patterns' too when it differs)."""
-    patterns = f", patterns over {_days(pattern_days)}" if pattern_days != stats_days else ""
-    return f"window {_days(stats_days)} to {iso_z(now)[:10]}{patterns}"
-
-
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
+    """``window_days=7, window_end=2026-11-30`` (and the patterns' when it differs), as key=value
+    pairs like the rest of the line, for readers that split it."""
+    patterns = f", pattern_window_days={pattern_days}" if pattern_days != stats_days else ""
+    return f"window_days={stats_days}, window_end={iso_z(now)[:10]}{patterns}"
 
 
 def build_payload(stats: StatsJson, analysis: PatternAnalysis, incidents: IncidentCounts, now: float,

@@ -342,6 +342,8 @@ class PatternDetectState(Struct, frozen=True):
     signatures: list[str] = field(default_factory=list)
     last_signature: str | None = None
     last_bead_id: str | None = None
+    beads: dict[str, str] = field(default_factory=dict)  # today's bead of each signature
+    attempts: dict[str, Count] = field(default_factory=dict)  # today's tries of each, bead or not
 
 
 CPU_TIMES = JsonFile("cpu-times.json", CpuTimes)
