@@ -166,6 +166,7 @@ class _Cycle:
             disk_full = self.check_disk()                                  # 4. disk guard
             processes = self.sweep_orphans()                               # 5. orphan sweep
             snapshot = self.collect(processes)                             # 6. collect
+            self.snapshot = snapshot  # its measurements go to metrics.jsonl with the records
             if snapshot is not None:
                 found = findings(snapshot, self.config)  # once: for incidents, the pre-screen, the LLM, the rules
                 book, found = self.track(snapshot, found, processes)       # 7. incidents
@@ -174,7 +175,6 @@ class _Cycle:
                 self.act(decided.decision, snapshot, results, book)        # 10. act
                 self.notify(decided, book)                                 # 11. notify
                 self.judge_health(found, book)
-                self.snapshot = snapshot  # its measurements go to metrics.jsonl with the records
         except Interrupted as exc:
             self.record.fail("interrupted")
             self.log.warning("cycle interrupted by %s", exc)
