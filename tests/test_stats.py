@@ -27,7 +27,7 @@ from argus_cli.reports.stats import compute_stats
 # The original argus-stats.sh's keys, compared with the independent count; then Argus's own.
 SEED_KEYS = ["generated_at", "window_days", "total_problems", "by_type", "by_severity", "action_results",
              "action_success_rate", "hourly", "daily"]
-KEYS = [*SEED_KEYS, "top_subjects", "disk_trends", "registry"]
+KEYS = [*SEED_KEYS, "top_subjects", "per_day", "disk_trends", "registry"]
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z, an injected clock
 
 
@@ -79,10 +79,11 @@ def test_empty_or_missing_registry_is_a_zero_report(run_argus, argus_env, tmp_pa
     argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
     report, _ = _stats_json(run_argus, argus_env)
     assert list(report) == KEYS
-    assert {k: v for k, v in _without_generated(report).items() if k != "registry"} == {
+    assert {k: v for k, v in _without_generated(report).items() if k not in ("registry", "per_day")} == {
         "window_days": 7, "total_problems": 0, "by_type": {}, "by_severity": {}, "action_results": {},
         "action_success_rate": 0, "hourly": [], "daily": [], "top_subjects": [], "disk_trends": []}
     assert report["registry"]["path"] == str(registry) and report["registry"]["skipped"] == 0
+    assert len(report["per_day"]) == 8 and {d["count"] for d in report["per_day"]} == {0}  # 7 days and today
 
 
 def test_torn_and_garbage_lines_are_skipped_and_counted(run_argus, argus_env, tmp_path):
@@ -291,3 +292,43 @@ def test_an_empty_window_says_whether_the_host_was_quiet_or_the_file_is_wrong(tm
     argus_env["ARGUS_PROBLEMS_FILE"] = str(wrong)
     data = json.loads(run_argus("stats", "--json", env=argus_env).stdout)
     assert data["registry"] == {"path": str(wrong), "exists": False, "lines": 0, "skipped": 0}
+
+
+def test_per_day_has_every_day_of_the_window_and_the_chart_shows_the_gaps(run_argus, argus_env):
+    """The real registry: its per-day counts, zero days included, against an independent count."""
+    from collections import Counter
+    from datetime import date, timedelta
+    records = [json.loads(line) for line in REAL_REGISTRY.read_text().splitlines() if line.strip()]
+    days = {r["ts"][:10] for r in records}
+    first = min(days)
+    window = (date.today() - date.fromisoformat(first)).days + 1
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(REAL_REGISTRY)
+    data = json.loads(run_argus("stats", "--json", "--window-days", str(window), env=argus_env).stdout)
+    per_day = {d["day"]: d for d in data["per_day"]}
+    expected = Counter(r["ts"][:10] for r in records)
+    span = [(date.fromisoformat(first) + timedelta(days=n)).isoformat()
+            for n in range((date.fromisoformat(max(days)) - date.fromisoformat(first)).days + 1)]
+    assert {day: per_day[day]["count"] for day in span} == {day: expected.get(day, 0) for day in span}
+    gaps = [day for day in span if not expected.get(day)]
+    assert gaps and all(per_day[day]["count"] == 0 for day in gaps)  # the gap in March is there
+    assert sum(d["count"] for d in data["per_day"]) == data["total_problems"] == len(records)
+    assert data["daily"] == [{"bucket": d, "count": n} for d, n in sorted(expected.items())]  # seed shape kept
+    for day in span:
+        severities = Counter(r["severity"] for r in records if r["ts"].startswith(day))
+        assert {k: v for k, v in per_day[day].items() if k not in ("day", "count")} == dict(severities)
+    text = _human(REAL_REGISTRY, time.time(), window)
+    rows = [[t for t in line.split() if t != "│"] for line in text.splitlines()
+            if line.strip()[:4] == first[:4] and line.strip()[4:5] == "-"]
+    shown = {row[0]: row[-1] for row in rows if "…" not in row}
+    folded = [row for row in rows if "…" in row]
+    short_gaps = [d for d in gaps if d not in {x for row in folded for x in _between(row[0], row[2])}]
+    assert all(shown[d] == "0" for d in short_gaps)  # a day without a problem is a row of its own
+    last = folded[-1]  # since the registry's last day: one row
+    assert last[0] > max(days) and last[4] == "days" and int(last[3]) == len(_between(last[0], last[2]))
+    assert f"{max(days)}" in shown and shown[max(days)] == str(expected[max(days)])
+
+
+def _between(start: str, end: str) -> list[str]:
+    from datetime import date, timedelta
+    a, b = date.fromisoformat(start), date.fromisoformat(end)
+    return [(a + timedelta(days=n)).isoformat() for n in range((b - a).days + 1)]

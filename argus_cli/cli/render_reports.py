@@ -57,23 +57,45 @@ def _counts(title: str, counts: dict[str, int]) -> Table:
     return table
 
 
-def _daily_chart(days: dict[str, dict[str, int]]) -> Table:
-    """One bar per day, segmented by severity, scaled to the busiest day."""
+QUIET_RUN = 7  # days in a row without a problem that the chart folds into one row
+
+
+def _daily_chart(all_days: dict[str, dict[str, int]]) -> Table:
+    """One bar per day, segmented by severity, scaled to the busiest day, from the first day with a
+    problem to today. Days without one are shown (a gap is news); a week or more of them is one
+    row saying how many, so a long window stays readable."""
+    first = next((day for day, counts in all_days.items() if counts), None)
+    days = [(day, counts) for day, counts in all_days.items() if first is not None and day >= first]
     table = Table(title="problems per day (█ critical ▓ warning ░ info)", show_edge=False, show_header=False)
     table.add_column("day")
     table.add_column("bar")
     table.add_column("count", justify="right")
-    peak = max((sum(c.values()) for c in days.values()), default=0) or 1
-    for day, counts in days.items():
-        bar = Text()
-        for name, style, glyph in _SEVERITIES:
-            count = counts.get(name, 0)
-            bar.append(glyph * (round(count * _BAR_WIDTH / peak) or (1 if count else 0)), style=style)
-        other = sum(v for k, v in counts.items() if k not in {s[0] for s in _SEVERITIES})
-        if other:
-            bar.append("·" * max(1, round(other * _BAR_WIDTH / peak)))
-        table.add_row(day, bar, str(sum(counts.values())))
+    peak = max((sum(c.values()) for _, c in days), default=0) or 1
+    quiet: list[str] = []
+    for day, counts in [*days, ("", {"end": 1})]:  # a sentinel ends the last run of quiet days
+        if not counts:
+            quiet.append(day)
+            continue
+        if len(quiet) >= QUIET_RUN:
+            table.add_row(f"{quiet[0]} … {quiet[-1]}", Text(f"{len(quiet)} days without a problem", style="dim"), "0")
+        else:
+            for empty in quiet:
+                table.add_row(empty, Text(""), "0")
+        quiet = []
+        if day:
+            table.add_row(day, _bar(counts, peak), str(sum(counts.values())))
     return table
+
+
+def _bar(counts: dict[str, int], peak: int) -> Text:
+    bar = Text()
+    for name, style, glyph in _SEVERITIES:
+        count = counts.get(name, 0)
+        bar.append(glyph * (round(count * _BAR_WIDTH / peak) or (1 if count else 0)), style=style)
+    other = sum(v for k, v in counts.items() if k not in {s[0] for s in _SEVERITIES})
+    if other:
+        bar.append("·" * max(1, round(other * _BAR_WIDTH / peak)))
+    return bar
 
 
 def render_patterns(console: Console, analysis: PatternAnalysis) -> None:

@@ -61,6 +61,7 @@ def command(
     history = incident_history(config, now, days)
     data = report.to_dict()
     data["top_subjects"] = history.top_subjects
+    data["per_day"] = report.per_day()  # every day of the window, the empty ones too
     data["disk_trends"] = [t.to_dict() for t in trends]
     data["registry"] = {"path": str(scan.path), "exists": scan.path.exists(), "lines": scan.lines,
                         "skipped": scan.skipped}  # an empty window: a quiet host, or the wrong file?

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
@@ -38,6 +39,7 @@ class StatsJson(TypedDict):
     # Not the original script's: `argus stats` adds it from incidents.jsonl; the registry pass
     # and the Relay summary's copy of the stats leave it out.
     top_subjects: NotRequired[list[TopSubject]]
+    per_day: NotRequired[list[dict[str, object]]]  # every day of the window, zero days too (seed: `daily`)
     disk_trends: NotRequired[list[dict[str, object]]]  # reports/trends.py, from metrics.jsonl
     registry: NotRequired[dict[str, object]]  # the file read: path, exists, lines, skipped
 
@@ -94,12 +96,24 @@ class StatsReport:
         return [{"bucket": key + suffix, "count": out[key]} for key in sorted(out)]
 
     def daily_by_severity(self) -> dict[str, dict[str, int]]:
-        """{day: {severity: count}} for the human view's bar chart."""
-        out: dict[str, dict[str, int]] = {}
+        """{day: {severity: count}} for every UTC day of the window, oldest first, the days without
+        a problem too: a chart that skips empty days hides a three-week silence."""
+        out: dict[str, dict[str, int]] = {day: {} for day in self.days()}
         for (hour, severity), count in sorted(self.hour_severity.items()):
             day = out.setdefault(hour[:10], {})
             day[severity] = day.get(severity, 0) + count
-        return out
+        return dict(sorted(out.items()))
+
+    def days(self) -> list[str]:
+        """The UTC days the window touches, from its edge to today."""
+        end = datetime.fromisoformat(self.generated_at.replace("Z", "+00:00")).astimezone(UTC)
+        first = (end - timedelta(days=self.window_days)).date()
+        return [(first + timedelta(days=n)).isoformat() for n in range((end.date() - first).days + 1)]
+
+    def per_day(self) -> list[dict[str, object]]:
+        """``daily_by_severity`` as the JSON's ``per_day``: each day, its total and its severities."""
+        return [{"day": day, "count": sum(counts.values()), **dict(sorted(counts.items()))}
+                for day, counts in self.daily_by_severity().items()]
 
     def to_dict(self) -> StatsJson:
         return {
