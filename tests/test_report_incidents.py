@@ -179,7 +179,7 @@ def test_stats_json_has_top_subjects(run_argus, argus_env):
     result = run_argus("stats", "--json", env=argus_env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert list(report)[-3:] == ["top_subjects", "disk_trends", "registry"]  # after the seed's keys
+    assert list(report)[-4:] == ["top_subjects", "per_day", "disk_trends", "registry"]  # after the seed's keys
     gateway, disk = report["top_subjects"]
     assert gateway == {"subject": "service:gateway", "count": 2, "first_seen": iso(now - 5 * 3600),
                        "last_seen": iso(now - 3 * 3600 + 600), "open_seconds": 3120}
