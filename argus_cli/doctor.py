@@ -151,6 +151,10 @@ def check_autonomy(config: Config, now: float) -> Check:
     if asks and not config.telegram_configured:
         return Check("autonomy", "warn", f"{text}: Telegram is not configured, so requests wait unannounced "
                                          "(argus pending lists them, argus approve answers)")
+    if asks and not config.approvers and not config.telegram_chat_id.strip().isdigit():
+        return Check("autonomy", "warn", f"{text}: TELEGRAM_CHAT_ID is a group or channel and ARGUS_APPROVERS "
+                                         "is unset, so every button press is refused (set it to the Telegram "
+                                         "user ids that may approve; argus approve works meanwhile)")
     return Check("autonomy", "ok", text)
 
 

@@ -185,3 +185,13 @@ def test_doctor_says_what_may_run_and_when_the_next_window_is(argus_env, run_arg
     assert "next maintenance window Sun 02:00-04:00 UTC at " in line and "Telegram is not configured" in line
     [line] = [x for x in run_argus("doctor", env=argus_env).stdout.splitlines() if " autonomy " in x]
     assert line.startswith("ok") and line.endswith("ARGUS_AUTONOMY=act")
+
+
+def test_doctor_warns_that_a_group_without_approvers_refuses_every_press(argus_env, run_argus):
+    env = {**argus_env, "ARGUS_AUTONOMY": "kill_pid=ask", "TELEGRAM_BOT_TOKEN": "123:abc",
+           "TELEGRAM_CHAT_ID": "-100424242"}
+    [line] = [x for x in run_argus("doctor", env=env).stdout.splitlines() if " autonomy " in x]
+    assert line.startswith("warn") and "ARGUS_APPROVERS is unset, so every button press is refused" in line
+    for fixed in ({"ARGUS_APPROVERS": "7001"}, {"TELEGRAM_CHAT_ID": "7001"}):  # listed, or a private chat
+        [line] = [x for x in run_argus("doctor", env={**env, **fixed}).stdout.splitlines() if " autonomy " in x]
+        assert line.startswith("ok"), line
