@@ -63,6 +63,7 @@ def deny(request_id: Annotated[str, typer.Argument(help="The request's id, from 
 
 def _decide(request_id: str, verdict: str) -> ApprovalRequest:
     from argus_cli.control import approvals
+    from argus_cli.state.layout import Unusable
     from argus_cli.state.lock import LockBusy
     config = load_config()
     require_state_dir(config.state_dir)
@@ -75,7 +76,7 @@ def _decide(request_id: str, verdict: str) -> ApprovalRequest:
         raise ArgusError(f"{one_line(truncate(str(exc), 200))} (argus pending lists what waits)") from None
     except LockBusy:
         raise ArgusError("the approvals are being changed by another argus process; try again") from None
-    except approvals.StoreUnusable as exc:
+    except Unusable as exc:
         raise ArgusError(str(exc)) from None
     from argus_cli.control.asking import edit
     edit(config, decided, None)  # the Telegram message says who decided, as a button press would

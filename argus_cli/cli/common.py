@@ -106,12 +106,11 @@ def read_or_fail(file: JsonFile[S], state_dir: Path) -> S | None:
     """A state file for a command that reports on it: None when there is none; one that is there
     but cannot be used is one line and exit 1, never read as "nothing" (no silence, nothing
     pending) when Argus cannot know."""
-    said: list[str] = []
-    value = file.read(state_dir, said.append)
-    if value is None and os.path.lexists(file.path(state_dir)):
-        why = said[0].removeprefix("argus: ") if said else f"{file.path(state_dir)} cannot be used"
-        raise ArgusError(why.removesuffix("; read as missing").removesuffix("; left as it is"))
-    return value
+    from argus_cli.state.layout import Unusable
+    try:
+        return file.read_strict(state_dir)
+    except Unusable as exc:
+        raise ArgusError(str(exc)) from None
 
 
 def emit_json(value: Any, out: Path | None = None) -> None:

@@ -154,12 +154,12 @@ def _bad_input() -> Iterator[None]:
 @contextlib.contextmanager
 def _store_errors() -> Iterator[None]:
     """A lock held too long or a store that cannot be used: one line, exit 1."""
-    from argus_cli.control.silences import StoreUnusable
+    from argus_cli.state.layout import Unusable
     from argus_cli.state.lock import LockBusy
 
     try:
         yield
-    except (LockBusy, StoreUnusable) as exc:
+    except (LockBusy, Unusable) as exc:
         raise ArgusError(str(exc)) from None
 
 

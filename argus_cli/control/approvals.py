@@ -30,7 +30,7 @@ import msgspec
 from argus_cli.config import DAY, Config
 from argus_cli.model import iso_z
 from argus_cli.snapshot import Snapshot
-from argus_cli.state.files import create_state_file, owning_state, read_regular, to_stderr
+from argus_cli.state.files import create_state_file, read_regular
 from argus_cli.state.layout import (
     APPROVAL_KEY,
     APPROVALS,
@@ -39,7 +39,6 @@ from argus_cli.state.layout import (
     Approvals,
     RefusedPress,
 )
-from argus_cli.state.lock import waiting
 from argus_cli.text import one_line
 
 VERBS = {"a": "approved", "d": "denied", "s": "snoozed"}
@@ -90,27 +89,11 @@ def buttons(key: bytes, request: ApprovalRequest, chat: str) -> list[list[dict[s
 
 # --- the store ---------------------------------------------------------------------------------
 
-class StoreUnusable(OSError):
-    """approvals.json is there but cannot be read (nor moved aside): writing over it would lose it."""
-
-
 @contextlib.contextmanager
 def editing(config: Config) -> Iterator[Approvals]:
     """The store, locked for a read-modify-write (a cycle and `argus approve` may meet here)."""
-    with waiting(config.state_dir / APPROVALS_LOCK), owning_state():  # the lock holder may move a bad file aside
-        said: list[str] = []
-        store = APPROVALS.read(config.state_dir, said.append)
-        if store is None and os.path.lexists(APPROVALS.path(config.state_dir)):  # still there: unreadable
-            raise StoreUnusable(said[0].removeprefix("argus: ").removesuffix("; read as missing") if said
-                                else f"{APPROVALS.path(config.state_dir)} cannot be read")
-        for line in said:  # moved aside: say so
-            to_stderr(line)
-        store = store or Approvals()
-        loaded = msgspec.json.encode(store)
+    with APPROVALS.editing(config.state_dir, APPROVALS_LOCK, Approvals, _prune) as store:
         yield store
-        _prune(store)
-        if msgspec.json.encode(store) != loaded:
-            APPROVALS.write(config.state_dir, store)
 
 
 def read(config: Config) -> Approvals:

@@ -15,7 +15,6 @@ the clock is always a parameter.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import secrets
 import time
@@ -23,14 +22,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from difflib import get_close_matches
 from fnmatch import fnmatchcase
-from pathlib import Path
-
-import msgspec
 
 from argus_cli.config import Config
-from argus_cli.state.files import Reporter, owning_state, to_stderr
+from argus_cli.state.files import Reporter, to_stderr
 from argus_cli.state.layout import LISTED, SILENCES, SILENCES_LOCK, Silence, Silences
-from argus_cli.state.lock import LockBusy, waiting
 
 DAY = 86400
 MIN_SECONDS = 60
@@ -56,10 +51,6 @@ class SilenceNotFound(LookupError):
 
 class AlreadyEnded(ValueError):
     """The silence to expire ended already."""
-
-
-class StoreUnusable(RuntimeError):
-    """silences.json is there but cannot be read or moved aside: writing over it would lose it."""
 
 
 # --- validation: every check raises ValueError with one line for the operator ---------------------
@@ -201,45 +192,13 @@ def editing(config: Config, now: float | None = None, report: Reporter = to_stde
     """The store, to change in place, under ``silences.lock``; written back atomically (pruned as
     of ``now``, the real clock when None) when the block ends normally and changed it.
 
-    Raises LockBusy when another process holds the lock for LOCK_WAIT seconds, and StoreUnusable
+    Raises LockBusy when another process holds the lock for LOCK_WAIT seconds, and Unusable
     when silences.json can be neither read nor moved aside.
     """
-    state_dir = config.state_dir
-    with _locked(state_dir / SILENCES_LOCK):
-        store = _load(state_dir, report)
-        before = msgspec.json.encode(store)
-        yield store
+    def tidy(store: Silences) -> None:
         prune(store, time.time() if now is None else now)
-        if msgspec.json.encode(store) != before:
-            SILENCES.write(state_dir, store)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """``lock.waiting``, busy for LOCK_WAIT seconds saying so (a LockBusy from the block passes)."""
-    held = False
-    try:
-        with waiting(path, LOCK_WAIT):
-            held = True
-            yield
-    except LockBusy:
-        if held:
-            raise
-        raise LockBusy(f"{path} stayed held by another argus process for {LOCK_WAIT:g} s; try again") from None
-
-
-def _load(state_dir: Path, report: Reporter) -> Silences:
-    """The store as its lock holder reads it: an unusable file is moved aside and reported. One
-    that stays where it is (unreadable, or it could not be moved) is an error, not an empty store."""
-    said: list[str] = []
-    with owning_state():
-        store = SILENCES.read(state_dir, said.append)
-    if store is None and os.path.lexists(SILENCES.path(state_dir)):
-        lines = [re.sub(r"; (read as missing|left as it is)$", "", line.removeprefix("argus: ")) for line in said]
-        raise StoreUnusable("; ".join(lines) or f"{SILENCES.path(state_dir)} cannot be read")
-    for line in said:
-        report(line)
-    return store if store is not None else Silences()
+    with SILENCES.editing(config.state_dir, SILENCES_LOCK, Silences, tidy, report=report, wait=LOCK_WAIT) as store:
+        yield store
 
 
 def _new_id(store: Silences) -> str:

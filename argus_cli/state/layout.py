@@ -14,13 +14,18 @@ still reads, and ``UNSET`` marks the keys a writer leaves out rather than writin
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
-from argus_cli.state.files import Reporter, atomic_write_json, read_state, to_stderr
+from argus_cli.state.files import Reporter, atomic_write_json, owning_state, read_state, to_stderr
+from argus_cli.state.lock import waiting
 
 # As read: a bool is no number, and an integer past 64 bits (which no writer could write back)
 # makes the file unusable, so the owner moves it aside instead of failing on every rewrite.
@@ -49,6 +54,14 @@ LOG = "argus.log"  # in config.log_dir
 PATTERN_ANALYSIS = "pattern-analysis.json"  # a report Argus writes and never reads back
 
 
+class Unusable(RuntimeError):
+    """A state file is there but cannot be used (unreadable, or bad and not moved aside): taking it
+    for a missing one would answer "nothing" when Argus cannot know, or write over it."""
+
+
+_READ_AS = re.compile(r"; (read as missing|left as it is)$")
+
+
 class JsonFile(Generic[S]):
     """One JSON state file: its name, its type, one reader and one writer."""
 
@@ -66,6 +79,33 @@ class JsonFile(Generic[S]):
     def write(self, state_dir: Path, value: S) -> None:
         """Atomically; a value from outside that msgspec cannot encode is written as its str()."""
         atomic_write_json(self.path(state_dir), msgspec.to_builtins(value, enc_hook=str))
+
+    def read_strict(self, state_dir: Path, report: Reporter = to_stderr) -> S | None:
+        """``read``, but one still there that could not be used raises Unusable (one line) instead of
+        reading as missing; one the owner moved aside is reported and reads as missing."""
+        said: list[str] = []
+        value = self.read(state_dir, said.append)
+        if value is None and os.path.lexists(self.path(state_dir)):
+            reasons = [_READ_AS.sub("", line.removeprefix("argus: ")) for line in said]
+            raise Unusable("; ".join(reasons) or f"{self.path(state_dir)} cannot be used")
+        for line in said:
+            report(line)
+        return value
+
+    @contextlib.contextmanager
+    def editing(self, state_dir: Path, lock: str, empty: Callable[[], S], tidy: Callable[[S], None], *,
+                report: Reporter = to_stderr, wait: float = 5.0) -> Iterator[S]:
+        """Read-modify-write for a file a cycle and an operator's command both change, each for
+        milliseconds: under ``lock`` (waited for ``wait`` seconds, then LockBusy), as the file's
+        owner (a bad one is moved aside; one that cannot be is Unusable, never overwritten);
+        ``tidy`` bounds it; written back atomically when the block changed it."""
+        with waiting(state_dir / lock, wait), owning_state():
+            value = self.read_strict(state_dir, report) or empty()
+            before = msgspec.json.encode(value)
+            yield value
+            tidy(value)
+            if msgspec.json.encode(value) != before:
+                self.write(state_dir, value)
 
     def _decode(self, data: bytes) -> S:
         return msgspec.json.decode(data, type=self.shape)

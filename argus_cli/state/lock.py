@@ -77,7 +77,7 @@ def waiting(path: Path, seconds: float = 5.0, poll: float = 0.05) -> Iterator[Fi
             break
         except LockBusy:
             if time.monotonic() >= deadline:
-                raise
+                raise LockBusy(f"{path} stayed held by another argus process for {seconds:g} s; try again") from None
             time.sleep(poll)
     try:
         yield lock
