@@ -12,13 +12,13 @@ import errno
 import json
 import os
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import mounted_tmpfs
 from helpers_actions import actions_env, install_systemctl, recorded, registry, use_env
 from helpers_notify import CHAT_ID, TOKEN, FakeTelegram, running, stop, telegram_env
 
@@ -129,18 +129,8 @@ def queue_while_down(cfg: Config, server: FakeTelegram, texts: list[str]) -> Non
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
     """A 64 KiB tmpfs, to be filled up; skipped where this process may not mount one."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (EPERM in a container?): {proc.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "small", "size=64k,mode=0700") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
 def fill(root: Path) -> Path:

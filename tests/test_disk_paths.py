@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import mounted_tmpfs
 
 from argus_cli.collectors import CollectorSpec, Partial, collect_snapshot, default_collectors
 from argus_cli.collectors.context import CollectContext
@@ -32,18 +32,8 @@ def disks_of(env: dict[str, str], paths: str) -> dict[str, Any]:
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB mount point (root only; skipped where mounting is not allowed)."""
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"mount failed: {mounted.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=True)
+    with mounted_tmpfs(tmp_path / "mnt", "size=1m") as mount:
+        yield mount
 
 
 # --- the collector --------------------------------------------------------------------------------
