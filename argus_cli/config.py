@@ -204,6 +204,11 @@ def windows(name: str, comment: str) -> Setting[tuple[MaintenanceWindow, ...]]:
     return Setting(Var(name, "", comment, "maintenance"))
 
 
+def textfile(name: str, comment: str) -> Setting[Path | None]:
+    """A node_exporter textfile: an absolute path ending in ``.prom``; None when unset (off)."""
+    return Setting(Var(name, "", comment, "textfile"))
+
+
 # Upper bounds are what the code can handle, not just what is sensible: a window is subtracted
 # from "now" and printed as a date (year 1 .. 9999), so 10 years is the longest any may be.
 DAY = 86_400
@@ -343,6 +348,12 @@ class Config:
         "Time one cycle may spend delivering Telegram messages", 1, 600)
     stats_window_days = integer("ARGUS_STATS_WINDOW_DAYS", 7, "Window of argus stats", 1, 3650)
     pattern_window_days = integer("ARGUS_PATTERN_WINDOW_DAYS", 7, "Window of argus patterns", 1, 3650)
+    prometheus_textfile = textfile("ARGUS_PROMETHEUS_TEXTFILE",
+        "Prometheus textfile each cycle writes for node_exporter (DIR/argus.prom); unset = none")
+    records_max_mb = integer("ARGUS_RECORDS_MAX_MB", 50,
+        "Size in MB past which problems, cycles, metrics and llm records rotate (NAME.1, NAME.2 ...)", 1, 100_000)
+    records_keep = integer("ARGUS_RECORDS_KEEP", 4,
+        "Rotated copies kept of each record; reports read them with the live file", 0, 100)
     cycle_timeout = seconds("ARGUS_CYCLE_TIMEOUT", 240, "Hard limit for one cycle, seconds", 1, 3600)
 
     @property
@@ -619,7 +630,7 @@ def _convert(var: Var, raw: str) -> object:
     converters: dict[str, Callable[[Var, str], object]] = {
         "int": _to_int, "float": _to_float, "bool": _to_bool, "list": _to_list,
         "services": _to_services, "freshness": _to_freshness, "autonomy": _to_autonomy,
-        "maintenance": _to_maintenance,
+        "maintenance": _to_maintenance, "textfile": _to_textfile,
     }
     if "\x00" in raw:  # no path, URL or token holds a NUL; the shell drops it, os.open refuses it
         raise ConfigError(var.name, raw.replace("\x00", "\\0"), "a value without NUL bytes")
@@ -683,6 +694,16 @@ def _to_bool(var: Var, raw: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ConfigError(var.name, raw, "a boolean: true/false/1/0/yes/no/on/off")
+
+
+def _to_textfile(var: Var, raw: str) -> Path | None:
+    # node_exporter reads DIR/*.prom; a relative path would depend on where the cycle started
+    if not raw:
+        return None
+    if not raw.startswith("/") or not raw.endswith(".prom") or raw.endswith("/.prom"):
+        raise ConfigError(var.name, raw, "an absolute path ending in .prom (node_exporter reads DIR/*.prom), "
+                          "or nothing for no textfile")
+    return Path(raw)
 
 
 def _to_list(var: Var, raw: str) -> tuple[str, ...]:

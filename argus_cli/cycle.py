@@ -160,7 +160,8 @@ class _Cycle:
         results: list[ActionResult] = []  # filled as each action ends, so a time-out keeps what ran
         try:
             self.guard.stop_if_asked()  # a SIGTERM that came while Python was still starting
-            outbox = self.deliver_outbox()                                 # 2. outbox
+            self.rotate_records()                                          # 2. rotation
+            outbox = self.deliver_outbox()                                 #    outbox
             self.read_answers()                                            #    approvals
             previous, self_check = self.check_self(outbox)                 # 3. self-check
             disk_full = self.check_disk()                                  # 4. disk guard
@@ -196,6 +197,19 @@ class _Cycle:
         self.log.error("%s", message)
 
     # 2 ------------------------------------------------------------------------------------------
+    def rotate_records(self) -> None:
+        """Records past ARGUS_RECORDS_MAX_MB rotate before this cycle writes to them; a dry run
+        leaves the files as they are."""
+        if self.dry_run:
+            return
+        rotated, errors = records.rotate_records(self.config)
+        if rotated:
+            self.record.extra["records_rotated"] = rotated
+            self.log.info("records rotated: %s", ", ".join(rotated))
+        for error in errors:  # the cycle goes on: the record only grows past its bound
+            self.record.errors.append(error)
+            self.log.warning("%s", error)
+
     def deliver_outbox(self) -> dict[str, int] | None:
         """Queued alerts delivered and still queued; None when the outbox was not flushed."""
         if self.dry_run or not self.config.telegram_configured:
@@ -512,6 +526,17 @@ class _Cycle:
         except Exception as exc:  # noqa: BLE001 - a value the line cannot take: leave the line out
             self.log.error("metrics.jsonl: line left out: %s: %s", type(exc).__name__, exc)
 
+    def _publish_textfile(self, previous: CycleState) -> None:
+        """ARGUS_PROMETHEUS_TEXTFILE (runtime/textfile.py): a failure is in this cycle's errors,
+        never a failed cycle."""
+        from argus_cli.runtime.textfile import publish
+        record = self.record
+        state = records.next_state(previous, record.status, record.detail, record.now, record.effective_mode)
+        published = publish(self.config, record.line(), state, log=self.log, now=self.now)
+        record.errors.extend(published.errors)
+        if published.seeded is not None:
+            record.extra["prometheus_seeded"] = published.seeded
+
     def _write_decision(self, decision: Decision, results: list[ActionResult]) -> None:
         self.record.actions = records.action_summaries(decision, results)
         records.write_last_decision(self.config, decision, results, self.record)
@@ -546,6 +571,8 @@ class _Cycle:
         if self.snapshot is not None and not self.dry_run:
             snapshot = self.snapshot
             writes.append((layout.METRICS, lambda: self._append_metrics(snapshot)))
+        if config.prometheus_textfile is not None and not self.dry_run:  # before the line that says how it went
+            writes.append(("prometheus textfile", lambda: self._publish_textfile(previous)))
         writes.append((layout.CYCLES, lambda: records.append_cycle(config, record)))
         writes.append((layout.CYCLE_STATE.name, lambda: records.write_state(config, previous, record)))
         return writes

@@ -47,6 +47,8 @@ def run_checks(*, online: bool = False, send_test: bool = False) -> list[Check]:
                check_api_key(config), check_telegram(config), check_autonomy(config, time.time())]
     checks += [check_timer(Path(config.host_root), systemctl=systemctl),
                check_last_cycle(config.state_dir, time.time())]
+    if config.prometheus_textfile is not None:
+        checks.append(check_prometheus_textfile(config.prometheus_textfile, time.time()))
     if online or send_test:
         from argus_cli.online_checks import run_online_checks
 
@@ -227,6 +229,17 @@ def check_last_cycle(state_dir: Path, now: float) -> Check:
         failures = state.consecutive_failures if isinstance(state.consecutive_failures, int | float) else "?"
         return Check("last cycle", "warn", f"{summary}: {state.detail or ''} ({failures} in a row)")
     return Check("last cycle", "ok", summary)
+
+
+def check_prometheus_textfile(path: Path, now: float) -> Check:
+    """Can a cycle write ARGUS_PROMETHEUS_TEXTFILE (a temp file is tried there), and when did one last."""
+    from argus_cli.runtime.textfile import obstacle, written_ago
+    problem = obstacle(path)
+    if problem is not None:
+        return Check("prometheus", "FAIL", f"ARGUS_PROMETHEUS_TEXTFILE: {problem}; every cycle records it as an error")
+    age = written_ago(path, now)
+    when = "not written yet" if age is None else f"written {_age_text(age)} ago"
+    return Check("prometheus", "ok", f"{path} ({when}); {path.parent} is writable")
 
 
 def _epoch(value: str) -> float | None:

@@ -13,6 +13,8 @@
 #   /etc/argus/argus.env.example     the current example, to diff against after an upgrade
 #   /etc/systemd/system/argus*.{service,timer}   the units, enabled with systemctl when systemd
 #                                    runs, or with --cron: /etc/cron.d/argus and /var/lib/argus
+#   /etc/systemd/system/argus.service.d/prometheus.conf   --prometheus DIR: DIR writable for the
+#                                    cycle's textfile (ARGUS_PROMETHEUS_TEXTFILE=DIR/argus.prom)
 #
 # Staging (tests, packaging): --destdir DIR (or DESTDIR=DIR) writes everything under DIR and
 # does not call systemctl (unless ARGUS_INSTALL_SYSTEMD=yes); --skip-pip leaves out the venv
@@ -29,6 +31,8 @@ readonly ENV_FILE=/etc/argus/argus.env
 readonly CRON_FILE=/etc/cron.d/argus
 readonly CRON_STATE_DIR=/var/lib/argus  # = StateDirectory=argus of the units
 readonly DROPIN=/etc/systemd/system/argus.service.d/host-tmp.conf
+readonly PROMETHEUS_DROPIN=/etc/systemd/system/argus.service.d/prometheus.conf
+readonly PROMETHEUS_NAME=argus.prom  # node_exporter's textfile collector reads DIR/*.prom
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=$DEFAULT_PREFIX
@@ -41,6 +45,8 @@ SKIP_PIP=""  # 1 | 0
 HOST_TMP=""  # 1 | 0
 RESET_OPTIONS=0
 OBSERVE=0  # --observe: ARGUS_AUTONOMY=observe in the env file (a one-off edit, not remembered)
+PROMETHEUS=""  # --prometheus DIR: the textfile directory (remembered: the drop-in must outlive upgrades)
+PROMETHEUS_GIVEN=0  # given on this run: then the env file's line is set too
 UNINSTALL=0
 PURGE=0
 CHANGES=0
@@ -67,14 +73,19 @@ Options:
   --python PATH    interpreter for the venv (default python3, must be >= 3.11)
   --observe        watch first: set ARGUS_AUTONOMY=observe in /etc/argus/argus.env (Argus records
                    what it would do and changes nothing; set ask or act there when you trust it)
+  --prometheus DIR each cycle writes DIR/argus.prom for node_exporter's textfile collector: sets
+                   ARGUS_PROMETHEUS_TEXTFILE in /etc/argus/argus.env and lets argus.service write
+                   DIR (argus.service.d/prometheus.conf). Debian's prometheus-node-exporter reads
+                   /var/lib/prometheus/node-exporter
   --reset-options  do not reuse the options the last install recorded in its manifest: what
                    is not given takes its default (systemd, no --host-tmp, with the venv)
   --uninstall      remove what the manifest of this prefix lists, nothing else
   --purge          with --uninstall: remove /etc/argus/argus.env too (if this script wrote it)
   -h, --help       this text
 
-The manifest remembers --cron/--systemd, --host-tmp, --skip-pip and --python: a later run
-(an upgrade) that does not give them reuses them and says so; one that does, changes them.
+The manifest remembers --cron/--systemd, --host-tmp, --skip-pip, --python and --prometheus: a
+later run (an upgrade) that does not give them reuses them and says so; one that does, changes
+them (--reset-options forgets --prometheus; the env file's line is yours to change).
 
 Example: sudo scripts/install.sh --host-tmp
 EOF
@@ -104,6 +115,8 @@ parse_args() {
             --skip-pip | --no-venv) SKIP_PIP=1 ;;
             --reset-options) RESET_OPTIONS=1 ;;
             --observe) OBSERVE=1 ;;
+            --prometheus) (($# >= 2)) || die "--prometheus needs a directory"; PROMETHEUS=$2; PROMETHEUS_GIVEN=1; shift ;;
+            --prometheus=*) PROMETHEUS=${1#*=}; PROMETHEUS_GIVEN=1 ;;
             --uninstall) UNINSTALL=1 ;;
             --purge) PURGE=1 ;;
             -h | --help) usage; exit 0 ;;
@@ -130,7 +143,14 @@ check_args() {
         die "writing /etc and $PREFIX needs root (or stage with --destdir DIR)"
     fi
     ((PURGE == 0 || UNINSTALL == 1)) || die "--purge only goes with --uninstall"
+    if ((PROMETHEUS_GIVEN)); then
+        # Written unquoted into the env file and a unit file, like the prefix.
+        valid_dir "$PROMETHEUS" || die "--prometheus must be an absolute directory of [A-Za-z0-9._/-] without '..', got: $PROMETHEUS"
+        PROMETHEUS=${PROMETHEUS%/}
+    fi
 }
+
+valid_dir() { [[ "$1" =~ ^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]/?$ && "$1" != *..* ]]; }
 
 # Whether to call systemctl: auto = systemd runs here and nothing is staged. ARGUS_INSTALL_SYSTEMD
 # =yes|no overrides it (no: image builds; yes: tests, with a stand-in systemctl on PATH).
@@ -167,6 +187,7 @@ check_entry() {
         case "$path" in
             "mode systemd" | "mode cron" | "host-tmp yes" | "host-tmp no" | "skip-pip yes" | "skip-pip no") ;;
             "python "?*) [[ "$path" != *[[:cntrl:]]* ]] || die "manifest: bad option: $1" ;;
+            "prometheus "?*) valid_dir "${path#prometheus }" || die "manifest: bad option: $1" ;;
             *) die "manifest: bad option: $1" ;;
         esac
         return 0
@@ -213,6 +234,10 @@ resolve_options() {
         if [[ -z "$PYTHON" ]] && value=$(old_option python); then
             PYTHON=$value
             if [[ "$PYTHON" != python3 ]]; then reused+=(--python "$PYTHON"); fi
+        fi
+        if [[ -z "$PROMETHEUS" ]] && value=$(old_option prometheus); then
+            PROMETHEUS=$value
+            reused+=(--prometheus "$PROMETHEUS")
         fi
     fi
     MODE=${MODE:-systemd} HOST_TMP=${HOST_TMP:-0} SKIP_PIP=${SKIP_PIP:-0} PYTHON=${PYTHON:-python3}
@@ -294,6 +319,7 @@ install_env_file() {
         # changes its one ARGUS_AUTONOMY line, because you asked for it.
         if was_recorded "config $ENV_FILE"; then record config "$ENV_FILE"; fi
         if ((OBSERVE)); then set_observe "$dest"; fi
+        if ((PROMETHEUS_GIVEN)); then set_prometheus "$dest"; fi
         return 0
     fi
     # The state dir the units and the crontab use, so `argus stats`, `argus last` or
@@ -304,6 +330,7 @@ install_env_file() {
     CHANGES=$((CHANGES + 1))
     record config "$ENV_FILE"
     if ((OBSERVE)); then set_observe "$dest"; fi
+    if ((PROMETHEUS_GIVEN)); then set_prometheus "$dest"; fi
 }
 
 # --observe: the env file's ARGUS_AUTONOMY becomes observe (the line replaced, or added).
@@ -318,6 +345,38 @@ set_observe() {
     say "set ARGUS_AUTONOMY=observe in $ENV_FILE: Argus records what it would do and changes nothing"
     say "when you trust it: ARGUS_AUTONOMY=ask (approve each action) or act, in $ENV_FILE"
     CHANGES=$((CHANGES + 1))
+}
+
+# --prometheus DIR: the env file's ARGUS_PROMETHEUS_TEXTFILE becomes DIR/argus.prom (the line
+# replaced where it is, or added). Only when given: on an upgrade the line is yours.
+set_prometheus() {
+    local dest=$1 line="ARGUS_PROMETHEUS_TEXTFILE=$PROMETHEUS/$PROMETHEUS_NAME"
+    [[ -f "$dest" && ! -L "$dest" ]] || die "$ENV_FILE is not a regular file: set $line by hand"
+    if grep -qxF -- "$line" "$dest" && [[ $(grep -c '^ARGUS_PROMETHEUS_TEXTFILE=' -- "$dest") -eq 1 ]]; then
+        return 0
+    fi
+    awk -v line="$line" 'index($0, "ARGUS_PROMETHEUS_TEXTFILE=") == 1 { if (!done) print line; done = 1; next }
+                         { print }
+                         END { if (!done) print line }' "$dest" >"$WORK/argus.env.prometheus"
+    cat -- "$WORK/argus.env.prometheus" >"$dest"  # in place: keeps the file's owner and mode 0600
+    say "set $line in $ENV_FILE: each cycle writes it for node_exporter's textfile collector"
+    if [[ ! -d "$(target "$PROMETHEUS")" ]]; then
+        say "$PROMETHEUS does not exist yet (node_exporter's package creates its directory): until it does," \
+            "each cycle records that it cannot write the textfile (argus doctor says so too)"
+    fi
+    CHANGES=$((CHANGES + 1))
+}
+
+# The unit's ProtectSystem=strict keeps everything but its listed paths read-only. "-": a DIR
+# that is missing (node_exporter not installed yet) must not keep the watchdog from starting.
+install_prometheus_dropin() {
+    cat >"$WORK/prometheus.conf" <<EOF
+# Written by scripts/install.sh --prometheus $PROMETHEUS: each cycle writes
+# $PROMETHEUS/$PROMETHEUS_NAME for node_exporter's textfile collector (ARGUS_PROMETHEUS_TEXTFILE).
+[Service]
+ReadWritePaths=-$PROMETHEUS
+EOF
+    install_file "$WORK/prometheus.conf" "$PROMETHEUS_DROPIN" 0644
 }
 
 install_units() {
@@ -336,6 +395,7 @@ ReadWritePaths=/tmp /var/tmp
 EOF
         install_file "$WORK/host-tmp.conf" "$DROPIN" 0644
     fi
+    if [[ -n "$PROMETHEUS" ]]; then install_prometheus_dropin; fi
 }
 
 install_cron() {
@@ -404,6 +464,7 @@ write_manifest() {
         printf '# "option NAME VALUE" lines are the options the next run reuses unless told otherwise.\n'
         printf 'option %s\n' "mode $MODE" "host-tmp $(yes_no "$HOST_TMP")" \
             "skip-pip $(yes_no "$SKIP_PIP")" "python $PYTHON"
+        if [[ -n "$PROMETHEUS" ]]; then printf 'option prometheus %s\n' "$PROMETHEUS"; fi
         printf '%s\n' "${ENTRIES[@]}"
     } >"$WORK/manifest"
     install_file "$WORK/manifest" "$PREFIX/install-manifest" 0644

@@ -149,3 +149,20 @@ def mounted_tmpfs(mount: Path, options: str) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def immutable() -> Iterator[Callable[[Path], None]]:
+    """``immutable(path)`` sets the file immutable (chattr +i; refused even to root); undone after."""
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("chattr +i needs root and e2fsprogs")
+    paths: list[Path] = []
+
+    def make(path: Path) -> None:
+        path.touch()
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode != 0:
+            pytest.skip("this filesystem has no immutable flag")
+        paths.append(path)
+    yield make
+    for path in paths:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)

@@ -26,8 +26,8 @@ from argus_cli.state.files import (
     append_jsonl,
     iter_jsonl,
     iter_jsonl_backwards,
-    tail_jsonl,
 )
+from argus_cli.state.records import tail
 from argus_cli.state.registry import key_for, recent_count, record_problem
 
 NUL_BYTES = 32 * 1024 * 1024
@@ -79,7 +79,7 @@ def test_backward_reader_skips_a_huge_line_without_holding_it(poisoned: Path) ->
     assert (stats.lines, stats.malformed) == (5, 1)
     assert peak < MEMORY_CEILING, f"peak {peak} bytes for a {NUL_BYTES}-byte line"
     assert elapsed < 15, f"{elapsed:.1f}s: quadratic again? (was 27.6 s, linear is well under 1 s)"
-    assert [r["n"] for r in tail_jsonl(poisoned, 3)] == [2, 3, 4]
+    assert [r["n"] for r in tail(poisoned, 3)] == [2, 3, 4]
 
 
 def test_a_torn_huge_tail_is_one_malformed_line(tmp_path: Path) -> None:

@@ -143,25 +143,6 @@ def test_a_long_message_is_cut_but_its_digest_is_whole(fake: FakeAnthropic, argu
     assert line["answer_truncated"] is True and json.dumps(NOMINAL, separators=(",", ":")).startswith(line["answer"])
 
 
-def test_rotated_past_the_size_bound(fake: FakeAnthropic, argus_env: dict[str, str], config_of: Any,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exchanges, "MAX_BYTES", 4096)
-    config = config_of(llm_env(argus_env, fake))
-    state = config.state_dir
-    state.mkdir(mode=0o700)
-    (state / "llm.jsonl").write_text('{"ts": "old", "outcome": "ok"}\n' + "x" * 5000 + "\n")
-    for n in (1, 2, 3):
-        (state / f"llm.jsonl.{n}").write_text(f"backup {n}\n")
-    ask(config)
-    assert (state / "llm.jsonl.1").read_text().startswith('{"ts": "old"')
-    assert (state / "llm.jsonl.2").read_text() == "backup 1\n"
-    assert (state / "llm.jsonl.3").read_text() == "backup 2\n"  # backup 3 was the oldest: dropped
-    assert not (state / "llm.jsonl.4").exists()
-    assert [line["outcome"] for line in exchanges_of(state)] == ["ok"]
-    ask(config)  # one line is under the bound: no rotation yet
-    assert len(exchanges_of(state)) == 2 and (state / "llm.jsonl.2").read_text() == "backup 1\n"
-
-
 def test_a_symlinked_file_is_not_written_through(fake: FakeAnthropic, argus_env: dict[str, str], config_of: Any,
                                                  tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = config_of(llm_env(argus_env, fake))

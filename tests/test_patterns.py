@@ -1,15 +1,28 @@
-"""`argus patterns analyze|detect`: the four detectors, the daily bead, patterns.jsonl."""
+"""`argus patterns analyze --compat` (the seed's four detectors, unchanged) and `patterns detect`: the
+daily bead, patterns.jsonl. The new detectors are pinned in test_patterns_{time,disk,hogs}.py."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import write_executable
-from helpers_reports import expected_patterns, iso, load_records, problem, real_registry, write_registry
+from helpers_patterns import expected_findings, standing_hours
+from helpers_reports import (
+    expected_patterns,
+    in_window,
+    iso,
+    load_records,
+    problem,
+    real_registry,
+    write_registry,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +30,7 @@ from argus_cli.config import load
 from argus_cli.notify.beads import create_summary_bead
 from argus_cli.reports.detect import detect
 from argus_cli.reports.patterns import compute_patterns
+from argus_cli.reports.patterns_compat import compute_seed_patterns
 
 DAY = 86400
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z
@@ -27,17 +41,42 @@ def _shape(analysis: dict) -> list[tuple[str, str, str, dict]]:
     return [(p["id"], p["type"], p["severity"], p["data"]) for p in analysis["patterns"]]
 
 
-def test_real_registry_matches_independent_detectors(run_argus, argus_env):
+THRESHOLD = 3  # the seed's pattern-analysis.sh
+
+
+def seed_patterns(path: Path) -> list[tuple[str, str, str, dict]]:
+    """The seed's four detectors over every line of ``path``, written out again with plain loops
+    (no window: the test's window is ten years): (id, type, severity, data), in report order."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    utc = [datetime.fromisoformat(r["ts"].replace("Z", "+00:00")).astimezone(UTC) for r in rows]
+    restarts = Counter(t.strftime("%Y-%m-%d") for r, t in zip(rows, utc, strict=True)
+                       if r["type"] == "service" and r["action_taken"].startswith("restart_service"))
+    disk_days = Counter(t.strftime("%Y-%m-%d") for r, t in zip(rows, utc, strict=True) if r["type"] == "disk")
+    hogs = Counter(m.group(1) for r in rows if r["type"] == "memory"
+                   for m in [re.search(r"hog_process=([^,; ]+)", r["description"])] if m)
+    hours = Counter(t.strftime("%H") for t in utc)
+    out = [(f"service-restarts-{d}", "service_restart_spike", "warning", {"day": d, "count": n})
+           for d, n in sorted(restarts.items()) if n >= THRESHOLD]
+    if sum(disk_days.values()) >= THRESHOLD and len(disk_days) >= 2:
+        out.append(("disk-pressure-trend", "disk_pressure_trend", "warning", {"count": sum(disk_days.values())}))
+    out += [(f"memory-hog-{name}", "memory_hog_recurring", "warning", {"process": name, "count": n})
+            for name, n in sorted(hogs.items()) if n >= THRESHOLD]
+    out += [(f"time-correlation-{hh}", "time_correlation", "info", {"hour_utc": hh, "count": n})
+            for hh, n in sorted(hours.items()) if n >= THRESHOLD]
+    return out
+
+
+def test_compat_on_the_real_registry_is_the_seeds_analysis(run_argus, argus_env):
     registry = real_registry()
     argus_env.update({"ARGUS_PROBLEMS_FILE": str(registry), "ARGUS_PATTERN_WINDOW_DAYS": "3650"})
-    result = run_argus("patterns", "analyze", "--json", env=argus_env)
+    result = run_argus("patterns", "analyze", "--compat", "--json", env=argus_env)
     assert result.returncode == 0, result.stderr
     analysis = json.loads(result.stdout)
-    records = load_records(registry)
-    expected = expected_patterns(records, time.time(), 3650)
-    assert {p[1] for p in expected} >= {"disk_pressure_trend", "memory_hog_recurring", "time_correlation"}
+    expected = seed_patterns(registry)
+    assert len([p for p in expected if p[1] == "time_correlation"]) == 14  # the issue's 14 hours of 24
     assert _shape(analysis) == expected
-    assert analysis["total_problems"] == len(records)
+    assert _shape(analysis) == expected_patterns(load_records(registry), time.time(), 3650)  # the stats reference
+    assert analysis["total_problems"] == len(load_records(registry))
     # the original pattern-analysis.sh's keys first, then Argus's own (no incidents.jsonl here)
     assert list(analysis) == ["generated_at", "window_days", "total_problems", "patterns", "top_subjects"]
     assert analysis["top_subjects"] == []
@@ -63,7 +102,7 @@ def test_detectors_fire_at_three_and_not_at_two(tmp_path):
            problem(iso(base + DAY + 9 * 3600), "disk")]
     )
     registry = write_registry(tmp_path / "p.jsonl", records)
-    analysis, scan = compute_patterns(registry, NOW, 7)
+    analysis, scan = compute_seed_patterns(registry, NOW, 7)
     assert scan.skipped == 0
     assert _shape(analysis) == expected_patterns(records, NOW, 7)
     ids = [p["id"] for p in analysis["patterns"]]
@@ -75,10 +114,10 @@ def test_detectors_fire_at_three_and_not_at_two(tmp_path):
 def test_disk_on_one_day_is_not_a_trend_and_hours_are_utc(tmp_path):
     records = [problem("2026-03-30T10:00:00Z", "disk"), problem("2026-03-30T11:00:00Z", "disk"),
                problem("2026-03-30T12:00:00+02:00", "disk")]  # 10:00Z: hour 10 gets two
-    analysis, _ = compute_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, 7)
+    analysis, _ = compute_seed_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, 7)
     assert _shape(analysis) == []
     records.append(problem("2026-03-30T13:30:00+03:00", "swap"))  # 10:30Z: the third in hour 10
-    analysis, _ = compute_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, 7)
+    analysis, _ = compute_seed_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, 7)
     assert _shape(analysis) == [("time-correlation-10", "time_correlation", "info", {"hour_utc": "10", "count": 3})]
 
 
@@ -139,7 +178,8 @@ def test_detect_reports_once_per_signature_per_day(run_argus, argus_env, tmp_pat
     assert signature in args[args.index("--description") + 1]
     lines = [json.loads(line) for line in (state / "patterns.jsonl").read_text().splitlines()]
     assert len(lines) == 1
-    assert lines[0]["signature"] == signature and lines[0]["pattern_count"] == 2  # spike + time cluster
+    # the spike alone: three problems in one hour of one day are no time pattern
+    assert lines[0]["signature"] == signature and lines[0]["pattern_count"] == 1
     assert lines[0]["bead_id"] == "pol-0001" and list(lines[0]) == ["ts", "signature", "pattern_count", "bead_id"]
 
 
@@ -175,7 +215,7 @@ def test_detect_without_patterns_or_without_bd(run_argus, argus_env, tmp_path):
     assert result.returncode == 0
     assert "no bead" in result.stdout and result.stderr == ""  # bd not installed: said once, on stdout
     line = json.loads((state / "patterns.jsonl").read_text())
-    assert line["bead_id"] is None and line["pattern_count"] == 2
+    assert line["bead_id"] is None and line["pattern_count"] == 1
 
 
 def test_a_day_whose_bead_failed_is_tried_again_and_said_in_json(run_argus, argus_env, tmp_path):
@@ -186,7 +226,7 @@ def test_a_day_whose_bead_failed_is_tried_again_and_said_in_json(run_argus, argu
     assert failed.returncode == 0, failed.stderr
     outcome = json.loads(failed.stdout)
     assert (outcome["status"], outcome["bead_id"], outcome["retry_next_run"]) == ("reported", None, True)
-    assert outcome["pattern_count"] == 2 and outcome["window_days"] == 7 and len(outcome["signature"]) == 64
+    assert outcome["pattern_count"] == 1 and outcome["window_days"] == 7 and len(outcome["signature"]) == 64
     log = _bd(tmp_path)  # bd is back
     argus_env["ARGUS_BD_BIN"] = str(tmp_path / "bin" / "bd")
     again = json.loads(run_argus("patterns", "detect", "--json", env=argus_env).stdout)
@@ -212,5 +252,20 @@ _RECORD = st.builds(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=st.lists(_RECORD, max_size=80), days=st.integers(1, 10))
 def test_any_registry_matches_the_reference(tmp_path, records, days):
-    analysis, _ = compute_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, days)
+    analysis, _ = compute_seed_patterns(write_registry(tmp_path / "p.jsonl", records), NOW, days)
     assert _shape(analysis) == expected_patterns(records, NOW, days)
+
+
+_HOG_NAMES = st.sampled_from(["node", "java", "openclaw-gatewa", "openclaw-gateway", "[/x]", "a b"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(_RECORD, max_size=120), days=st.integers(1, 10), hog=_HOG_NAMES)
+def test_any_registry_gives_the_reference_findings(tmp_path, records, days, hog):
+    """The default detectors (no metrics.jsonl: the disk finding is the unmeasured one) against
+    helpers_patterns, which shares no code with them."""
+    records = [{**r, "description": r["description"].replace("node,", f"{hog},")} for r in records]
+    analysis, _ = compute_patterns(write_registry(tmp_path / "p.jsonl", records), tmp_path / "state", NOW, days)
+    assert [(p["id"], p["type"], p["severity"]) for p in analysis["patterns"]] == expected_findings(records, NOW, days)
+    hours = [p["data"]["hours_utc"] for p in analysis["patterns"] if p["type"] == "time_correlation"]
+    assert hours == ([list(standing)] if (standing := standing_hours(in_window(records, NOW, days))) else [])

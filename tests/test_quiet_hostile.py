@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json as _json
 import os
-import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,23 +182,6 @@ def test_a_reported_critical_incident_is_told_when_the_silence_ends(argus_env, c
 # --- F10: the end notice can be neither sent nor queued (Telegram down, an outbox the kernel will
 # not let anyone write: chattr +i): the held resolved notice must not vanish and the end must not
 # count as announced; the next cycle tells it, once
-@pytest.fixture
-def immutable() -> Iterator[Callable[[Path], None]]:
-    """``immutable(path)`` sets the file immutable (chattr +i; refused even to root); undone after."""
-    if os.geteuid() != 0 or shutil.which("chattr") is None:
-        pytest.skip("chattr +i needs root and e2fsprogs")
-    paths: list[Path] = []
-
-    def make(path: Path) -> None:
-        path.touch()
-        if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode != 0:
-            pytest.skip("this filesystem has no immutable flag")
-        paths.append(path)
-    yield make
-    for path in paths:
-        subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
-
-
 def test_held_resolved_notices_survive_an_end_notice_that_could_not_be_queued(argus_env, config_of, immutable):
     listener = Listener()
     with telegram() as server:
@@ -436,7 +417,6 @@ def test_new_commands_on_unreadable_state_files(nobody, unreadable_state, comman
     for name in ("silences.json", "approvals.json"):
         path = unreadable_state / name
         path.write_text("")
-        import os
         os.chown(path, 65534, 65534)
         path.chmod(0)
     proc = nobody.run(*command, state=unreadable_state)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from helpers_patterns import expected_findings
 from helpers_reports import (
     RELAY_LIMIT,
-    expected_patterns,
     expected_stats,
     iso,
     load_records,
@@ -53,7 +53,7 @@ def window() -> str:
 
 def _summary_line(records: list[dict]) -> str:
     stats = expected_stats(records, time.time(), 3650)
-    count = len(expected_patterns(records, time.time(), 3650))
+    count = len(expected_findings(records, time.time(), 3650))
     return (f"Argus daily summary: problems={stats['total_problems']}, "
             f"success_rate={stats['action_success_rate']:.1f}%, patterns={count}, "
             "incidents opened=0 resolved=0" + window())  # these state dirs hold no incidents.jsonl
@@ -77,7 +77,8 @@ def test_relay_takes_the_summary(run_argus, relay_env):
     assert payload["summary"] == result.stdout.strip()
     stats = {k: v for k, v in payload["stats"].items() if k != "generated_at"}
     assert stats == expected_stats(records, time.time(), 3650)
-    assert len(payload["patterns"]["patterns"]) == len(expected_patterns(records, time.time(), 3650))
+    assert [p["id"] for p in payload["patterns"]["patterns"]] == [
+        p[0] for p in expected_findings(records, time.time(), 3650)]
     assert payload["incidents"] == {"opened": 0, "resolved": 0, "open": 0, "window_days": 3650}
     assert _fallback(relay_env) == []
     assert "sent to relay" in result.stderr
@@ -167,8 +168,8 @@ def test_oversized_summary_is_shrunk_by_whole_patterns(run_argus, relay_env, tmp
                       "RELAY_MODE": "limit"})
     result = run_argus("relay-summary", env=relay_env)
     assert result.returncode == 0, result.stderr
-    total = len(expected_patterns(records, time.time(), 3650))
-    assert total > 600  # 600 hog patterns plus time clusters: far over 64 KiB as a whole
+    total = len(expected_findings(records, time.time(), 3650))
+    assert total == 600  # 600 hog patterns (one hour of one day: no time pattern): far over 64 KiB
     assert result.stdout.endswith(f"patterns={total}, incidents opened=0 resolved=0{window()}\n")
     [argv] = _calls(relay_env)
     assert len(argv[2].encode()) <= LIMIT
@@ -176,7 +177,7 @@ def test_oversized_summary_is_shrunk_by_whole_patterns(run_argus, relay_env, tmp
     kept = payload["patterns"]["patterns"]
     assert 0 < len(kept) < total
     assert len(kept) + payload["patterns"]["patterns_omitted"] == total
-    assert [p["id"] for p in kept] == [p[0] for p in expected_patterns(records, time.time(), 3650)[:len(kept)]]
+    assert [p["id"] for p in kept] == [p[0] for p in expected_findings(records, time.time(), 3650)[:len(kept)]]
     assert _fallback(relay_env) == []
     assert "omitted" in result.stderr
 

@@ -179,7 +179,8 @@ def test_stats_json_has_top_subjects(run_argus, argus_env):
     result = run_argus("stats", "--json", env=argus_env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert list(report)[-4:] == ["top_subjects", "per_day", "disk_trends", "registry"]  # after the seed's keys
+    assert list(report)[9:] == ["top_subjects", "per_day", "disk_trends", "registry", "remediation", "notifications",
+                                "notes"]  # after the seed's keys
     gateway, disk = report["top_subjects"]
     assert gateway == {"subject": "service:gateway", "count": 2, "first_seen": iso(now - 5 * 3600),
                        "last_seen": iso(now - 3 * 3600 + 600), "open_seconds": 3120}
@@ -209,7 +210,8 @@ def test_patterns_analyze_json_and_file_have_top_subjects(run_argus, argus_env):
     result = run_argus("patterns", "analyze", "--json", env=argus_env)
     assert result.returncode == 0, result.stderr
     analysis = json.loads(result.stdout)
-    assert list(analysis) == ["generated_at", "window_days", "total_problems", "patterns", "top_subjects"]
+    assert list(analysis) == ["generated_at", "window_days", "total_problems", "patterns", "hour_of_day",
+                              "top_subjects"]
     assert [(e["subject"], e["count"]) for e in analysis["top_subjects"]] == [
         ("service:gateway", 2), ("disk:/", 1), ("memory", 1)]
     on_disk = json.loads((Path(argus_env["ARGUS_STATE_DIR"]) / "pattern-analysis.json").read_text())

@@ -15,10 +15,10 @@ from argus_cli.state.files import (
     append_jsonl,
     atomic_write_json,
     iter_jsonl,
-    tail_jsonl,
 )
 from argus_cli.state.layout import DEDUP, JsonFile
 from argus_cli.state.lock import FileLock, LockBusy
+from argus_cli.state.records import tail
 
 
 def test_atomic_write_then_read(tmp_path):
@@ -98,7 +98,7 @@ def test_jsonl_skips_torn_and_garbage_lines(tmp_path):
     stats = LineStats()
     assert [r["n"] for r in iter_jsonl(log, stats)] == [1, 2, 4]
     assert stats.malformed == 3
-    assert [r["n"] for r in tail_jsonl(log, 2)] == [2, 4]
+    assert [r["n"] for r in tail(log, 2)] == [2, 4]
     assert list(iter_jsonl(tmp_path / "missing.jsonl")) == []
 
 
@@ -106,8 +106,8 @@ def test_tail_reads_across_chunks(tmp_path):
     log = tmp_path / "big.jsonl"
     for n in range(2000):
         append_jsonl(log, {"n": n, "pad": "x" * 50})
-    assert [r["n"] for r in tail_jsonl(log, 5, chunk=256)] == [1995, 1996, 1997, 1998, 1999]
-    assert len(tail_jsonl(log, 5000, chunk=1024)) == 2000
+    assert [r["n"] for r in tail(log, 5)] == [1995, 1996, 1997, 1998, 1999]
+    assert len(tail(log, 5000)) == 2000
 
 
 def _append_many(path: str, worker: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from argus_cli.reports.stats import compute_stats
 # The original argus-stats.sh's keys, compared with the independent count; then Argus's own.
 SEED_KEYS = ["generated_at", "window_days", "total_problems", "by_type", "by_severity", "action_results",
              "action_success_rate", "hourly", "daily"]
-KEYS = [*SEED_KEYS, "top_subjects", "per_day", "disk_trends", "registry"]
+KEYS = [*SEED_KEYS, "top_subjects", "per_day", "disk_trends", "registry", "remediation", "notifications", "notes"]
 NOW = 1_775_000_000.0  # 2026-03-31T23:33:20Z, an injected clock
 
 
@@ -59,6 +60,56 @@ def test_real_registry_matches_independent_count(run_argus, argus_env):
     assert "malformed" not in stderr
 
 
+def test_real_registry_remediations_apart_from_notifications(run_argus, argus_env):
+    """The seed's 98.31 % counts 91 log lines and 24 alerts as successes; the real remediations
+    were kill_pid 1 of 2. Counted here again from the raw lines, by the action_taken's prefix."""
+    registry = real_registry()
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    report, _ = _stats_json(run_argus, argus_env, "--window-days", "3650")
+    records = load_records(registry)
+    by_action: dict[str, Counter] = {}
+    for record in records:
+        by_action.setdefault(record["action_taken"].split(":")[0], Counter())[record["action_result"]] += 1
+    host_changing = {"restart_service", "kill_pid", "kill_tmux", "clean_disk", "orphan_sweep", "monitor_orphan_tests"}
+    expected = {}
+    for action, results in sorted(by_action.items()):
+        if action in host_changing:
+            tried = results["success"] + results["failure"]
+            expected[action] = {"attempted": tried, "succeeded": results["success"],
+                                "success_rate": round(100 * results["success"] / tried, 2) if tried else None,
+                                "results": dict(sorted(results.items()))}
+    assert report["remediation"]["by_action"] == expected
+    assert report["remediation"]["by_action"]["kill_pid"]["success_rate"] == 50.0  # 1 of 2, as the issue read it
+    assert (report["remediation"]["attempted"], report["remediation"]["succeeded"]) == (2, 1)
+    assert report["notifications"] == {a: dict(r) for a, r in sorted(by_action.items()) if a not in host_changing}
+    assert report["notifications"]["log"] == {"success": 91}
+    assert round(report["action_success_rate"], 2) == 98.31
+    assert "seed" in report["notes"]["action_success_rate"]
+
+
+def test_the_human_view_leads_with_remediations_and_labels_the_seed_rate():
+    text = _human(REAL_REGISTRY, time.time(), 3650)
+    assert "remediations: kill_pid 1 of 2 succeeded (50%)" in text
+    assert "monitor_orphan_tests not attempted (+ 1 skipped)" in text
+    assert "notifications and observations: alert 24, log 91" in text
+    assert "seed-compatible action success rate 98.31%" in text
+
+
+def test_an_empty_window_says_what_the_history_holds(run_argus, argus_env, tmp_path):
+    """A 7-day window over the real registry (February to April): 0 problems, but the JSON and the
+    view say how many lines lie outside it and their range, counted without parsing."""
+    registry = real_registry()
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(registry)
+    report, _ = _stats_json(run_argus, argus_env, "--window-days", "7")
+    records = load_records(registry)
+    assert report["total_problems"] == 0
+    held = report["registry"]
+    assert held["lines"] == len(records) and held["files"] == 1
+    assert (held["oldest"], held["newest"]) == (records[0]["ts"], records[-1]["ts"])
+    text = _human(registry, time.time())
+    assert f"{len(records)} line(s) in the registry from {records[0]['ts']} to {records[-1]['ts']}" in text
+
+
 def test_real_registry_window_with_injected_now():
     registry = real_registry()
     records = load_records(registry)
@@ -81,7 +132,9 @@ def test_empty_or_missing_registry_is_a_zero_report(run_argus, argus_env, tmp_pa
     assert list(report) == KEYS
     assert {k: v for k, v in _without_generated(report).items() if k not in ("registry", "per_day")} == {
         "window_days": 7, "total_problems": 0, "by_type": {}, "by_severity": {}, "action_results": {},
-        "action_success_rate": 0, "hourly": [], "daily": [], "top_subjects": [], "disk_trends": []}
+        "action_success_rate": 0, "hourly": [], "daily": [], "top_subjects": [], "disk_trends": [],
+        "remediation": {"attempted": 0, "succeeded": 0, "success_rate": None, "by_action": {}},
+        "notifications": {}, "notes": report["notes"]}
     assert report["registry"]["path"] == str(registry) and report["registry"]["skipped"] == 0
     assert len(report["per_day"]) == 8 and {d["count"] for d in report["per_day"]} == {0}  # 7 days and today
 
@@ -208,7 +261,8 @@ def test_prometheus_text_parses_back(run_argus, argus_env, tmp_path):
         "argus_llm_tokens_total": "counter", "argus_last_cycle_timestamp_seconds": "gauge",
         "argus_last_cycle_status": "gauge", "argus_consecutive_failures": "gauge",
         "argus_cycles_by_mode_total": "counter", "argus_last_cycle_mode": "gauge",
-        "argus_disk_fill_rate_percent_per_day": "gauge", "argus_disk_days_to_full": "gauge"}
+        "argus_disk_fill_rate_percent_per_day": "gauge", "argus_disk_days_to_full": "gauge",
+        "argus_health": "gauge", "argus_llm_degraded": "gauge", "argus_open_incidents": "gauge"}
     values = {(name, tuple(sorted(labels.items()))): value for name, labels, value in samples}
     assert values[("argus_problems", (("result", "success"), ("severity", "warning"), ("type", "disk")))] == 2
     assert values[("argus_problems", (("result", "failure"), ("severity", "critical"), ("type", weird)))] == 1
@@ -282,7 +336,9 @@ def test_an_empty_window_says_whether_the_host_was_quiet_or_the_file_is_wrong(tm
     """The real registry ends in March: this week is empty, and says where its 118 lines are."""
     text = _human(REAL_REGISTRY, time.time())
     assert f"Argus registry {REAL_REGISTRY}, 7 days to {time.strftime('%Y-%m-%d', time.gmtime())}" in text
-    assert "0 problems" in text and "118 line(s) in the registry, none in the last 7 days" in text
+    assert "0 problems" in text
+    assert ("118 line(s) in the registry from 2026-02-25T19:21:24Z to 2026-04-04T08:54:32Z, "
+            "none in the last 7 days") in text
     wrong = tmp_path / "no-such" / "problems.jsonl"
     assert "no registry at" in _human(wrong, time.time()) and "is ARGUS_PROBLEMS_FILE right?" in _human(
         wrong, time.time())
@@ -291,7 +347,8 @@ def test_an_empty_window_says_whether_the_host_was_quiet_or_the_file_is_wrong(tm
     assert "the registry is empty" in _human(empty, time.time())
     argus_env["ARGUS_PROBLEMS_FILE"] = str(wrong)
     data = json.loads(run_argus("stats", "--json", env=argus_env).stdout)
-    assert data["registry"] == {"path": str(wrong), "exists": False, "lines": 0, "skipped": 0}
+    assert data["registry"] == {"path": str(wrong), "exists": False, "lines_read": 0, "skipped": 0, "lines": 0,
+                                "files": 0, "oldest": None, "newest": None}
 
 
 def test_per_day_has_every_day_of_the_window_and_the_chart_shows_the_gaps(run_argus, argus_env):

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from test_incidents import disk_host
 from test_permissions import nobody  # noqa: F401 - a fixture
-from test_quiet_hostile import immutable  # noqa: F401 - a fixture
 
 from argus_cli.model import iso_z
 from argus_cli.reports.trends import disk_trends
@@ -218,7 +217,7 @@ def test_unreadable_metrics_does_not_kill_the_whole_report(nobody):  # noqa: F81
 
 # --- the cycle's new write ----------------------------------------------------------------------
 
-def test_a_metrics_line_that_cannot_be_written_keeps_the_cycle_ok(argus_env, config_of, immutable):  # noqa: F811
+def test_a_metrics_line_that_cannot_be_written_keeps_the_cycle_ok(argus_env, config_of, immutable):
     """The history is auxiliary: an append refused by the kernel (chattr +i) is said, never a failed
     cycle, and cycles.jsonl is written."""
     from argus_cli.cycle import run_cycle
@@ -330,3 +329,19 @@ def test_already_reported_names_another_signatures_bead(tmp_path, argus_env, con
     assert (a.bead_id, b.bead_id) == ("pol-0001", None)
     assert again.status == "already-reported"
     assert again.bead_id == "pol-0001", again.to_dict(now)
+
+
+def test_a_disk_that_never_changes_is_not_filling(tmp_path):
+    """Identical readings fit a line with no error at all; the float noise of its slope is no rate."""
+    import json as _json
+
+    from argus_cli.reports.trends import disk_trends
+
+    now = 1_780_000_000.0
+    state = tmp_path / "state"
+    state.mkdir()
+    lines = [{"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3 * 86400 + n * 300)),
+              "disk": {"/": 88.01}} for n in range(864)]
+    (state / "metrics.jsonl").write_text("".join(_json.dumps(line) + "\n" for line in lines))
+    (trend,), _ = disk_trends(state, now, 7)
+    assert trend.days_to_full is None and trend.percent == 88.01  # 88.01 x 864 gave a 2e-13 slope, 0 error

@@ -24,6 +24,7 @@ from argus_cli.cli import history as history_cmd
 from argus_cli.cli import last as last_cmd
 from argus_cli.cli import patterns as patterns_cmd
 from argus_cli.cli import relay_summary as relay_summary_cmd
+from argus_cli.cli import report as report_cmd
 from argus_cli.cli import silence as silence_cmd
 from argus_cli.cli import stats as stats_cmd
 from argus_cli.cli import status as status_cmd
@@ -80,6 +81,7 @@ app.command("status")(_reads_state(status_cmd.command))
 app.command("history")(_reads_state(history_cmd.history))
 app.command("explain", context_settings={"ignore_unknown_options": True})(_reads_state(history_cmd.explain))  # -N arg
 app.command("stats")(_reads_state(stats_cmd.command))
+app.command("report")(_reads_state(report_cmd.command))
 for _info in patterns_cmd.app.registered_commands:  # analyze, detect
     if _info.callback is not None:
         _info.callback = _reads_state(_info.callback)

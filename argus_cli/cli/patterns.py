@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from argus_cli.cli.common import console, emit_json, load_config
 from argus_cli.cli.reports_common import incident_history, io_errors, wants_json, warn_skipped
 from argus_cli.model import iso_z
+
+if TYPE_CHECKING:
+    from argus_cli.config import Config
+    from argus_cli.reports.pattern_types import PatternAnalysis
+    from argus_cli.reports.scan import ScanResult
 
 app = typer.Typer(help="Pattern analysis over the problem registry.\n\n"
                        "Example: argus patterns analyze --json", no_args_is_help=True,
@@ -24,17 +29,20 @@ def analyze(
     window_days: Annotated[Optional[int], typer.Option(
         "--window-days", min=1, max=3650, help="Days to look back [default: ARGUS_PATTERN_WINDOW_DAYS].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON even on a terminal.")] = False,
+    compat: Annotated[bool, typer.Option(
+        "--compat", help="Run the seed's four detectors (pattern-analysis.sh), exactly as it did.")] = False,
 ) -> None:
-    """Run the four pattern detectors over the last ARGUS_PATTERN_WINDOW_DAYS days.
+    """Find the patterns of the last ARGUS_PATTERN_WINDOW_DAYS days: restart spikes, disks filling
+    (from the measured usage in <state>/metrics.jsonl), recurring memory hogs, and the UTC hours
+    of day that stand out against the host's other hours.
 
     Also lists the top recurring incident subjects of that window (from <state>/incidents.jsonl).
 
     The analysis is always written (atomically); stdout gets JSON when it is not a terminal
-    or with --json, a rich view otherwise.
+    or with --json, a rich view otherwise (with a 24-hour histogram).
 
     Example: argus patterns analyze --json | jq '.patterns[].id'
     """
-    from argus_cli.reports.patterns import compute_patterns
     from argus_cli.state.files import atomic_write_json
     from argus_cli.state.layout import PATTERN_ANALYSIS
 
@@ -42,7 +50,7 @@ def analyze(
     target = out or config.state_dir / PATTERN_ANALYSIS
     days, now = window_days or config.pattern_window_days, time.time()
     with io_errors(f"reading {config.problems_file}"):
-        analysis, scan = compute_patterns(config.problems_file, now, days)
+        analysis, scan = _analysis(config, now, days, compat=compat)
     warn_skipped(scan)
     history = incident_history(config, now, days)
     analysis["top_subjects"] = history.top_subjects
@@ -55,6 +63,14 @@ def analyze(
         from argus_cli.cli.render_reports import render_patterns, render_top_subjects
         render_patterns(console(), analysis)
         render_top_subjects(console(), history)
+
+
+def _analysis(config: Config, now: float, days: int, *, compat: bool) -> tuple[PatternAnalysis, ScanResult]:
+    if compat:
+        from argus_cli.reports.patterns_compat import compute_seed_patterns
+        return compute_seed_patterns(config.problems_file, now, days)
+    from argus_cli.reports.patterns import compute_patterns
+    return compute_patterns(config.problems_file, config.state_dir, now, days)
 
 
 @app.command("detect")

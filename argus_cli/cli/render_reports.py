@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from argus_cli.model import iso_z
 from argus_cli.reports.incidents import IncidentHistory
-from argus_cli.reports.patterns import PatternAnalysis
+from argus_cli.reports.patterns import Pattern, PatternAnalysis
 from argus_cli.reports.scan import ScanResult
 from argus_cli.reports.stats import StatsReport
 from argus_cli.reports.trends import DiskTrend
@@ -24,11 +27,14 @@ def render_stats(console: Console, report: StatsReport, scan: ScanResult | None 
     source = f" {scan.path}," if scan is not None else ","
     console.print(Text(f"Argus registry{source} {data['window_days']} days to {data['generated_at'][:10]} "
                        f"(generated {data['generated_at']})", style="bold"))
-    console.print(f"{data['total_problems']} problems, action success rate {data['action_success_rate']:.2f}%")
+    console.print(f"{data['total_problems']} problems")
     if not data["total_problems"]:
         if scan is not None:
             console.print(Text(_nothing_in_window(scan, data["window_days"])))
         return
+    console.print(Text(_remediation_line(report)))
+    console.print(Text(f"seed-compatible action success rate {data['action_success_rate']:.2f}% "
+                       "(every line, log observations and alerts included)", style="dim"))
     tables = [_counts("type", data["by_type"]), _counts("severity", data["by_severity"]),
               _counts("result", data["action_results"])]
     grid = Table.grid(padding=(0, 2))
@@ -37,13 +43,34 @@ def render_stats(console: Console, report: StatsReport, scan: ScanResult | None 
     console.print(_daily_chart(report.daily_by_severity()))
 
 
+def _remediation_line(report: StatsReport) -> str:
+    """``remediations: kill_pid 1 of 2 succeeded (50%); notifications: alert 24, log 91``."""
+    remediation = report.remediation()
+    parts = [(f"{action} {f['succeeded']} of {f['attempted']} succeeded ({f['success_rate']:g}%)"
+              if f["success_rate"] is not None else f"{action} not attempted") + _not_attempted(f["results"])
+             for action, f in remediation["by_action"].items()]
+    line = "remediations: " + ("; ".join(parts) if parts else "none attempted")
+    told = {action: sum(results.values()) for action, results in report.results_by_action(False).items()}
+    if told:
+        line += "; notifications and observations: " + ", ".join(f"{a} {n}" for a, n in told.items())
+    return line
+
+
+def _not_attempted(results: Mapping[str, int]) -> str:
+    others = {result: n for result, n in results.items() if result not in ("success", "failure")}
+    return f" (+ {', '.join(f'{n} {r}' for r, n in others.items())})" if others else ""
+
+
 def _nothing_in_window(scan: ScanResult, days: int) -> str:
     """Why the window is empty: a quiet host, a registry that lies outside it, or none at all (a wrong
     ARGUS_PROBLEMS_FILE must not look like a healthy host)."""
-    if not scan.path.exists():
+    held = scan.history
+    if held is None or not held.files:
         return f"no registry at {scan.path}: nothing was ever recorded there (is ARGUS_PROBLEMS_FILE right?)"
-    if scan.lines:
-        return (f"{scan.lines} line(s) in the registry, none in the last {days} days "
+    if held.lines:
+        span = (f" from {iso_z(held.oldest)} to {iso_z(held.newest)}"
+                if held.oldest is not None and held.newest is not None else "")
+        return (f"{held.lines} line(s) in the registry{span}, none in the last {days} days "
                 "(--window-days N looks further back)")
     return "the registry is empty: no problem recorded yet"
 
@@ -102,17 +129,43 @@ def render_patterns(console: Console, analysis: PatternAnalysis) -> None:
     patterns = analysis["patterns"]
     console.print(Text(f"Argus patterns, last {analysis['window_days']} days: {analysis['total_problems']} "
                        f"problems, {len(patterns)} pattern(s)", style="bold"))
-    if not patterns:
-        return
-    table = Table(show_edge=False)
-    for column in ("id", "severity", "summary", "recommendation"):
-        table.add_column(column, overflow="fold")
-    styles = {name: style for name, style, _ in _SEVERITIES}
+    if patterns:
+        table = Table(show_edge=False)
+        for column in ("id", "severity", "summary", "recommendation"):
+            table.add_column(column, overflow="fold")
+        styles = {name: style for name, style, _ in _SEVERITIES}
+        for pattern in patterns:
+            # ids and summaries carry process names from the registry: Text, so they are never markup
+            table.add_row(Text(pattern["id"]), Text(pattern["severity"], style=styles.get(pattern["severity"], "")),
+                          Text(pattern["summary"]), Text(pattern["recommendation"]))
+        console.print(table)
+    if "hour_of_day" in analysis and analysis["total_problems"]:  # the seed's report (--compat) has none
+        console.print(_hour_chart(analysis["hour_of_day"], _standing_hours(patterns)))
+
+
+def _standing_hours(patterns: list[Pattern]) -> set[str]:
     for pattern in patterns:
-        # ids and summaries carry process names from the registry: Text, so they are never markup
-        table.add_row(Text(pattern["id"]), Text(pattern["severity"], style=styles.get(pattern["severity"], "")),
-                      Text(pattern["summary"]), Text(pattern["recommendation"]))
-    console.print(table)
+        hours = pattern["data"].get("hours_utc") if pattern["type"] == "time_correlation" else None
+        if isinstance(hours, list):
+            return set(hours)
+    return set()
+
+
+def _hour_chart(counts: dict[str, int], standing: set[str]) -> Table:
+    """All 24 UTC hours of day, one bar each, scaled to the busiest; the hours that stand out
+    against the others (the time-correlation finding) are drawn solid and marked, so the mark
+    survives NO_COLOR."""
+    table = Table(title="problems per UTC hour of day (█ stands out against the other hours)",
+                  show_edge=False, show_header=False)
+    for justify in ("left", "left", "right", "left"):
+        table.add_column(justify=justify)
+    peak = max(counts.values(), default=0) or 1
+    for hour, count in counts.items():
+        out = hour in standing
+        bar = ("█" if out else "░") * (round(count * _BAR_WIDTH / peak) or (1 if count else 0))
+        table.add_row(f"{hour}:00", Text(bar, style="bold red" if out else "blue"), str(count),
+                      Text("◀ stands out", style="bold") if out else "")
+    return table
 
 
 def render_top_subjects(console: Console, history: IncidentHistory) -> None:

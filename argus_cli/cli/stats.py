@@ -15,6 +15,7 @@ from argus_cli.cli.reports_common import incident_history, io_errors, wants_json
 
 if TYPE_CHECKING:  # the reports load only when this command runs, not on every `argus` start
     from argus_cli.config import Config
+    from argus_cli.reports.scan import ScanResult
     from argus_cli.reports.stats import StatsReport
     from argus_cli.reports.trends import DiskTrend
 
@@ -50,7 +51,7 @@ def command(
     config = load_config()
     days, now = window_days or config.stats_window_days, time.time()
     with io_errors(f"reading {config.problems_file}"):
-        from argus_cli.reports.stats import compute_stats
+        from argus_cli.reports.stats import SEED_RATE_NOTE, compute_stats
 
         report, scan = compute_stats(config.problems_file, now, days)
     warn_skipped(scan)
@@ -63,8 +64,10 @@ def command(
     data["top_subjects"] = history.top_subjects
     data["per_day"] = report.per_day()  # every day of the window, the empty ones too
     data["disk_trends"] = [t.to_dict() for t in trends]
-    data["registry"] = {"path": str(scan.path), "exists": scan.path.exists(), "lines": scan.lines,
-                        "skipped": scan.skipped}  # an empty window: a quiet host, or the wrong file?
+    data["registry"] = _registry(scan)  # an empty window: a quiet host, or the wrong file?
+    data["remediation"] = report.remediation()
+    data["notifications"] = report.results_by_action(remediations=False)
+    data["notes"] = {"action_success_rate": SEED_RATE_NOTE}
     if out is not None:
         with io_errors("writing the report"):
             emit_json(data, out)
@@ -76,6 +79,20 @@ def command(
         render_stats(console(), report, scan)
         render_top_subjects(console(), history)
         render_disk_trends(console(), trends, days)
+
+
+def _registry(scan: ScanResult) -> dict[str, object]:
+    """The file read, and when nothing fell in the window, what the whole history holds."""
+    from argus_cli.model import iso_z
+
+    out: dict[str, object] = {"path": str(scan.path), "exists": scan.path.exists(), "lines_read": scan.lines,
+                              "skipped": scan.skipped}
+    if scan.history is not None:
+        held = scan.history
+        out.update({"lines": held.lines, "files": held.files,
+                    "oldest": iso_z(held.oldest) if held.oldest is not None else None,
+                    "newest": iso_z(held.newest) if held.newest is not None else None})
+    return out
 
 
 def _trends(config: Config, now: float, days: int) -> list[DiskTrend]:
@@ -92,7 +109,7 @@ def _trends(config: Config, now: float, days: int) -> list[DiskTrend]:
 
 
 def _prometheus(config: Config, report: StatsReport, out: Path | None, trends: list[DiskTrend]) -> None:
-    from argus_cli.reports.prometheus import cycle_totals, render
+    from argus_cli.reports.prometheus import Sources, cycle_totals, open_incidents, render
     from argus_cli.state import layout
     from argus_cli.state.files import atomic_write_bytes
 
@@ -100,9 +117,10 @@ def _prometheus(config: Config, report: StatsReport, out: Path | None, trends: l
     with io_errors(f"reading {cycles}"):
         totals = cycle_totals(cycles)
         state = layout.CYCLE_STATE.read(config.state_dir)
-    if totals.skipped_lines:
-        print(f"argus: skipped {totals.skipped_lines} malformed line(s) in {cycles}", file=sys.stderr)
-    text = render(report, totals, state, trends)
+        incidents = open_incidents(config.state_dir)
+    if totals.malformed:
+        print(f"argus: skipped {totals.malformed} malformed line(s) in {cycles}", file=sys.stderr)
+    text = render(Sources(report, totals, state, trends, incidents))
     with io_errors("writing the Prometheus file"):
         if out is not None:
             atomic_write_bytes(out, text.encode("utf-8"))

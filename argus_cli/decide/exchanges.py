@@ -9,7 +9,7 @@ long it took and what it cost. A dry run or `argus decide` spent tokens as well:
 Every string is redacted with the configured secrets before it is written: the user message
 quotes the host (command lines, unit names), where a key can turn up, and so can an error. The
 file is private (0600, the prompts describe the host), appended through ``append_jsonl``
-(``O_NOFOLLOW``, one line per write) and rotated by size like argus.log. Writing never fails the
+(``O_NOFOLLOW``, one line per write) and rotated by size with the other records (by the cycle). Writing never fails the
 caller: the exchange has already happened; a failure is said once on stderr.
 """
 
@@ -32,16 +32,14 @@ from argus_cli.state.files import (
     append_jsonl,
     check_fields,
     dumps,
-    newest_valid,
 )
 from argus_cli.state.layout import LLM_EXCHANGES
+from argus_cli.state.records import newest_valid
 from argus_cli.text import one_line
 
 if TYPE_CHECKING:
     from argus_cli.decide.llm import LlmOutcome, LlmRequest
 
-MAX_BYTES = 10 * 1024 * 1024  # rotated past this: llm.jsonl.1 ... llm.jsonl.3, as argus.log
-BACKUPS = 3
 # Per line: what is kept of the user message and of the answer. Well under the readers' 1 MiB
 # line bound even when JSON escaping inflates the text; the digest still names the whole message.
 TEXT_CAP = 64 * 1024
@@ -117,11 +115,8 @@ def last_exchange(config: Config, look_back: int = 20) -> dict[str, object] | No
 
 
 def _append(path: Path, line: dict[str, object]) -> None:
-    from argus_cli.runtime.log import rotate  # one rotation scheme for argus.log and this file
-
-    # Two writers (a cycle and `argus decide`) rotating at once can at worst shift a backup early.
-    # The bounds are read here, not bound as defaults, so a test can lower MAX_BYTES.
-    rotate(path, MAX_BYTES, BACKUPS)
+    # Rotated by the cycle with the other records (runtime/records.rotate_records), never here:
+    # `argus decide` writes too, and two processes renaming the same files would race.
     append_jsonl(path, line, mode=MODE)
 
 

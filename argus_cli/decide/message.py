@@ -16,8 +16,8 @@ from argus_cli.config import Config
 from argus_cli.decide.rules import Finding
 from argus_cli.incidents import subjects
 from argus_cli.snapshot import Snapshot, to_json
-from argus_cli.state.files import tail_jsonl
 from argus_cli.state.layout import CYCLES
+from argus_cli.state.records import tail
 
 HOSTNAME_MARK = "<YOUR_HOSTNAME>"
 _TEXT_LIMIT = 300  # history strings are summaries, not transcripts
@@ -58,7 +58,7 @@ def history(config: Config) -> list[dict[str, object]]:
     count = config.history_cycles
     if count == 0:
         return []
-    lines = tail_jsonl(config.state_dir / CYCLES, count * 2)
+    lines = tail(config.state_dir / CYCLES, count * 2)
     decided = [summarise_cycle(line) for line in lines if line.get("status") != "skipped"]
     return decided[-count:]
 

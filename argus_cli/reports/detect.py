@@ -82,7 +82,7 @@ def run_analysis(config: Config, now: float) -> tuple[PatternAnalysis, ScanResul
     subjects of the same window, written to pattern-analysis.json. Raises OSError when the
     registry or the incident log cannot be read, as ``patterns analyze`` does."""
     days = config.pattern_window_days
-    analysis, scan = compute_patterns(config.problems_file, now, days)
+    analysis, scan = compute_patterns(config.problems_file, config.state_dir, now, days)
     history = read_incidents(config.state_dir / layout.INCIDENT_LOG, now, days)
     analysis["top_subjects"] = history.top_subjects
     atomic_write_json(config.state_dir / layout.PATTERN_ANALYSIS, analysis)

@@ -21,12 +21,13 @@ from typing import Any
 
 from argus_cli.model import ACTIONS
 from argus_cli.reports.window import parse_timestamp
+from argus_cli.state import records
 from argus_cli.state.files import LineStats, Validator, iter_jsonl, iter_jsonl_backwards
 from argus_cli.state.layout import CYCLES, INCIDENT_LOG, INCIDENTS, LLM_EXCHANGES, Incident
+from argus_cli.state.records import generations
 
 Line = dict[str, Any]  # one JSONL record as read
 NOT_JUDGED = "not judged yet"  # a host-changing action that ran, with no verdict so far
-EXCHANGE_BACKUPS = 3  # llm.jsonl.1 ... .3 (decide/exchanges.py rotates so)
 _INDEX = re.compile(r"-[1-9][0-9]{0,8}")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T")
 
@@ -222,7 +223,7 @@ def _epoch(ts: object) -> float | None:
 def _cycles_backwards(path: Path, scan: Scan) -> Iterator[CycleView]:
     from argus_cli.runtime.records import valid_cycle_line  # the one shape of a cycle line
 
-    for record in iter_jsonl_backwards(path, stats=scan.stats):
+    for record in records.iter_backwards(path, stats=scan.stats):  # cycles.jsonl, then its rotated copies
         try:
             valid_cycle_line(record)
         except ValueError:
@@ -324,8 +325,7 @@ def _exchange(state_dir: Path, cycle: CycleView) -> tuple[Line | None, Path | No
 
     if cycle.llm_called is False:
         return None, None
-    names = [LLM_EXCHANGES, *(f"{LLM_EXCHANGES}.{n}" for n in range(1, EXCHANGE_BACKUPS + 1))]
-    for path in (state_dir / name for name in names):
+    for path in generations(state_dir / LLM_EXCHANGES):
         for record in iter_jsonl_backwards(path):
             epoch = _epoch(record.get("ts"))
             if epoch is None or not _valid(valid_line, record):

@@ -1,119 +1,84 @@
-"""Pattern analysis: four detectors over the registry window, pure aggregation.
+"""Pattern analysis: the registry window's findings, pure aggregation (``argus patterns``).
 
-Detectors, their ids and ``data`` follow the original ``pattern-analysis.sh`` so its consumers
-keep working: restart spikes per UTC day, a disk-pressure trend, a recurring memory hog (read
-from the ``hog_process=NAME`` enrichment) and a cluster in one UTC hour of day. A detector fires
-at ``THRESHOLD`` (3) events. Patterns are listed detector by detector, each sorted by its key.
+One pass over the registry fills counters (``PatternAccumulator``); the detectors then run on
+those counters and on the disks' measured trends, never on lines, so they add nothing per line:
+
+- ``service-restarts-DAY``: three restarts on a UTC day (the seed's rule, unchanged);
+- ``disk-pressure-PATH``: a disk filling, by its measured rate and days to full
+  (``patterns_disk``), or ``disk-pressure-trend`` (info) on a host with no measurements;
+- ``memory-hog-NAME``: the same largest process in three memory problems (``patterns_hogs``);
+- ``time-correlation``: the UTC hours of day that stand out against the host's own other
+  hours, as one finding (``patterns_time``).
+
+The report keeps the seed's shape (``pattern_types``) and adds ``hour_of_day``. The seed's own
+four detectors stay available as they were in ``patterns_compat`` (``analyze --compat``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NotRequired, TypedDict
 
 from argus_cli.model import iso_z
-from argus_cli.reports.incidents import TopSubject
+from argus_cli.reports.pattern_types import Pattern, PatternAnalysis
+from argus_cli.reports.patterns_compat import restart_spikes
+from argus_cli.reports.patterns_disk import disk_patterns
+from argus_cli.reports.patterns_hogs import recurring_hogs
+from argus_cli.reports.patterns_time import hour_of_day, time_correlation
 from argus_cli.reports.scan import RESTART, Digest, ScanResult, scan_registry
+from argus_cli.reports.trends import DiskTrend, disk_trends
 
-THRESHOLD = 3
-
-
-class Pattern(TypedDict):
-    id: str
-    type: str
-    severity: str
-    summary: str
-    recommendation: str
-    data: dict[str, str | int]  # the detector's key (day, process, hour_utc) and its count
-
-
-class PatternAnalysis(TypedDict):
-    """``pattern-analysis.json``, as the original script wrote it, plus ``top_subjects``."""
-
-    generated_at: str
-    window_days: int
-    total_problems: int
-    patterns: list[Pattern]
-    # Added by `argus patterns analyze` from incidents.jsonl; not part of the detect signature.
-    top_subjects: NotRequired[list[TopSubject]]
+__all__ = ["Pattern", "PatternAccumulator", "PatternAnalysis", "compute_patterns", "measured_disks"]
 
 
 class PatternAccumulator:
-    """Counters keyed by in-window hours, days and hog names."""
+    """Counters keyed by in-window hours, days, disk severities and hog names."""
 
     wants_tags = True  # the scan computes hog names and restart markers only for this
+    wants_actions = False  # folds Digest: no action type
 
     def __init__(self, now: float, days: int) -> None:
         self.now, self.days = now, days
         self.hours: defaultdict[str, int] = defaultdict(int)
         self.restart_days: defaultdict[str, int] = defaultdict(int)
         self.disk_days: defaultdict[str, int] = defaultdict(int)
+        self.disk_severities: defaultdict[str, int] = defaultdict(int)
         self.hogs: defaultdict[str, int] = defaultdict(int)
 
     def fold(self, digests: Iterable[tuple[Digest, int]]) -> None:
-        for (hour, kind, _severity, _result, tag), count in digests:
+        for (hour, kind, severity, _result, tag), count in digests:
             self.hours[hour] += count
             if kind == "service" and tag == RESTART:
                 self.restart_days[hour[:10]] += count
             elif kind == "disk":
                 self.disk_days[hour[:10]] += count
+                self.disk_severities[severity] += count
             elif kind == "memory" and tag is not None:
                 self.hogs[tag] += count
 
-    def report(self) -> PatternAnalysis:
-        patterns = (restart_spikes(self.restart_days) + disk_trend(self.disk_days)
-                    + memory_hogs(self.hogs) + time_clusters(self.hours))
+    def report(self, disks: Sequence[DiskTrend]) -> PatternAnalysis:
+        """The findings, given the disks' trends over the same window (``measured_disks``)."""
+        patterns = (restart_spikes(self.restart_days) + disk_patterns(disks, self.disk_days, self.disk_severities)
+                    + recurring_hogs(self.hogs) + time_correlation(self.hours))
         return {"generated_at": iso_z(self.now), "window_days": self.days,
-                "total_problems": sum(self.hours.values()), "patterns": patterns}
+                "total_problems": sum(self.hours.values()), "patterns": patterns,
+                "hour_of_day": hour_of_day(self.hours)}
 
 
-def _pattern(pid: str, kind: str, severity: str, summary: str, recommendation: str,
-             *, data: dict[str, str | int]) -> Pattern:
-    return {"id": pid, "type": kind, "severity": severity, "summary": summary,
-            "recommendation": recommendation, "data": data}
-
-
-def restart_spikes(days: dict[str, int]) -> list[Pattern]:
-    return [_pattern(f"service-restarts-{day}", "service_restart_spike", "warning",
-                     f"Services were restarted {count} times on {day} (UTC).",
-                     "Find the root cause before letting Argus keep restarting the service.",
-                     data={"day": day, "count": count})
-            for day, count in sorted(days.items()) if count >= THRESHOLD]
-
-
-def disk_trend(days: dict[str, int]) -> list[Pattern]:
-    count = sum(days.values())
-    if count < THRESHOLD or len(days) < 2:
+def measured_disks(state_dir: Path, now: float, days: int) -> list[DiskTrend]:
+    """Each disk's trend from ``metrics.jsonl``; none when it cannot be read: the registry's report
+    must not fail over the metrics (``argus stats`` names that error; the findings say no usage
+    was measured)."""
+    try:
+        return disk_trends(state_dir, now, days)[0]
+    except OSError:
         return []
-    return [_pattern("disk-pressure-trend", "disk_pressure_trend", "warning",
-                     f"Disk problems occurred {count} times over {len(days)} days.",
-                     "Find what is filling the disk and tighten cleanup or retention.",
-                     data={"count": count})]
 
 
-def memory_hogs(hogs: dict[str, int]) -> list[Pattern]:
-    return [_pattern(f"memory-hog-{name}", "memory_hog_recurring", "warning",
-                     f"Memory pressure recurred {count} times with {name} as the largest process.",
-                     f"Check {name} for a leak or a runaway workload.",
-                     data={"process": name, "count": count})
-            for name, count in sorted(hogs.items()) if count >= THRESHOLD]
-
-
-def time_clusters(hours: dict[str, int]) -> list[Pattern]:
-    by_hour: defaultdict[str, int] = defaultdict(int)
-    for hour, count in hours.items():
-        by_hour[hour[11:13]] += count
-    return [_pattern(f"time-correlation-{hh}", "time_correlation", "info",
-                     f"{count} problems cluster in the {hh}:00 UTC hour.",
-                     "Look for cron jobs, backups or deployments that run around that hour.",
-                     data={"hour_utc": hh, "count": count})
-            for hh, count in sorted(by_hour.items()) if count >= THRESHOLD]
-
-
-def compute_patterns(problems_file: Path, now: float, window_days: int) -> tuple[PatternAnalysis, ScanResult]:
-    """Stream the registry once and run the four detectors over the window."""
+def compute_patterns(problems_file: Path, state_dir: Path, now: float,
+                     window_days: int) -> tuple[PatternAnalysis, ScanResult]:
+    """Stream the registry once, read the disks' trends, and run the detectors over the window."""
     accumulator = PatternAccumulator(now, window_days)
     scan = scan_registry(problems_file, [accumulator])
-    return accumulator.report(), scan
+    return accumulator.report(measured_disks(state_dir, now, window_days)), scan

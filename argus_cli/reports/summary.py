@@ -19,7 +19,7 @@ import orjson
 from argus_cli.config import Config
 from argus_cli.model import iso_z
 from argus_cli.reports.incidents import IncidentCounts
-from argus_cli.reports.patterns import PatternAccumulator, PatternAnalysis
+from argus_cli.reports.patterns import PatternAccumulator, PatternAnalysis, measured_disks
 from argus_cli.reports.scan import ScanResult, scan_registry
 from argus_cli.reports.stats import StatsAccumulator, StatsJson
 
@@ -46,7 +46,8 @@ def collect(config: Config, now: float, days: int | None = None) -> tuple[StatsJ
     stats = StatsAccumulator(now, days or config.stats_window_days)
     patterns = PatternAccumulator(now, days or config.pattern_window_days)
     scan = scan_registry(config.problems_file, [stats, patterns])
-    return stats.report().to_dict(), patterns.report(), scan
+    disks = measured_disks(config.state_dir, now, patterns.days)
+    return stats.report().to_dict(), patterns.report(disks), scan
 
 
 def summary_text(stats: StatsJson, analysis: PatternAnalysis, incidents: IncidentCounts,

@@ -20,6 +20,7 @@ from pathlib import Path
 from argus_cli.reports.window import parse_timestamp
 from argus_cli.state.files import LineStats, iter_jsonl_backwards
 from argus_cli.state.layout import METRICS
+from argus_cli.state.records import generations
 
 DAY = 86400.0
 MIN_POINTS = 12
@@ -27,10 +28,12 @@ MIN_SPAN = DAY  # less than a day of readings is no trend: noise can look like a
 STALE = DAY  # a disk not measured for a day (unmounted, no longer watched): no forecast
 STRAY_LINES = 288  # older lines in a row that mark the window's edge (fewer: a clock set back)
 FUTURE_SLACK = 300.0  # seconds a line may be ahead of now (clocks differ a little)
-BACKUPS = 3
 MAX_DISKS = 64  # per line: more is not a host's disks
 FULL = 99.5
 NOISE = 3.0  # standard errors the slope must stand clear of zero to be called filling
+# Percent a day below which a disk is not filling: readings that never change fit with no error,
+# and the float noise of their slope must not forecast "full in 10^14 days".
+MIN_RATE = 0.01
 
 
 @dataclass
@@ -116,9 +119,8 @@ def disk_trends(state_dir: Path, now: float, days: int) -> tuple[list[DiskTrend]
 
 
 def _readings(state_dir: Path, edge: float, now: float, read: Read) -> Iterator[tuple[float, dict[str, float]]]:
-    names = [METRICS, *(f"{METRICS}.{n}" for n in range(1, BACKUPS + 1))]
     streak = 0
-    for path in (state_dir / name for name in names):
+    for path in generations(state_dir / METRICS):
         for line in iter_jsonl_backwards(path, stats=read.lines):
             ts = line.get("ts")
             moment = parse_timestamp(ts) if isinstance(ts, str) else None
@@ -149,7 +151,7 @@ def _trend(path: str, fit: _Fit, now_x: float) -> DiskTrend:
         return base
     rate, error, intercept = _slope(fit)
     level = min(100.0, intercept + rate * now_x)  # the fitted line at now
-    filling = rate > 0 and rate > NOISE * error
+    filling = rate >= MIN_RATE and rate > NOISE * error
     return DiskTrend(path, fit.last_percent, rate, (100.0 - level) / rate if filling else None, fit.n, age)
 
 

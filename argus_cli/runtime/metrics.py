@@ -3,7 +3,8 @@ memory, swap, each disk's usage, services up of total), about 100 bytes. The tre
 disk forecast read it (``reports/trends.py``); the problem registry only says when something
 was wrong, this says how the host was all along.
 
-Rotated by size like llm.jsonl (10 MB is a year of five-minute cycles); a dry run writes none.
+Rotated by size with the other records (ARGUS_RECORDS_MAX_MB; 10 MB is a year of five-minute
+cycles); a dry run writes none.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from argus_cli.model import iso_z
 from argus_cli.snapshot import Snapshot
 from argus_cli.state.files import append_jsonl
 from argus_cli.state.layout import METRICS
-
-MAX_BYTES = 10 * 1024 * 1024
-BACKUPS = 3
 
 
 def line_of(snapshot: Snapshot, now: float) -> dict[str, object]:
@@ -36,7 +34,5 @@ def line_of(snapshot: Snapshot, now: float) -> dict[str, object]:
 
 
 def append(config: Config, snapshot: Snapshot, now: float) -> None:
-    from argus_cli.runtime.log import rotate  # one rotation scheme for argus.log, llm.jsonl and this file
-    path = config.state_dir / METRICS
-    rotate(path, MAX_BYTES, BACKUPS)
-    append_jsonl(path, line_of(snapshot, now))
+    # Rotated with the other records at the start of the cycle (runtime/records.rotate_records).
+    append_jsonl(config.state_dir / METRICS, line_of(snapshot, now))

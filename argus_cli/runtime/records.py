@@ -1,5 +1,6 @@
 """What a cycle leaves behind (ARCHITECTURE.md §4): cycle-state.json, cycles.jsonl, last_decision.json,
-last_response.json; plus the two checks that read them: the self-check and the disk guard."""
+last_response.json; plus the two checks that read them: the self-check and the disk guard; and the
+rotation of the append-only records, which only the cycle does."""
 
 from __future__ import annotations
 
@@ -13,11 +14,34 @@ import msgspec
 from argus_cli.config import Config
 from argus_cli.model import ActionResult, Decision, iso_z
 from argus_cli.state import layout
-from argus_cli.state.files import OPTIONAL_NUMBER, OPTIONAL_STR, append_jsonl, check_fields, newest_valid
+from argus_cli.state.files import OPTIONAL_NUMBER, OPTIONAL_STR, append_jsonl, check_fields
 from argus_cli.state.layout import CycleState, LastDecision, LastResponse
+from argus_cli.state.records import newest_valid
 from argus_cli.text import one_line
 
 SELF_ALERT_EVERY = 3  # the 3rd consecutive failure alerts, and every third after it
+
+
+def record_files(config: Config) -> tuple[Path, ...]:
+    """The append-only records that rotate by ARGUS_RECORDS_MAX_MB (``state/records.py``)."""
+    state = config.state_dir
+    return (config.problems_file, state / layout.CYCLES, state / layout.METRICS, state / layout.LLM_EXCHANGES)
+
+
+def rotate_records(config: Config) -> tuple[list[str], list[str]]:
+    """Rotate each record past ARGUS_RECORDS_MAX_MB, keeping ARGUS_RECORDS_KEEP copies; called
+    by the lock holder once at the start of a cycle, so a cycle's lines stay in one file.
+    (rotated names, errors): a record that cannot rotate is said, and the cycle goes on."""
+    from argus_cli.state.records import rotate
+
+    rotated, errors = [], []
+    for path in record_files(config):
+        try:
+            if rotate(path, config.records_max_mb * 1024 * 1024, config.records_keep):
+                rotated.append(path.name)
+        except OSError as exc:
+            errors.append(f"rotating {path}: {exc.strerror or exc}")
+    return rotated, errors
 
 
 @dataclass

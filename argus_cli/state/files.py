@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -412,26 +411,50 @@ def _lines_forward(fd: int, chunk: int = _READ_CHUNK) -> Iterator[bytes | None]:
         yield b"".join(head)
 
 
-def tail_jsonl(path: Path, max_lines: int, chunk: int = 65536) -> list[dict[str, Any]]:
-    """The last ``max_lines`` parsable records, in file order, read backwards from the end.
+def iter_jsonl_blocks(path: Path, stats: LineStats, start: int = 0,
+                      report: Reporter = to_stderr) -> Iterator[bytes]:
+    """``path`` from ``start`` (a line's start) as blocks of whole lines, for a caller that decodes
+    many lines in one call (msgspec's ``decode_lines``); a line over ``MAX_LINE_BYTES`` is left
+    out and counted malformed (and in ``stats.lines``), never held. The caller counts the lines
+    it gets. (Read, not mapped: a disk error must be an OSError to report, not a SIGBUS.)"""
+    fd = open_state_file(path, report)
+    if fd is None:
+        return
+    try:
+        if start:
+            os.lseek(fd, start, os.SEEK_SET)
+        yield from _blocks_forward(fd, stats)
+    finally:
+        os.close(fd)
 
-    Cost depends on ``max_lines``, not on the file's size.
-    """
-    records = list(islice(iter_jsonl_backwards(path, chunk), max(0, max_lines)))
-    records.reverse()
-    return records
 
-
-def newest_valid(path: Path, validate: Validator, look_back: int = 20) -> dict[str, Any] | None:
-    """The newest of the last ``look_back`` records that ``validate`` accepts (a hand-edited or
-    foreign line is passed over), or None."""
-    for record in islice(iter_jsonl_backwards(path), max(0, look_back)):
-        try:
-            validate(record)
-        except ValueError:
+def _blocks_forward(fd: int, stats: LineStats, chunk: int = 1 << 18) -> Iterator[bytes]:
+    carry = b""  # the start of a line that runs past what was read so far
+    skipping = False  # inside a line already counted as too long
+    while data := os.read(fd, chunk):
+        if skipping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                continue
+            data, skipping = data[newline + 1:], False
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry += data
+            if len(carry) > MAX_LINE_BYTES:
+                stats.lines += 1
+                stats.malformed += 1
+                carry, skipping = b"", True
             continue
-        return record
-    return None
+        if carry and len(carry) + data.find(b"\n") > MAX_LINE_BYTES:  # the carried line ends here, too long
+            stats.lines += 1
+            stats.malformed += 1
+            data, carry = data[data.find(b"\n") + 1:], b""
+            cut = data.rfind(b"\n")
+        block, carry = carry + data[:cut + 1], data[cut + 1:]
+        if block:
+            yield block
+    if carry and not skipping:
+        yield carry
 
 
 def iter_jsonl_backwards(path: Path, chunk: int = 65536, stats: LineStats | None = None,

@@ -390,6 +390,45 @@ CPU_TIMES = JsonFile("cpu-times.json", CpuTimes)
 PATTERN_DETECT_STATE = JsonFile("pattern-detect-state.json", PatternDetectState)
 
 
+# --- the Prometheus textfile (reports/prometheus.py, runtime/counters.py) -------------------------
+
+LABELS = 32  # distinct statuses or modes counted by name; more (hand edits) count as "other"
+
+
+class CycleTotals(Struct):
+    """What cycles.jsonl adds up to: the Prometheus counters and the last cycle's gauges."""
+
+    statuses: Annotated[dict[str, Count], Meta(max_length=LABELS)] = field(default_factory=dict)
+    modes: Annotated[dict[str, Count], Meta(max_length=LABELS)] = field(default_factory=dict)
+    llm_calls: Count = 0
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    malformed: Count = 0  # lines that are no JSON object
+    last_ts: str | None = None
+    last_status: str | None = None
+    last_mode: str | None = None
+    # of the last cycle that looked at the host (a skipped one did not): its health and decider
+    last_health: str | None = None
+    last_decider: str | None = None
+
+
+class CycleCounters(Struct):
+    """The running totals behind the per-cycle textfile: cycles.jsonl counted up to byte ``offset``
+    of the file whose first line hashes to ``head``, and the older files (rotated copies) named in
+    ``finished`` to their end. ``pending`` is the ts of the writer's own line, counted before it was
+    appended (the line says how the textfile went), so passed over once met."""
+
+    totals: CycleTotals = field(default_factory=CycleTotals)
+    offset: Count = 0
+    head: str = ""
+    finished: Annotated[list[str], Meta(max_length=LISTED + 1)] = field(default_factory=list)
+    pending: str | None = None
+    seeded: Time = 0  # when the totals were last counted from the whole file
+
+
+CYCLE_COUNTERS = JsonFile("prometheus-counters.json", CycleCounters)
+
+
 # --- silences (control/silences.py) ---------------------------------------------------------------
 
 class Silence(Struct):

@@ -14,7 +14,8 @@ from typing import Any
 
 from argus_cli.config import Config
 from argus_cli.model import Problem, iso_z, problem_key
-from argus_cli.state.files import append_jsonl, iter_jsonl_backwards
+from argus_cli.state.files import append_jsonl
+from argus_cli.state.records import iter_backwards
 
 _CHUNK = 16384
 _HOG_SUFFIX = re.compile(r";\s*hog_process=.*$", re.DOTALL)
@@ -40,7 +41,7 @@ def recent_count(config: Config, key: str, window_seconds: float, now: float) ->
     """How many registry problems with ``key`` have a ``ts`` within ``window_seconds`` of ``now``."""
     cutoff, upper = iso_z(now - window_seconds), iso_z(now)
     count = 0
-    for record in iter_jsonl_backwards(config.problems_file, _CHUNK):
+    for record in iter_backwards(config.problems_file, chunk=_CHUNK):  # the live file, then its copies
         ts = _comparable_ts(record.get("ts"))
         if ts is None:
             continue

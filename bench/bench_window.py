@@ -1,0 +1,99 @@
+"""Bench a windowed report: `argus stats --window-days 7` on a 1,000,000-line, 30-day registry.
+
+Usage: python bench/bench_window.py [--lines N] [--runs 5] [--dir /tmp/argus-bench-window]
+
+The registry ends now (regenerated when it is more than a day old, so the window always holds a
+week of it) and is also kept rotated into 10 files (problems.jsonl, .1 ... .9), as
+ARGUS_RECORDS_MAX_MB would leave it. Each command runs in a fresh child, interleaved with the
+others (bench/measure.py). The floor is a `python -c` that only orjson.loads every line of the
+one-file registry: the cost of a report that reads the whole history.
+Targets: wall <= 0.5x the floor and peak RSS <= 50 MiB, for both layouts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_reports import FLOOR, _record
+from measure import compile_bytecode, interleaved
+
+DAYS = 30
+FILES = 10
+TARGET_RATIO = 0.5
+TARGET_RSS_MIB = 50
+
+
+def generate(directory: Path, lines: int) -> Path:
+    """The one-file registry and its rotated twin, ending now; reused while under a day old."""
+    path = directory / "one" / "problems.jsonl"
+    marker = directory / f"ends-{lines}"
+    if marker.exists() and time.time() - float(marker.read_text()) < 86400 and path.exists():
+        return path
+    print(f"generating {lines} lines over {DAYS} days into {directory} ...", file=sys.stderr)
+    rng = random.Random(20261201)  # noqa: S311 - reproducible test data, not secrets
+    end = int(time.time())
+    start = end - DAYS * 86400
+    rows = []
+    for n in range(lines):
+        record = _record(rng, start + n * (DAYS * 86400) // lines)
+        if n % 1000 == 7:  # a few non-canonical timestamps: the slow path
+            record["ts"] = str(record["ts"]).replace("Z", ".25+00:00")
+        rows.append(orjson.dumps(record) + b"\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(rows))
+    rotated = directory / "rotated"
+    rotated.mkdir(exist_ok=True)
+    size = -(-lines // FILES)
+    for number in range(FILES):  # the newest rows in problems.jsonl, the oldest in .9
+        first = lines - (number + 1) * size if number < FILES - 1 else 0
+        chunk = rows[first:lines - number * size]
+        name = "problems.jsonl" if number == 0 else f"problems.jsonl.{number}"
+        (rotated / name).write_bytes(b"".join(chunk))
+    marker.write_text(str(end))
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "argus-bench-window")
+    args = parser.parse_args()
+    registry = generate(args.dir, args.lines)
+    rotated = args.dir / "rotated" / "problems.jsonl"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "TELEGRAM_", "ANTHROPIC_"))}
+    base.update({"ARGUS_STATE_DIR": str(args.dir / "state"), "ARGUS_ENV_FILE": os.devnull})
+    one, many = dict(base, ARGUS_PROBLEMS_FILE=str(registry)), dict(base, ARGUS_PROBLEMS_FILE=str(rotated))
+    py = sys.executable
+    stats = [py, "-m", "argus_cli", "stats", "--json", "--window-days", "7"]
+    print(f"registry: {registry} ({registry.stat().st_size / 2**20:.0f} MiB, {args.lines} lines, {DAYS} days)")
+    compile_bytecode()
+    results = interleaved({
+        "floor (orjson.loads every line)": ([py, "-c", FLOOR, str(registry)], base),
+        "stats --window-days 7, one file": (stats, one),
+        "stats --window-days 7, 10 files": (stats, many),
+    }, args.runs)
+    for m in results.values():
+        print(m.line())
+    floor = results["floor (orjson.loads every line)"].wall_median_s
+    ok = True
+    for label in ("stats --window-days 7, one file", "stats --window-days 7, 10 files"):
+        ratio, rss = results[label].wall_median_s / floor, results[label].rss_max_mib
+        good = ratio <= TARGET_RATIO and rss <= TARGET_RSS_MIB
+        ok &= good
+        print(f"{label:<34} {ratio:4.2f}x floor (target <= {TARGET_RATIO}x), peak {rss:.1f} MiB "
+              f"(target <= {TARGET_RSS_MIB} MiB): {'OK' if good else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
