@@ -159,16 +159,16 @@ def test_a_record_that_cannot_rotate_is_said_and_the_cycle_goes_on(run_argus, ar
 
 
 def test_garbage_the_block_reader_must_skip_costs_only_itself(tmp_path):
-    """Lines over 1 MiB (one in the middle, one torn at the end), odd but valid field types, and
-    lines that are not objects: each is skipped or counted like the whole-file reader did."""
+    """Lines over 1 MiB (one in the middle, one torn at the end), lines that are not objects, an
+    action_taken that is not a string: each skipped and counted; a null action_taken and a
+    description of any JSON type are fine."""
     good = _history(2, 50, end=NOW - 60)
-    odd = [dict(good[0], action_taken=5, description=["a", {"b": None}]),
-           dict(good[1], action_taken=None)]
+    odd = [dict(good[0], action_taken=5), dict(good[1], action_taken=None, description=["a", {"b": None}])]
     lines = [json.dumps(r) for r in good[:40]] + ["x" * (2 * 1024 * 1024), "[1, 2]", '"text"', "{torn"]
     lines += [json.dumps(r) for r in good[40:] + odd]
     path = tmp_path / "problems.jsonl"
     path.write_text("\n".join(lines) + "\n" + "y" * (1536 * 1024))
     report, scan = compute_stats(path, NOW, 30)
-    assert report.total == len(good) + len(odd)
-    assert scan.skipped == 5 and scan.lines == len(good) + len(odd) + 5
-    assert report.action_results[("other", odd[0]["action_result"])] >= 1
+    assert report.total == len(good) + 1  # odd[0] (action_taken 5) is skipped, odd[1] counts
+    assert scan.skipped == 6 and scan.lines == len(good) + len(odd) + 5
+    assert report.action_results[("other", odd[1]["action_result"])] >= 1
