@@ -35,7 +35,7 @@ DECISION = json.dumps({"assessment": "t", "actions": [  # act --dry-run reads de
 COMMANDS: list[tuple[str, ...]] = [
     ("cycle",), ("cycle", "--dry-run"), ("collect",), ("decide",), ("act", "--dry-run"),
     ("last",), ("last", "--json"), ("last", "--llm"), ("stats",), ("patterns", "analyze"),
-    ("patterns", "detect"), ("relay-summary",), ("doctor",),
+    ("patterns", "detect"), ("relay-summary",), ("doctor",), ("report", "--html", "-"),
 ]
 IDS = [" ".join(c) for c in COMMANDS]
 # The state files the commands read, made unreadable (0000) in the "unreadable" case.

@@ -29,7 +29,7 @@ READ_ONLY = [("collect", "--json"), ("last",), ("last", "--json"), ("stats", "--
              ("stats", "--format", "prometheus"), ("patterns", "analyze", "--json"), ("doctor", "--json"),
              ("decide", "--decider", "rules", "--json"), ("act", "--decision", "-", "--dry-run", "--json"),
              ("status", "--json"), ("pending", "--json"), ("history", "--since", "7d", "--json"), ("explain", "last"),
-             ("silence", "list", "--json")]
+             ("silence", "list", "--json"), ("report", "--html", "-")]
 
 
 REPORTS_ON_IT = ("pending", "silence")  # `argus pending` lists approvals.json, `silence list` silences.json
