@@ -12,18 +12,15 @@ Targets: wall <= 2 s and peak RSS <= 100 MiB.
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_window import generate
+from bench_window import arguments, clean_env, generate
 from measure import compile_bytecode, interleaved
 
 DAYS = 30
@@ -101,16 +98,11 @@ def build_state(state: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "argus-bench-window")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0])
     registry = generate(args.dir, args.lines)
     state = args.dir / "report-state"
     build_state(state)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "TELEGRAM_", "ANTHROPIC_"))}
-    env.update({"ARGUS_STATE_DIR": str(state), "ARGUS_ENV_FILE": os.devnull, "ARGUS_PROBLEMS_FILE": str(registry)})
+    env = clean_env(state, ARGUS_PROBLEMS_FILE=str(registry))
     py, out = sys.executable, str(args.dir / "report.html")
     print(f"registry: {registry} ({registry.stat().st_size / 2**20:.0f} MiB, {args.lines} lines, {DAYS} days); "
           f"state: {state} (cycles.jsonl and metrics.jsonl {DAYS * 86400 // STEP} lines each)")

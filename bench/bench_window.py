@@ -62,16 +62,26 @@ def generate(directory: Path, lines: int) -> Path:
     return path
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.Namespace:
+    """--lines, --runs and --dir, as every bench over the 30-day registry takes them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "argus-bench-window")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def clean_env(state: Path, **settings: str) -> dict[str, str]:
+    """This environment without Argus, Telegram or Anthropic settings, plus ``state`` and ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "TELEGRAM_", "ANTHROPIC_"))}
+    return {**env, "ARGUS_STATE_DIR": str(state), "ARGUS_ENV_FILE": os.devnull, **settings}
+
+
+def main() -> int:
+    args = arguments(__doc__.splitlines()[0])
     registry = generate(args.dir, args.lines)
     rotated = args.dir / "rotated" / "problems.jsonl"
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "TELEGRAM_", "ANTHROPIC_"))}
-    base.update({"ARGUS_STATE_DIR": str(args.dir / "state"), "ARGUS_ENV_FILE": os.devnull})
+    base = clean_env(args.dir / "state")
     one, many = dict(base, ARGUS_PROBLEMS_FILE=str(registry)), dict(base, ARGUS_PROBLEMS_FILE=str(rotated))
     py = sys.executable
     stats = [py, "-m", "argus_cli", "stats", "--json", "--window-days", "7"]

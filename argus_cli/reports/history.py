@@ -22,7 +22,7 @@ from typing import Any
 from argus_cli.model import ACTIONS
 from argus_cli.reports.window import parse_timestamp
 from argus_cli.state import records
-from argus_cli.state.files import LineStats, Validator, iter_jsonl, iter_jsonl_backwards
+from argus_cli.state.files import LineStats, accepts, iter_jsonl, iter_jsonl_backwards
 from argus_cli.state.layout import CYCLES, INCIDENT_LOG, INCIDENTS, LLM_EXCHANGES, Incident
 from argus_cli.state.records import generations
 
@@ -328,21 +328,13 @@ def _exchange(state_dir: Path, cycle: CycleView) -> tuple[Line | None, Path | No
     for path in generations(state_dir / LLM_EXCHANGES):
         for record in iter_jsonl_backwards(path):
             epoch = _epoch(record.get("ts"))
-            if epoch is None or not _valid(valid_line, record):
+            if epoch is None or not accepts(valid_line, record):
                 continue
             if int(epoch) == int(cycle.epoch) and (record.get("dry_run") is True) == cycle.dry_run:
                 return record, path
             if epoch < int(cycle.epoch):
                 return None, None
     return None, None
-
-
-def _valid(check: Validator, record: object) -> bool:
-    try:
-        check(record)
-    except ValueError:
-        return False
-    return True
 
 
 # --- explain an incident ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from argus_cli.reports.scan import ScanResult, scan_registry
 from argus_cli.reports.stats import StatsAccumulator, StatsReport
 from argus_cli.reports.trends import DAY, FUTURE_SLACK, MAX_DISKS, STRAY_LINES, DiskTrend, Read, disk_trends
 from argus_cli.reports.window import parse_timestamp
-from argus_cli.state.files import LineStats, Reporter, Validator, to_stderr
+from argus_cli.state.files import LineStats, Reporter, accepts, to_stderr
 from argus_cli.state.layout import CYCLE_STATE, CYCLES, INCIDENT_LOG, INCIDENTS, METRICS, CycleState, Incident
 from argus_cli.state.records import generations, iter_backwards
 
@@ -160,7 +160,7 @@ def read_cycles(state_dir: Path, now: float, days: list[str], window_days: int,
     newer, streak = now, 0
     for record in iter_backwards(state_dir / CYCLES, stats=digest.lines, report=report):
         epoch = _epoch(record.get("ts"))
-        if epoch is None or not _valid(valid_cycle_line, record):
+        if epoch is None or not accepts(valid_cycle_line, record):
             digest.foreign += 1
             continue
         if epoch < edge:
@@ -181,14 +181,6 @@ def read_cycles(state_dir: Path, now: float, days: list[str], window_days: int,
 def _note_gap(digest: CycleDigest, older: float, newer: float) -> None:
     if newer - older > GAP:
         digest.gaps.append((older, newer))
-
-
-def _valid(check: Validator, record: object) -> bool:
-    try:
-        check(record)
-    except ValueError:
-        return False
-    return True
 
 
 # --- metrics.jsonl ----------------------------------------------------------------------------------

@@ -16,48 +16,25 @@ four detectors stay available as they were in ``patterns_compat`` (``analyze --c
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from argus_cli.model import iso_z
 from argus_cli.reports.pattern_types import Pattern, PatternAnalysis
-from argus_cli.reports.patterns_compat import restart_spikes
+from argus_cli.reports.patterns_compat import SeedPatternAccumulator, restart_spikes
 from argus_cli.reports.patterns_disk import disk_patterns
 from argus_cli.reports.patterns_hogs import recurring_hogs
 from argus_cli.reports.patterns_time import hour_of_day, time_correlation
-from argus_cli.reports.scan import RESTART, Digest, ScanResult, scan_registry
+from argus_cli.reports.scan import ScanResult, scan_registry
 from argus_cli.reports.trends import DiskTrend, disk_trends
 
 __all__ = ["Pattern", "PatternAccumulator", "PatternAnalysis", "compute_patterns", "measured_disks"]
 
 
-class PatternAccumulator:
-    """Counters keyed by in-window hours, days, disk severities and hog names."""
+class PatternAccumulator(SeedPatternAccumulator):
+    """The seed's counters (in-window hours, days, disk severities, hog names); other detectors."""
 
-    wants_tags = True  # the scan computes hog names and restart markers only for this
-    wants_actions = False  # folds Digest: no action type
-
-    def __init__(self, now: float, days: int) -> None:
-        self.now, self.days = now, days
-        self.hours: defaultdict[str, int] = defaultdict(int)
-        self.restart_days: defaultdict[str, int] = defaultdict(int)
-        self.disk_days: defaultdict[str, int] = defaultdict(int)
-        self.disk_severities: defaultdict[str, int] = defaultdict(int)
-        self.hogs: defaultdict[str, int] = defaultdict(int)
-
-    def fold(self, digests: Iterable[tuple[Digest, int]]) -> None:
-        for (hour, kind, severity, _result, tag), count in digests:
-            self.hours[hour] += count
-            if kind == "service" and tag == RESTART:
-                self.restart_days[hour[:10]] += count
-            elif kind == "disk":
-                self.disk_days[hour[:10]] += count
-                self.disk_severities[severity] += count
-            elif kind == "memory" and tag is not None:
-                self.hogs[tag] += count
-
-    def report(self, disks: Sequence[DiskTrend]) -> PatternAnalysis:
+    def report(self, disks: Sequence[DiskTrend] = ()) -> PatternAnalysis:
         """The findings, given the disks' trends over the same window (``measured_disks``)."""
         patterns = (restart_spikes(self.restart_days) + disk_patterns(disks, self.disk_days, self.disk_severities)
                     + recurring_hogs(self.hogs) + time_correlation(self.hours))

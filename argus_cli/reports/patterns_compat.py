@@ -24,7 +24,8 @@ THRESHOLD = 3
 
 
 class SeedPatternAccumulator:
-    """Counters keyed by in-window hours, days and hog names."""
+    """Counters keyed by in-window hours, days, disk severities and hog names (the seed's report
+    leaves the severities unused; ``patterns.PatternAccumulator`` reads them)."""
 
     wants_tags = True  # the scan computes hog names and restart markers only for this
     wants_actions = False  # folds Digest: no action type
@@ -34,15 +35,17 @@ class SeedPatternAccumulator:
         self.hours: defaultdict[str, int] = defaultdict(int)
         self.restart_days: defaultdict[str, int] = defaultdict(int)
         self.disk_days: defaultdict[str, int] = defaultdict(int)
+        self.disk_severities: defaultdict[str, int] = defaultdict(int)
         self.hogs: defaultdict[str, int] = defaultdict(int)
 
     def fold(self, digests: Iterable[tuple[Digest, int]]) -> None:
-        for (hour, kind, _severity, _result, tag), count in digests:
+        for (hour, kind, severity, _result, tag), count in digests:
             self.hours[hour] += count
             if kind == "service" and tag == RESTART:
                 self.restart_days[hour[:10]] += count
             elif kind == "disk":
                 self.disk_days[hour[:10]] += count
+                self.disk_severities[severity] += count
             elif kind == "memory" and tag is not None:
                 self.hogs[tag] += count
 

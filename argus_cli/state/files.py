@@ -341,6 +341,15 @@ class LineStats:
         self.lines = 0
 
 
+def accepts(check: Validator, record: object) -> bool:
+    """Whether the shape check ``check`` passes ``record`` (it raises ValueError when not)."""
+    try:
+        check(record)
+    except ValueError:
+        return False
+    return True
+
+
 def iter_jsonl(path: Path, stats: LineStats | None = None, start: int = 0,
                report: Reporter = to_stderr) -> Iterator[dict[str, Any]]:
     """Stream JSON objects from ``path`` (one pass, constant memory); skip bad lines.
@@ -349,15 +358,22 @@ def iter_jsonl(path: Path, stats: LineStats | None = None, start: int = 0,
     non-regular file in its place is moved aside by the owner, else raised (``open_state_file``).
     """
     stats = stats if stats is not None else LineStats()
+    with _reading(path, start, report) as fd:
+        if fd is not None:
+            yield from _records(_lines_forward(fd), stats)
+
+
+@contextlib.contextmanager
+def _reading(path: Path, start: int, report: Reporter) -> Iterator[int | None]:
+    """A descriptor on the regular file at ``path`` at offset ``start``, closed after; None: no file."""
     fd = open_state_file(path, report)
-    if fd is None:
-        return
     try:
-        if start:
+        if fd is not None and start:
             os.lseek(fd, start, os.SEEK_SET)
-        yield from _records(_lines_forward(fd), stats)
+        yield fd
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def _records(lines: Iterator[bytes | None], stats: LineStats) -> Iterator[dict[str, Any]]:
@@ -417,15 +433,9 @@ def iter_jsonl_blocks(path: Path, stats: LineStats, start: int = 0,
     many lines in one call (msgspec's ``decode_lines``); a line over ``MAX_LINE_BYTES`` is left
     out and counted malformed (and in ``stats.lines``), never held. The caller counts the lines
     it gets. (Read, not mapped: a disk error must be an OSError to report, not a SIGBUS.)"""
-    fd = open_state_file(path, report)
-    if fd is None:
-        return
-    try:
-        if start:
-            os.lseek(fd, start, os.SEEK_SET)
-        yield from _blocks_forward(fd, stats)
-    finally:
-        os.close(fd)
+    with _reading(path, start, report) as fd:
+        if fd is not None:
+            yield from _blocks_forward(fd, stats)
 
 
 def _blocks_forward(fd: int, stats: LineStats, chunk: int = 1 << 18) -> Iterator[bytes]:

@@ -31,6 +31,7 @@ from argus_cli.state.files import (
     LineStats,
     Reporter,
     Validator,
+    accepts,
     iter_jsonl,
     iter_jsonl_backwards,
     open_state_file,
@@ -101,13 +102,8 @@ def tail(path: Path, max_lines: int) -> list[dict[str, Any]]:
 def newest_valid(path: Path, validate: Validator, look_back: int = 20) -> dict[str, Any] | None:
     """The newest of the last ``look_back`` records that ``validate`` accepts, across the rotation
     (just after one, the live file is empty), or None."""
-    for record in islice(iter_backwards(path), max(0, look_back)):
-        try:
-            validate(record)
-        except ValueError:
-            continue
-        return record
-    return None
+    return next((record for record in islice(iter_backwards(path), max(0, look_back)) if accepts(validate, record)),
+                None)
 
 
 def iter_since(path: Path, since: float | None, stats: LineStats | None = None,
