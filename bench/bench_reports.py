@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import compile_bytecode, interleaved
+from measure import compile_bytecode, interleaved, judge
 
 FLOOR = ("import orjson,sys\nfor line in open(sys.argv[1],'rb'):\n"
          "    try:\n        orjson.loads(line)\n    except orjson.JSONDecodeError:\n        pass")
@@ -102,17 +102,10 @@ def main() -> int:
     }, args.runs)
     for m in results.values():
         print(m.line())
-    floor = results["floor (orjson.loads only)"].wall_median_s
-    ok = True
-    for name, label in (("stats", "argus stats --json"), ("patterns analyze", "argus patterns analyze --json")):
-        wall, rss = results[label].wall_median_s, results[label].rss_max_mib
-        ratio = wall / floor
-        good = ratio <= TARGET_RATIO and rss <= TARGET_RSS_MIB
-        ok &= good
-        print(f"{name:<17} {ratio:4.2f}x floor (target <= {TARGET_RATIO}x), peak {rss:.1f} MiB "
-              f"(target <= {TARGET_RSS_MIB} MiB): {'OK' if good else 'MISSED'}")
+    ok = judge(results, "floor (orjson.loads only)",
+               {"stats": "argus stats --json", "patterns analyze": "argus patterns analyze --json"},
+               TARGET_RATIO, TARGET_RSS_MIB)
     return 0 if ok else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

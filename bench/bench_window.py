@@ -24,7 +24,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_reports import FLOOR, _record
-from measure import compile_bytecode, interleaved
+from measure import compile_bytecode, interleaved, judge
 
 DAYS = 30
 FILES = 10
@@ -94,16 +94,10 @@ def main() -> int:
     }, args.runs)
     for m in results.values():
         print(m.line())
-    floor = results["floor (orjson.loads every line)"].wall_median_s
-    ok = True
-    for label in ("stats --window-days 7, one file", "stats --window-days 7, 10 files"):
-        ratio, rss = results[label].wall_median_s / floor, results[label].rss_max_mib
-        good = ratio <= TARGET_RATIO and rss <= TARGET_RSS_MIB
-        ok &= good
-        print(f"{label:<34} {ratio:4.2f}x floor (target <= {TARGET_RATIO}x), peak {rss:.1f} MiB "
-              f"(target <= {TARGET_RSS_MIB} MiB): {'OK' if good else 'MISSED'}")
+    labels = ("stats --window-days 7, one file", "stats --window-days 7, 10 files")
+    ok = judge(results, "floor (orjson.loads every line)", {label: label for label in labels},
+               TARGET_RATIO, TARGET_RSS_MIB)
     return 0 if ok else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

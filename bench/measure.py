@@ -86,3 +86,18 @@ def interleaved(cases: dict[str, Case], runs: int,
             samples[label].append(run_once(argv, env))
     return {label: Measurement(label, statistics.median(s[0] for s in got), statistics.median(s[1] for s in got),
                                max(s[1] for s in got), len(got)) for label, got in samples.items()}
+
+
+def judge(results: dict[str, Measurement], floor: str, judged: dict[str, str], target_ratio: float,
+          target_rss_mib: float) -> bool:
+    """Print each judged command's wall time as a ratio of ``floor``'s and its peak RSS against the
+    targets (``judged`` maps the name printed to the measurement's label); True when all pass."""
+    base = results[floor].wall_median_s
+    ok = True
+    for name, label in judged.items():
+        ratio, rss = results[label].wall_median_s / base, results[label].rss_max_mib
+        good = ratio <= target_ratio and rss <= target_rss_mib
+        ok &= good
+        print(f"{name:<34} {ratio:4.2f}x floor (target <= {target_ratio}x), peak {rss:.1f} MiB "
+              f"(target <= {target_rss_mib} MiB): {'OK' if good else 'MISSED'}")
+    return ok
