@@ -353,7 +353,8 @@ class Config:
     records_max_mb = integer("ARGUS_RECORDS_MAX_MB", 50,
         "Size in MB past which problems, cycles, metrics and llm records rotate (NAME.1, NAME.2 ...)", 1, 100_000)
     records_keep = integer("ARGUS_RECORDS_KEEP", 4,
-        "Rotated copies kept of each record; reports read them with the live file", 0, 100)
+        "Rotated copies kept of each record (at least 1: rotation never deletes the live one); "
+        "reports read them with the live file", 1, 100)
     cycle_timeout = seconds("ARGUS_CYCLE_TIMEOUT", 240, "Hard limit for one cycle, seconds", 1, 3600)
 
     @property
@@ -511,10 +512,12 @@ def find_env_file(env: Mapping[str, str]) -> Path | None:
     return None
 
 
-def load(env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Config:
-    """Build the Config from ``env`` (default: os.environ) layered over the env file."""
+def load(env: Mapping[str, str] | None = None, env_file: Path | None = None, *,
+         read_env_file: bool = True) -> Config:
+    """Build the Config from ``env`` (default: os.environ) layered over the env file (none with
+    ``read_env_file`` off: ``argus eval`` judges each case on its own settings only)."""
     env = os.environ if env is None else env
-    env_file = env_file or find_env_file(env)
+    env_file = (env_file or find_env_file(env)) if read_env_file else None
     file_lines = _read_env_file(env_file) if env_file is not None else {}
     values: dict[str, object] = {}
     origins: dict[str, str] = {}

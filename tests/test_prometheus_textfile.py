@@ -10,12 +10,15 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers_anthropic import error, llm_env
 from helpers_prometheus import Family, parse_exposition
+from helpers_reports import iso, problem, write_registry
 from test_trends import history, write
 
 from argus_cli.config import VARS_BY_NAME
@@ -231,10 +234,29 @@ def test_a_failing_llm_is_degraded_through_its_backoff(env, run_argus, anthropic
 def test_the_disk_forecast_is_the_one_stats_gives(env, run_argus, tmp_path):
     # the cycle measures another path, so "/" holds only the made-up history
     env = {**env, "ARGUS_DISK_PATHS": str(tmp_path)}
-    write(state(env) / "metrics.jsonl", history(__import__("time").time() - 60, 7, slope=2.0, start=60.0))
+    write(state(env) / "metrics.jsonl", history(time.time() - 60, 7, slope=2.0, start=60.0))
     cycle(run_argus, env, "--decider", "rules")
     days = families(env)["argus_disk_days_to_full"].value(path="/")
     assert 10 < days < 16
+    assert textfile(env).read_text() == stats_text(run_argus, env)
+
+
+def test_problems_in_a_hostile_registry_are_counted_as_stats_counts_them(env, run_argus, tmp_path):
+    """A stretch written under a clock set back by two days, lines whose action_taken is not a
+    string, a nested ts: the textfile's problem counts are the ones `argus stats` prints."""
+    now = time.time()
+    records = [problem(iso(now - 9 * 86400 + n * 260), severity=("info", "warning", "critical")[n % 3])
+               for n in range(3000)]
+    for record in records[2000:2600]:
+        record["ts"] = iso(datetime.fromisoformat(record["ts"]).timestamp() - 2 * 86400)
+    for record in records[::50]:
+        record["action_taken"] = 5
+    for record in records[1::7]:
+        record["detail"] = {"ts": "2020-01-01T00:00:00Z"}
+    env = {**env, "ARGUS_PROBLEMS_FILE": str(write_registry(tmp_path / "problems.jsonl", records))}
+    cycle(run_argus, env, "--decider", "rules")
+    found = families(env)["argus_problems"]
+    assert sum(value for _, value in found.samples) > 1000
     assert textfile(env).read_text() == stats_text(run_argus, env)
 
 

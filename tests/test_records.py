@@ -172,3 +172,87 @@ def test_garbage_the_block_reader_must_skip_costs_only_itself(tmp_path):
     assert report.total == len(good) + 1  # odd[0] (action_taken 5) is skipped, odd[1] counts
     assert scan.skipped == 6 and scan.lines == len(good) + len(odd) + 5
     assert report.action_results[("other", odd[1]["action_result"])] >= 1
+
+
+# --- what a red-team review found: rotations cut short, hostile lines, odd generations ------------
+
+def test_a_live_file_that_cannot_move_leaves_every_copy_in_place_cycle_after_cycle(tmp_path, immutable):
+    """An immutable live file (chattr +i: rename refused, as an append-only one is): each
+    rotation fails before anything moved; three tries later no copy was lost or renumbered."""
+    records = _history(12, 100)
+    path = tmp_path / "problems.jsonl"
+    _split(path, records, 3)
+    path.write_text(path.read_text() + "p" * 20_000 + "\n")  # over the limit, with one bad line
+    immutable(path)
+    before = [(p.name, p.read_bytes()) for p in generations(path)]
+    counted = compute_stats(path, NOW, 30)[0].total
+    for _ in range(3):
+        with pytest.raises(PermissionError):
+            rotate(path, 10_000, keep=4)
+    assert [(p.name, p.read_bytes()) for p in generations(path)] == before
+    assert compute_stats(path, NOW, 30)[0].total == counted == len(records)
+
+
+def test_a_rotation_cut_short_is_read_whole_and_finished_by_the_next(tmp_path):
+    """A crash in the middle of a rotation: the live file moved to F.0, F.3 and F.2 shifted up,
+    F.1 not yet (a gap at F.2); a cycle then wrote a new live file. Readers see every copy in
+    order, and the next rotation finishes the move without overwriting anything."""
+    records = _history(12, 100)
+    path = tmp_path / "problems.jsonl"
+    _split(path, records[:-50], 4)  # F, F.1, F.2, F.3
+    path.rename(tmp_path / "problems.jsonl.0")
+    for old in (3, 2):
+        (tmp_path / f"problems.jsonl.{old}").rename(tmp_path / f"problems.jsonl.{old + 1}")
+    write_registry(path, records[-50:])
+    names = [p.name for p in generations(path)]
+    assert names == ["problems.jsonl", "problems.jsonl.0", "problems.jsonl.1", "problems.jsonl.3", "problems.jsonl.4"]
+    _compare(path, records, 30)
+    assert rotate(path, 10**9, keep=6)  # finishes the cut-short move although F itself is small
+    names = [p.name for p in generations(path)]
+    assert names == ["problems.jsonl", "problems.jsonl.1", "problems.jsonl.2", "problems.jsonl.4", "problems.jsonl.5"]
+    _compare(path, records, 30)
+    assert not rotate(path, 10**9, keep=6)  # nothing left to finish
+
+
+def test_lines_that_hide_their_time_are_counted_as_a_whole_read_counts_them(tmp_path):
+    """A ``ts`` nested first in each line (the window's bisection must not take it for the
+    line's), two objects on one line and a pretty-printed object: the 7-day figures equal those
+    of the reference, which loads every valid line."""
+    records = _history(30, 200)
+    for n, record in enumerate(records):
+        if n % 3 == 0:
+            records[n] = {"meta": {"ts": "2020-01-01T00:00:00Z"}, **record}
+    lines = [json.dumps(r) for r in records]
+    pretty = json.dumps(records[-5], indent=2)
+    lines[-10] = lines[-10] + lines[-11]  # two objects on one line: not a record
+    lines[-20:-20] = pretty.splitlines()
+    path = tmp_path / "problems.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    valid = load_records(path)
+    assert len(valid) == len(records) - 1
+    report, _ = compute_stats(path, NOW, 7)
+    got = report.to_dict()
+    del got["generated_at"]
+    assert got == expected_stats(valid, NOW, 7)
+
+
+def test_an_old_copy_that_is_a_directory_does_not_fail_a_report_of_this_week(run_argus, argus_env, tmp_path):
+    records = _history(12, 100, end=time.time() - 60)
+    path = tmp_path / "problems.jsonl"
+    _split(path, records, 3)
+    (tmp_path / "problems.jsonl.3").mkdir()
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(path)
+    started = time.time()
+    proc = run_argus("stats", "--json", "--window-days", "2", env=argus_env)
+    assert proc.returncode == 0, proc.stderr
+    counted = json.loads(proc.stdout)["total_problems"]
+    assert expected_stats(records, time.time(), 2)["total_problems"] <= counted
+    assert counted <= expected_stats(records, started, 2)["total_problems"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_keeping_no_rotated_copy_is_a_configuration_error(run_argus, argus_env, value):
+    argus_env["ARGUS_RECORDS_KEEP"] = value
+    proc = run_argus("cycle", "--dry-run", env=argus_env)
+    assert proc.returncode == 2
+    assert "ARGUS_RECORDS_KEEP" in proc.stderr

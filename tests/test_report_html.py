@@ -382,6 +382,27 @@ def test_an_unreadable_registry_or_output_is_one_line_and_exit_1(argus_env, tmp_
     assert not (tmp_path / "no").exists()
 
 
+def test_a_registry_of_hand_made_names_folds_into_a_table_a_page_can_hold(argus_env, tmp_path):
+    """Hand-edited lines with 400 action types and 40 results: the types Argus does not know are
+    one row already; of the results the table keeps the biggest 12 and sums the rest in one
+    column; no line is lost from the totals."""
+    now = time.time()
+    lines = [json.dumps({"ts": iso_z(now - 3600 - n), "severity": "info", "type": "process", "description": "d",
+                         "action_taken": f"act{n}:x", "action_result": f"res{n % 40}", "host": "h"})
+             for n in range(400)]
+    (tmp_path / "problems.jsonl").write_text("\n".join(lines) + "\n")
+    argus_env["ARGUS_PROBLEMS_FILE"] = str(tmp_path / "problems.jsonl")
+    proc = run_report(argus_env, "--html", "-")
+    assert proc.returncode == 0, proc.stderr
+    found = re.search(r'<table id="actions-registry".*?</table>', proc.stdout, re.S)
+    assert found is not None
+    rows = re.findall(r"<tr>(.*?)</tr>", found.group(0), re.S)[1:]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    assert len(cells) == 1 and len(cells[0]) == 1 + 13 + 1
+    assert 'data-label="other (the rest)">280<' in rows[0]
+    assert sum(int(re.sub("<.*?>", "", c)) for c in cells[0][1:-1]) == int(cells[0][-1]) == 400
+
+
 def test_a_metrics_file_that_is_a_directory_is_named_on_the_page(argus_env, tmp_path):
     state = Path(argus_env["ARGUS_STATE_DIR"])
     (state / "metrics.jsonl").mkdir(parents=True)

@@ -14,6 +14,7 @@ from argus_cli.reports.patterns import Pattern, PatternAnalysis
 from argus_cli.reports.scan import ScanResult
 from argus_cli.reports.stats import StatsReport
 from argus_cli.reports.trends import DiskTrend
+from argus_cli.text import truncate
 
 # Severity order, style and a glyph that still tells them apart under NO_COLOR.
 _SEVERITIES = (("critical", "red", "█"), ("warning", "yellow", "▓"), ("info", "blue", "░"))
@@ -80,7 +81,7 @@ def _counts(title: str, counts: dict[str, int]) -> Table:
     table.add_column(title)
     table.add_column("count", justify="right")
     for key, count in sorted(counts.items(), key=lambda item: -item[1]):
-        table.add_row(Text(key), str(count))  # registry strings are data, not markup
+        table.add_row(Text(truncate(key)), str(count))  # registry strings are data: no markup, no escapes
     return table
 
 
@@ -136,8 +137,9 @@ def render_patterns(console: Console, analysis: PatternAnalysis) -> None:
         styles = {name: style for name, style, _ in _SEVERITIES}
         for pattern in patterns:
             # ids and summaries carry process names from the registry: Text, so they are never markup
-            table.add_row(Text(pattern["id"]), Text(pattern["severity"], style=styles.get(pattern["severity"], "")),
-                          Text(pattern["summary"]), Text(pattern["recommendation"]))
+            severity = pattern["severity"]
+            table.add_row(Text(truncate(pattern["id"])), Text(truncate(severity), style=styles.get(severity, "")),
+                          Text(truncate(pattern["summary"], 1000)), Text(truncate(pattern["recommendation"], 1000)))
         console.print(table)
     if "hour_of_day" in analysis and analysis["total_problems"]:  # the seed's report (--compat) has none
         console.print(_hour_chart(analysis["hour_of_day"], _standing_hours(patterns)))
@@ -181,7 +183,7 @@ def render_top_subjects(console: Console, history: IncidentHistory) -> None:
         table.add_column(column, justify=justify, overflow="fold")
     for entry in history.top_subjects:
         # subjects carry host names (services, tmux sessions): Text, never markup
-        table.add_row(Text(entry["subject"]), str(entry["count"]), entry["first_seen"], entry["last_seen"],
+        table.add_row(Text(truncate(entry["subject"])), str(entry["count"]), entry["first_seen"], entry["last_seen"],
                       _duration(entry["open_seconds"]))
     console.print(table)
 
@@ -197,7 +199,7 @@ def render_disk_trends(console: Console, trends: list[DiskTrend], days: int) -> 
     for trend in trends:
         rate = "too few readings" if trend.rate_per_day is None else f"{trend.rate_per_day:+.2f}%"
         full = "-" if trend.days_to_full is None else f"{trend.days_to_full:.1f} days"
-        table.add_row(Text(trend.path), f"{trend.percent:.1f}%", rate, full)
+        table.add_row(Text(truncate(trend.path)), f"{trend.percent:.1f}%", rate, full)
     console.print(table)
 
 

@@ -84,8 +84,9 @@ def command(
 def _registry(scan: ScanResult) -> dict[str, object]:
     """The file read, and when nothing fell in the window, what the whole history holds."""
     from argus_cli.model import iso_z
+    from argus_cli.state.records import generations
 
-    out: dict[str, object] = {"path": str(scan.path), "exists": scan.path.exists(), "lines_read": scan.lines,
+    out: dict[str, object] = {"path": str(scan.path), "exists": bool(generations(scan.path)), "lines_read": scan.lines,
                               "skipped": scan.skipped}
     if scan.history is not None:
         held = scan.history

@@ -23,12 +23,14 @@ _MAX_BASELINE_AGE = 3600.0  # an older baseline says little about "now"; sample 
 def collect(ctx: CollectContext) -> System:
     cpu_count = psutil.cpu_count() or 1
     load = os.getloadavg()
+    uptime = ctx.now - psutil.boot_time()
     return System(
         cpu_count=cpu_count,
         cpu_percent=_cpu_percent(ctx.config.state_dir, ctx.now),
         load=tuple(round(x, 2) for x in load),
         load_per_core=round(load[0] / cpu_count, 2),
-        uptime_seconds=int(ctx.now - psutil.boot_time()),
+        # a cycle's clock before the boot (set back, or a replayed time): no uptime, not "just booted"
+        uptime_seconds=int(uptime) if uptime >= 0 else None,
     )
 
 

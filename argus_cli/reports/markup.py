@@ -14,6 +14,8 @@ from argus_cli.model import iso_z
 from argus_cli.reports.svg import Bar
 from argus_cli.reports.trends import DAY
 
+OTHER = "other (the rest)"  # the rows or columns a table folds together
+
 
 class Safe(str):
     """HTML this module built: a table cell that must not be escaped again."""
@@ -85,13 +87,23 @@ def bars_of(days: Sequence[str], counts: Mapping[str, Mapping[str, int]], order:
     return out
 
 
-def counted(counter: Counter[tuple[str, str]]) -> tuple[list[str], list[list[object]]]:
-    """A (row, column) counter as table columns and rows, both sorted by their totals."""
+def counted(counter: Counter[tuple[str, str]], most: int = 12) -> tuple[list[str], list[list[object]]]:
+    """A (row, column) counter as table columns and rows, both sorted by their totals; past the
+    ``most`` biggest rows or columns the rest are summed as ``other`` (a hand-edited file with a
+    thousand action types must not make a page of a million cells)."""
     rows = Counter[str]()
     cols = Counter[str]()
     for (row, col), n in counter.items():
         rows[row] += n
         cols[col] += n
+    kept_rows = {r for r, _ in rows.most_common(most)} if len(rows) > most else set(rows)
+    kept_cols = {c for c, _ in cols.most_common(most)} if len(cols) > most else set(cols)
+    folded = Counter[tuple[str, str]]()
+    for (row, col), n in counter.items():
+        folded[row if row in kept_rows else OTHER, col if col in kept_cols else OTHER] += n
+    rows, cols = Counter[str](), Counter[str]()
+    for (row, col), n in folded.items():
+        rows[row] += n
+        cols[col] += n
     columns = [c for c, _ in cols.most_common()]
-    return columns, [[row, *(counter.get((row, c), 0) for c in columns), total] for row, total in rows.most_common()]
-
+    return columns, [[row, *(folded.get((row, c), 0) for c in columns), total] for row, total in rows.most_common()]

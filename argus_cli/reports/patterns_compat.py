@@ -21,6 +21,7 @@ from argus_cli.reports.pattern_types import Pattern, PatternAnalysis
 from argus_cli.reports.scan import RESTART, Digest, ScanResult, scan_registry
 
 THRESHOLD = 3
+MAX_HOGS = 10_000  # distinct hog names counted; past that, new names are garbage, not processes
 
 
 class SeedPatternAccumulator:
@@ -46,7 +47,7 @@ class SeedPatternAccumulator:
             elif kind == "disk":
                 self.disk_days[hour[:10]] += count
                 self.disk_severities[severity] += count
-            elif kind == "memory" and tag is not None:
+            elif kind == "memory" and tag is not None and (tag in self.hogs or len(self.hogs) < MAX_HOGS):
                 self.hogs[tag] += count
 
     def report(self) -> PatternAnalysis:

@@ -27,7 +27,7 @@ import msgspec
 from argus_cli.model import ACTIONS
 from argus_cli.reports.window import CANONICAL_TAILS, Windows
 from argus_cli.state import records
-from argus_cli.state.files import LineStats, iter_jsonl_blocks
+from argus_cli.state.files import LineStats, blocks_at
 
 CHUNK = 65_536  # lines per Counter pass; bounds the distinct digests held at once
 RESTART = "restart"
@@ -121,13 +121,18 @@ def action_of(action_taken: object) -> str:
 
 
 def _decoded(blocks: Iterator[bytes], stats: LineStats) -> Iterator[list[Line]]:
-    """The registry lines of each block, decoded in one call; a block holding a bad line is
-    decoded line by line, so one bad line costs only itself."""
+    """The registry lines of each block, decoded in one call; a block holding a bad line (or a
+    blank one) is decoded line by line, so one bad line costs only itself."""
     decode, decode_lines = _DECODER.decode, _DECODER.decode_lines
     for block in blocks:
         try:
             lines = decode_lines(block)
         except msgspec.DecodeError:  # ValidationError is one
+            lines = None
+        # decode_lines also takes two objects on one line, or one spread over several: only a
+        # block with exactly one object per line is taken whole (blank lines go the slow way too)
+        if (lines is None or len(lines) != block.count(b"\n") + (not block.endswith(b"\n"))
+                or b"\n\n" in block):
             lines = []
             for raw in block.split(b"\n"):
                 if not raw.strip():
@@ -209,14 +214,13 @@ def scan_registry(path: Path, accumulators: Sequence[Accumulator]) -> ScanResult
     stats, skips = LineStats(), _Skips()
     tally = _Tally(windows, tags=any(acc.wants_tags for acc in accumulators))
     since = min(windows.cutoffs) if windows.cutoffs else None
-    # A report only reads: a symlink or directory there is an error to show (NotRegularFile).
-    blocks = (block for generation, start in records.starts(path, since)
-              for block in iter_jsonl_blocks(generation, stats, start))
     in_window = 0
-    for lines in _decoded(blocks, stats):
-        tally.add(lines)
-        if tally.lines >= CHUNK:
-            in_window += _fold(accumulators, tally.digests(skips))
+    # A report only reads: a symlink or directory there is an error to show (NotRegularFile).
+    with records.window(path, since) as parts:
+        for lines in _decoded((block for fd, start in parts for block in blocks_at(fd, stats, start)), stats):
+            tally.add(lines)
+            if tally.lines >= CHUNK:
+                in_window += _fold(accumulators, tally.digests(skips))
     in_window += _fold(accumulators, tally.digests(skips))
     return ScanResult(path=path, lines=stats.lines, skipped=stats.malformed + skips.count,
                       history=None if in_window else records.census(path))

@@ -160,8 +160,8 @@ class StatsReport:
 
     def per_day(self) -> list[dict[str, object]]:
         """``daily_by_severity`` as the JSON's ``per_day``: each day, its total and its severities."""
-        return [{"day": day, "count": sum(counts.values()), **dict(sorted(counts.items()))}
-                for day, counts in self.daily_by_severity().items()]
+        return [{"day": day, "count": sum(counts.values()), "by_severity": dict(sorted(counts.items()))}
+                for day, counts in self.daily_by_severity().items()]  # nested: a severity named "day" stays one
 
     def to_dict(self) -> StatsJson:
         return {

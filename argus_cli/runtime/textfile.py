@@ -2,9 +2,10 @@
 (ARCHITECTURE.md §1, step 12), for node_exporter's textfile collector.
 
 Its cost does not grow with the history: the cycle counters are kept running
-(runtime/counters.py), the problems and the disk forecast are read back from the newest line only
-over the stats window (``ARGUS_STATS_WINDOW_DAYS``, the window ``argus stats --format prometheus``
-uses, so both say the same), and the last cycle is in hand. The text comes from the one renderer
+(runtime/counters.py); the problems are the stats scan of the window (``ARGUS_STATS_WINDOW_DAYS``,
+as ``argus stats --format prometheus`` counts them, so both say the same), which reads only the
+part of the history that can hold it; the disk forecast reads back over that window; and the last
+cycle is in hand. The text comes from the one renderer
 (reports/prometheus.py).
 
 Written as node_exporter expects: a temp file in the same directory, named so the collector's
@@ -21,24 +22,18 @@ import logging
 import os
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from argus_cli.config import Config
-from argus_cli.model import iso_z
 from argus_cli.reports.prometheus import Sources, open_incidents, render
-from argus_cli.reports.stats import StatsReport
-from argus_cli.reports.trends import STRAY_LINES, disk_trends
-from argus_cli.reports.window import Windows
+from argus_cli.reports.stats import StatsReport, compute_stats
+from argus_cli.reports.trends import disk_trends
 from argus_cli.runtime import counters
 from argus_cli.state.layout import CycleState
-from argus_cli.state.records import iter_backwards
 
-DAY = 86400.0
 MODE = 0o644  # node_exporter runs as its own user: it must be able to read the file
-_FIELDS = ("ts", "type", "severity", "action_result")
 
 
 @dataclass
@@ -91,25 +86,8 @@ def _publish(config: Config, path: Path, line: Mapping[str, object], state: Cycl
 
 def problems_in_window(path: Path, now: float, days: int) -> StatsReport:
     """The registry's problems in the window by (type, severity, result), as ``argus_problems``
-    counts them: read from the newest line back, stopping once ``STRAY_LINES`` lines in a row are
-    older than the window (the registry is appended in time order; a few out of place are
-    passed over, not taken for its edge)."""
-    windows = Windows([now - days * DAY])
-    combos: Counter[tuple[str, str, str]] = Counter()
-    older = 0
-    for record in iter_backwards(path):
-        ts, kind, severity, result = (record.get(name) for name in _FIELDS)
-        if type(ts) is not str or type(kind) is not str or type(severity) is not str or type(result) is not str:
-            continue
-        hour, inside = windows.classify(ts)
-        if hour is not None and inside:
-            older = 0
-            combos[kind, severity, result] += 1
-        elif hour is not None:
-            older += 1
-            if older >= STRAY_LINES:
-                break
-    return StatsReport(generated_at=iso_z(now), window_days=days, combos=dict(combos))
+    counts them: the same scan, the same lines and the same window as ``argus stats``."""
+    return compute_stats(path, now, days)[0]
 
 
 def write_atomically(path: Path, text: str) -> None:

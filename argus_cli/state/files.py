@@ -427,15 +427,14 @@ def _lines_forward(fd: int, chunk: int = _READ_CHUNK) -> Iterator[bytes | None]:
         yield b"".join(head)
 
 
-def iter_jsonl_blocks(path: Path, stats: LineStats, start: int = 0,
-                      report: Reporter = to_stderr) -> Iterator[bytes]:
-    """``path`` from ``start`` (a line's start) as blocks of whole lines, for a caller that decodes
-    many lines in one call (msgspec's ``decode_lines``); a line over ``MAX_LINE_BYTES`` is left
-    out and counted malformed (and in ``stats.lines``), never held. The caller counts the lines
-    it gets. (Read, not mapped: a disk error must be an OSError to report, not a SIGBUS.)"""
-    with _reading(path, start, report) as fd:
-        if fd is not None:
-            yield from _blocks_forward(fd, stats)
+def blocks_at(fd: int, stats: LineStats, start: int = 0) -> Iterator[bytes]:
+    """The file behind ``fd`` from ``start`` (a line's start) as blocks of whole lines, for a
+    caller that decodes many lines in one call (msgspec's ``decode_lines``); a line over
+    ``MAX_LINE_BYTES`` is left out and counted malformed (and in ``stats.lines``), never held.
+    The caller counts the lines it gets. (Read, not mapped: a disk error must be an OSError to
+    report, not a SIGBUS.)"""
+    os.lseek(fd, start, os.SEEK_SET)
+    yield from _blocks_forward(fd, stats)
 
 
 def _blocks_forward(fd: int, stats: LineStats, chunk: int = 1 << 18) -> Iterator[bytes]:

@@ -39,12 +39,12 @@ S = TypeVar("S", bound=Struct)
 
 # --- JSONL files (append_jsonl / iter_jsonl), locks and text files ------------------------------
 CYCLES = "cycles.jsonl"  # one line per cycle: the audit trail
-LLM_EXCHANGES = "llm.jsonl"  # one line per LLM call (+ .1-.3 when rotated)
+LLM_EXCHANGES = "llm.jsonl"  # one line per LLM call (+ rotated copies, state/records.py)
 OUTBOX = "outbox.jsonl"  # Telegram alerts not yet delivered
 OUTBOX_DELIVERED = "outbox-delivered.jsonl"  # ids Telegram took, until the outbox drops them
 PATTERNS = "patterns.jsonl"  # one line per pattern bead
 INCIDENT_LOG = "incidents.jsonl"  # one line per incident opened or resolved
-METRICS = "metrics.jsonl"  # one compact line of measurements per cycle (+ .1-.3 when rotated)
+METRICS = "metrics.jsonl"  # one compact line of measurements per cycle (+ rotated copies)
 CYCLE_LOCK = "cycle.lock"
 OUTBOX_LOCK = "outbox.lock"
 OUTBOX_FLUSH_LOCK = "outbox.flush.lock"

@@ -17,9 +17,9 @@ bisection lands past them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,12 +27,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from argus_cli.state.files import (
     LineStats,
     Reporter,
     Validator,
     accepts,
-    iter_jsonl,
     iter_jsonl_backwards,
     open_state_file,
     to_stderr,
@@ -43,45 +44,52 @@ SLACK = 3600.0  # seconds a windowed read starts before the window's edge (lines
 _PROBE = 4096  # bytes read to find a line's start and its ts
 _LINEAR = 1 << 16  # below this span the bisection stops: reading it costs less than more probes
 _SAMPLES = 16  # lines sampled across a file to check that it is in time order
-_TS = re.compile(rb'"ts"\s*:\s*"([^"\\]{1,64})"')
 
 
 def generations(path: Path) -> list[Path]:
-    """``path`` and its rotated copies that exist, newest first (``F``, ``F.1``, ``F.2`` ...).
+    """``path`` and its rotated copies that exist, newest first (``F``, ``F.0``, ``F.1`` ...).
 
-    The live file may be missing (rotated away, not written since): its copies still count.
-    The numbering stops at the first gap, as rotation never leaves one.
+    The live file may be missing (rotated away, not written since): its copies still count. A
+    gap in the numbering (a rotation cut short) does not hide the copies past it. ``F.0`` is the
+    live file on its way to ``F.1``.
     """
     found = [path] if os.path.lexists(path) else []
-    for n in range(1, MAX_GENERATIONS + 1):
-        older = path.with_name(f"{path.name}.{n}")
-        if not os.path.lexists(older):
-            break
-        found.append(older)
-    return found
+    return found + [older for _, older in _copies(path)]
+
+
+def _copies(path: Path) -> list[tuple[int, Path]]:
+    """(number, path) of each ``F.N`` that exists, N from 0 to MAX_GENERATIONS, lowest first.
+    Probed by name, not listed: a report may search the directory without reading it."""
+    named = ((n, path.with_name(f"{path.name}.{n}")) for n in range(MAX_GENERATIONS + 1))
+    return [(n, older) for n, older in named if os.path.lexists(older)]
 
 
 def rotate(path: Path, max_bytes: int, keep: int) -> bool:
     """``F`` -> ``F.1`` -> ... -> ``F.keep`` once ``F`` is over ``max_bytes``; older copies go.
 
+    The live file moves first, to ``F.0``: if it cannot (immutable, append-only, a full
+    directory), nothing has changed and the error says so. Then the copies shift from the oldest
+    down, each onto a free name or onto the one past ``keep``, so a shift cut short (one copy
+    that cannot move) leaves every line in a copy readers still see; the next cycle finishes it.
     Copies beyond ``keep`` are deleted even when nothing rotates, so lowering ARGUS_RECORDS_KEEP
     frees the space at the next cycle.
     """
-    for older in generations(path)[keep + 1:]:
-        older.unlink(missing_ok=True)
-    try:
-        if os.lstat(path).st_size <= max_bytes:
+    keep = max(1, keep)
+    for n, older in _copies(path):
+        if n > keep:
+            older.unlink(missing_ok=True)
+    moving = path.with_name(f"{path.name}.0")
+    if not os.path.lexists(moving):  # else a rotation was cut short: finish it first
+        try:
+            if os.lstat(path).st_size <= max_bytes:
+                return False
+        except FileNotFoundError:
             return False
-    except FileNotFoundError:
-        return False
-    if keep < 1:
-        path.unlink()
-        return True
-    for n in range(keep - 1, 0, -1):
+        os.rename(path, moving)
+    for n in range(keep - 1, -1, -1):
         older = path.with_name(f"{path.name}.{n}")
         if os.path.lexists(older):
             os.replace(older, path.with_name(f"{path.name}.{n + 1}"))
-    os.replace(path, path.with_name(f"{path.name}.1"))
     return True
 
 
@@ -106,38 +114,36 @@ def newest_valid(path: Path, validate: Validator, look_back: int = 20) -> dict[s
                 None)
 
 
-def iter_since(path: Path, since: float | None, stats: LineStats | None = None,
-               report: Reporter = to_stderr) -> Iterator[dict[str, Any]]:
-    """Records of ``path`` and its copies, oldest first, from ``SLACK`` before ``since`` on
-    (everything when ``since`` is None); the caller filters each by the window."""
-    for generation, start in starts(path, since, report):
-        yield from iter_jsonl(generation, stats, start=start, report=report)
+@contextlib.contextmanager
+def window(path: Path, since: float | None, report: Reporter = to_stderr) -> Iterator[list[tuple[int, int]]]:
+    """(descriptor, offset to read from) of ``path`` and its copies, oldest first, from about
+    ``SLACK`` before ``since`` (everything when ``since`` is None); closed after.
 
-
-def starts(path: Path, since: float | None, report: Reporter = to_stderr) -> Iterator[tuple[Path, int]]:
-    """(generation, offset to read it from), oldest first, leaving out the generations that end
-    before the window. A non-regular file is the reader's to report: it comes through at 0."""
-    for generation in reversed(generations(path)):
-        if since is None:
-            yield generation, 0
-            continue
-        fd = _open(generation, report)
-        if fd is None:
-            yield generation, 0
-            continue
-        try:
-            start = seek_time(fd, since - SLACK)
-        finally:
-            os.close(fd)
-        if start is not None:
-            yield generation, start
-
-
-def _open(path: Path, report: Reporter) -> int | None:
+    Every file is opened before any is read, so a rotation meanwhile cannot hand the reader a
+    different file than the one its offset was found in. Newest first, the copies stop at the
+    first that starts before the window: older ones lie wholly outside it and are not opened (an
+    unreadable old copy does not fail a report of this week).
+    """
+    opened: list[tuple[int, int]] = []
     try:
-        return open_state_file(path, report)
-    except OSError:  # not a regular file, unreadable: the reader opens it again and says so
-        return None
+        for generation in generations(path):
+            fd = open_state_file(generation, report)
+            if fd is None:
+                continue
+            opened.append((fd, 0))
+            if since is None:
+                continue
+            start, first = seek_time(fd, since - SLACK), _time_at(fd, 0)
+            if start is None:
+                os.close(opened.pop()[0])
+            else:
+                opened[-1] = (fd, start)
+            if first is not None and first < since - SLACK:
+                break
+        yield list(reversed(opened))
+    finally:
+        for fd, _ in opened:
+            os.close(fd)
 
 
 def seek_time(fd: int, edge: float) -> int | None:
@@ -194,23 +200,34 @@ def _line_after(fd: int, offset: int) -> tuple[int | None, float | None]:
 
 def _last_line_time(fd: int, size: int) -> float | None:
     tail = os.pread(fd, _PROBE, max(0, size - _PROBE)).rstrip(b"\n")
-    return _time_of(tail[tail.rfind(b"\n") + 1:])
+    newline = tail.rfind(b"\n")
+    if newline < 0 and size > _PROBE:
+        return None  # a last line longer than a probe: unknown
+    return _time_of(tail[newline + 1:])
 
 
 def _time_at(fd: int, start: int) -> float | None:
     line = os.pread(fd, _PROBE, start)
-    return _time_of(line[:line.find(b"\n")] if b"\n" in line else line)
+    newline = line.find(b"\n")
+    if newline < 0 and len(line) == _PROBE:
+        return None  # a line longer than a probe: unknown
+    return _time_of(line if newline < 0 else line[:newline])
+
+
+class _Stamped(msgspec.Struct):
+    ts: str
+
+
+_STAMP = msgspec.json.Decoder(_Stamped)
 
 
 def _time_of(line: bytes) -> float | None:
-    """The epoch of the line's first ``"ts"``, or None (no ts, or a form the probe does not know:
-    the bisection then keeps that part in the read)."""
-    match = _TS.search(line)
-    if match is None:
-        return None
+    """The epoch of the line's ``ts`` as the readers decode it (the last one, if the line has two;
+    not one nested deeper), or None (not a JSON object with a string ts, or a form the probe does
+    not know: the bisection then keeps that part in the read)."""
     try:
-        moment = datetime.fromisoformat(match[1].decode("ascii", "replace"))
-    except ValueError:
+        moment = datetime.fromisoformat(_STAMP.decode(line).ts)
+    except (msgspec.DecodeError, ValueError):
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
@@ -231,7 +248,10 @@ def census(path: Path, report: Reporter = to_stderr) -> Census:
     files = generations(path)
     lines, oldest, newest = 0, None, None
     for generation in reversed(files):
-        fd = _open(generation, report)
+        try:
+            fd = open_state_file(generation, report)
+        except OSError:  # a census only says what it can; the read itself reported this file
+            continue
         if fd is None:
             continue
         try:
