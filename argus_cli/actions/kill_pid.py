@@ -28,15 +28,25 @@ def shown_processes(snapshot: Snapshot | None) -> dict[int, float | None]:
     return shown
 
 
+def snapshot_refusal(request: KillPid, snapshot: Snapshot) -> str | None:
+    """Why the snapshot alone rules the target out (it did not show it, or not with a start
+    time to check its identity against), or None."""
+    shown = shown_processes(snapshot)
+    if request.pid not in shown:
+        return f"PID {request.pid} is not a process the snapshot showed"
+    if shown[request.pid] is None:
+        return f"the snapshot has no start time for PID {request.pid} to check its identity"
+    return None
+
+
 def run(ctx: ActionContext, request: KillPid) -> Outcome:
-    shown = shown_processes(ctx.snapshot)
     if ctx.snapshot is None or not ctx.decided_on_snapshot:
         return _refused(request, "no snapshot to check the process against (argus act needs the decision's "
                                  "embedded snapshot or --snapshot FILE)")
-    if request.pid not in shown:
-        return _refused(request, f"PID {request.pid} is not a process the snapshot showed")
-    if shown[request.pid] is None:
-        return _refused(request, f"the snapshot has no start time for PID {request.pid} to check its identity")
+    refusal = snapshot_refusal(request, ctx.snapshot)
+    if refusal is not None:
+        return _refused(request, refusal)
+    shown = shown_processes(ctx.snapshot)
     try:
         handle = signals.acquire(request.pid, expected_create_time=shown[request.pid],
                                  allowed_names=ctx.config.kill_allowlist,

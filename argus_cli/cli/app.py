@@ -20,6 +20,7 @@ from argus_cli.cli import act, collect, doctor
 from argus_cli.cli import approvals as approvals_cmd
 from argus_cli.cli import cycle as cycle_cmd
 from argus_cli.cli import decide as decide_cmd
+from argus_cli.cli import eval as eval_cmd
 from argus_cli.cli import history as history_cmd
 from argus_cli.cli import last as last_cmd
 from argus_cli.cli import patterns as patterns_cmd
@@ -75,6 +76,7 @@ app.command("collect")(_reads_state(collect.command))
 app.command("doctor")(doctor.command)
 app.command("act")(act.command)
 app.command("decide")(_reads_state(decide_cmd.command))
+app.command("eval")(eval_cmd.command)
 app.command("cycle")(cycle_cmd.command)
 app.command("last")(_reads_state(last_cmd.command))
 app.command("status")(_reads_state(status_cmd.command))
