@@ -66,3 +66,26 @@ class Listener:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+
+@contextmanager
+def raw_server(reply: bytes) -> Iterator[str]:
+    """A server on 127.0.0.1 that answers every connection with ``reply`` as is (no HTTP framing
+    added): a status line that is not HTTP, a header no client accepts. Its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed: the block ended
+            with conn:
+                conn.recv(65536)
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()

@@ -83,7 +83,8 @@ def expected_text(expect: tuple[int, ...]) -> str:
 def check_http(url: str, timeout: float, expect: tuple[int, ...] = ()) -> tuple[str, int | None, str]:
     """(status, final HTTP code or None without an answer, detail). Up when the code is one of
     ``expect``, or any 2xx/3xx when it is empty."""
-    import urllib.error  # ~9 ms of imports that hosts without HTTP checks never need
+    import http.client  # ~9 ms of imports that hosts without HTTP checks never need
+    import urllib.error
     import urllib.request
 
     # The URL comes from the operator's config and was checked to be http(s) when it was loaded.
@@ -100,6 +101,11 @@ def check_http(url: str, timeout: float, expect: tuple[int, ...] = ()) -> tuple[
         return "down", None, f"GET failed: {getattr(reason, 'strerror', None) or reason}"
     except (TimeoutError, OSError) as exc:
         return "down", None, f"GET failed: {exc}"
+    except (http.client.HTTPException, ValueError) as exc:
+        # Not HTTP (a bad status line, too many headers, a Location no URL may hold): the
+        # exception's text is the server's own words, so only its kind is kept. Nothing of a
+        # reply but its status code is ever reported.
+        return "down", None, f"GET failed: the reply is not valid HTTP ({type(exc).__name__})"
     up = code in expect if expect else 200 <= code < 400
     # A default up says only the code; otherwise the detail says what would have been up.
     shown = f"HTTP {code}" if up and not expect else f"HTTP {code} (expected {expected_text(expect)})"
