@@ -13,6 +13,7 @@ Targets: wall <= 0.5x the floor and peak RSS <= 50 MiB, for both layouts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import sys
@@ -42,22 +43,24 @@ def generate(directory: Path, lines: int) -> Path:
     rng = random.Random(20261201)  # noqa: S311 - reproducible test data, not secrets
     end = int(time.time())
     start = end - DAYS * 86400
-    rows = []
-    for n in range(lines):
-        record = _record(rng, start + n * (DAYS * 86400) // lines)
-        if n % 1000 == 7:  # a few non-canonical timestamps: the slow path
-            record["ts"] = str(record["ts"]).replace("Z", ".25+00:00")
-        rows.append(orjson.dumps(record) + b"\n")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"".join(rows))
     rotated = directory / "rotated"
     rotated.mkdir(exist_ok=True)
     size = -(-lines // FILES)
-    for number in range(FILES):  # the newest rows in problems.jsonl, the oldest in .9
-        first = lines - (number + 1) * size if number < FILES - 1 else 0
-        chunk = rows[first:lines - number * size]
-        name = "problems.jsonl" if number == 0 else f"problems.jsonl.{number}"
-        (rotated / name).write_bytes(b"".join(chunk))
+    # Streamed, not built in memory: Linux keeps a process's peak RSS across exec, so a bench that
+    # held the rows would lend that peak to every command it measures afterwards.
+    names = ["problems.jsonl" if number == 0 else f"problems.jsonl.{number}" for number in range(FILES)]
+    with contextlib.ExitStack() as stack:
+        whole = stack.enter_context(path.open("wb"))
+        parts = [stack.enter_context((rotated / name).open("wb")) for name in names]
+        for n in range(lines):
+            record = _record(rng, start + n * (DAYS * 86400) // lines)
+            if n % 1000 == 7:  # a few non-canonical timestamps: the slow path
+                record["ts"] = str(record["ts"]).replace("Z", ".25+00:00")
+            row = orjson.dumps(record) + b"\n"
+            whole.write(row)
+            # the newest rows in problems.jsonl, the oldest in .9 (which takes the remainder)
+            parts[min((lines - 1 - n) // size, FILES - 1)].write(row)
     marker.write_text(str(end))
     return path
 

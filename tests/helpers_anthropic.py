@@ -1,8 +1,9 @@
 """A local stand-in for the Anthropic Messages API (POST /v1/messages) on 127.0.0.1.
 
-The real SDK talks to it through ANTHROPIC_BASE_URL. Replies are queued (``fake.queue(...)``)
-or come from ``fake.default``; every request is kept (headers and parsed body) so a test can
-assert what Argus sent.
+The real SDK talks to it through ANTHROPIC_BASE_URL. Replies are queued (``fake.queue(...)``),
+else made by ``fake.responder`` from the request's parsed body (a reply per request, e.g. by the
+snapshot it shows), else come from ``fake.default``; every request is kept (headers and parsed
+body) so a test can assert what Argus sent.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ NOMINAL = {"assessment": "All nominal.", "actions": [], "observations": ["memory
 class FakeAnthropic:
     """Start with ``with FakeAnthropic() as fake:``; point ANTHROPIC_BASE_URL at ``fake.url``."""
 
-    def __init__(self, default: Callable[[], Reply] | None = None) -> None:
+    def __init__(self, default: Callable[[], Reply] | None = None,
+                 responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
         self.default = default or (lambda: tool_use(NOMINAL))
+        self.responder = responder
         self.replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -78,9 +81,11 @@ class FakeAnthropic:
     def queue(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
-    def _next(self) -> Reply:
+    def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:
-            return self.replies.popleft() if self.replies else self.default()
+            if self.replies:
+                return self.replies.popleft()
+        return self.responder(body) if self.responder is not None else self.default()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -88,10 +93,11 @@ class FakeAnthropic:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                body = json.loads(raw or b"{}")
                 with fake._lock:
                     fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": json.loads(raw or b"{}"), "at": time.monotonic()})
-                reply = fake._next()
+                                          "body": body, "at": time.monotonic()})
+                reply = fake._next(body)
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:

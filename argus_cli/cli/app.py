@@ -25,6 +25,7 @@ from argus_cli.cli import history as history_cmd
 from argus_cli.cli import last as last_cmd
 from argus_cli.cli import patterns as patterns_cmd
 from argus_cli.cli import relay_summary as relay_summary_cmd
+from argus_cli.cli import replay as replay_cmd
 from argus_cli.cli import report as report_cmd
 from argus_cli.cli import silence as silence_cmd
 from argus_cli.cli import stats as stats_cmd
@@ -77,6 +78,7 @@ app.command("doctor")(doctor.command)
 app.command("act")(act.command)
 app.command("decide")(_reads_state(decide_cmd.command))
 app.command("eval")(eval_cmd.command)
+app.command("replay")(_reads_state(replay_cmd.command))
 app.command("cycle")(cycle_cmd.command)
 app.command("last")(_reads_state(last_cmd.command))
 app.command("status")(_reads_state(status_cmd.command))

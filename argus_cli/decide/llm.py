@@ -61,11 +61,18 @@ def build_request(config: Config, snapshot: Snapshot, history: Sequence[Mapping[
     snapshot's findings when the caller already has them, ``incidents`` the open ones."""
     found = findings(snapshot, config) if found is None else found
     ctx = message.context(config, snapshot, found, self_check, incidents)
+    return request_for(config.model, message.system_prompt(config, hostname or snapshot.host),
+                       message.user_message(snapshot, history, ctx))
+
+
+def request_for(model: str, system: str, user: str) -> LlmRequest:
+    """The request of one decision: ``system`` and ``user`` as given, the ``decide`` tool forced.
+    ``argus replay`` builds its requests here too, so a replay asks exactly as a cycle does."""
     return {
-        "model": config.model,
+        "model": model,
         "max_tokens": MAX_TOKENS,
-        "system": message.system_prompt(config, hostname or snapshot.host),
-        "messages": [{"role": "user", "content": message.user_message(snapshot, history, ctx)}],
+        "system": system,
+        "messages": [{"role": "user", "content": user}],
         "tools": [{"name": schema.TOOL_NAME, "description": schema.TOOL_DESCRIPTION,
                    "input_schema": schema.DECISION_SCHEMA}],
         "tool_choice": {"type": "tool", "name": schema.TOOL_NAME},
@@ -86,6 +93,13 @@ def ask_llm(config: Config, snapshot: Snapshot, history: Sequence[Mapping[str, o
                                 incidents=incidents)
     except Exception as exc:  # noqa: BLE001 - an unreadable prompt file: nothing was sent, nothing to record
         return _failed(config, exc)
+    return ask_request(config, request, now=now, dry_run=dry_run)
+
+
+def ask_request(config: Config, request: LlmRequest, *, now: float | None = None,
+                dry_run: bool = False) -> LlmOutcome:
+    """Send a ready ``request``, parse the reply and record the exchange; never raises an
+    ``Exception`` (``ask_llm`` for a snapshot, ``argus replay`` for a recorded message)."""
     started, now = time.monotonic(), time.time() if now is None else now
 
     def on_record(outcome: LlmOutcome, kind: str) -> None:
@@ -97,7 +111,7 @@ def ask_llm(config: Config, snapshot: Snapshot, history: Sequence[Mapping[str, o
         kind = "ok" if outcome.decision is not None else _unusable_kind(outcome)
     except Exception as exc:  # noqa: BLE001 - SDK errors, timeouts, bad bodies: all fall back
         outcome, kind = _failed(config, exc), "error"
-    except BaseException as exc:  # a stop or the cycle's time limit mid-call: tokens may be spent
+    except BaseException as exc:  # a stop, Ctrl-C or the cycle's time limit mid-call: tokens may be spent
         on_record(_failed(config, exc), "interrupted")
         raise
     on_record(outcome, kind)

@@ -32,12 +32,16 @@ _NOT_HOSTNAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def system_prompt(config: Config, hostname: str | None = None) -> str:
-    """The prompt file with ``<YOUR_HOSTNAME>`` substituted (OSError when it cannot be read).
-    The system prompt is not fenced: a name read from a snapshot file keeps only a hostname's
-    characters (others become ``?``)."""
-    text = config.prompt_file.read_text(encoding="utf-8")
+    """The prompt file with ``<YOUR_HOSTNAME>`` substituted (OSError when it cannot be read)."""
+    return with_hostname(config.prompt_file.read_text(encoding="utf-8"), hostname)
+
+
+def with_hostname(prompt: str, hostname: str | None = None) -> str:
+    """``prompt`` with ``<YOUR_HOSTNAME>`` replaced by ``hostname``, else this machine's name
+    (``argus replay`` passes the host of a recorded snapshot). The system prompt is not fenced:
+    a name read from a snapshot file keeps only a hostname's characters (others become ``?``)."""
     name = _NOT_HOSTNAME.sub("?", host_text.clean(hostname or socket.gethostname(), 64))
-    return text.replace(HOSTNAME_MARK, name)
+    return prompt.replace(HOSTNAME_MARK, name)
 
 
 def fenced_json(value: object) -> str:
