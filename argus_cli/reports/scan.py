@@ -80,13 +80,12 @@ class _Skips:
         self.count = 0
 
 
-class Line(msgspec.Struct, gc=False):
-    """The fields a report reads from a registry line; the rest of the line is not decoded.
+class Counted(msgspec.Struct, gc=False):
+    """The fields a report counts from a registry line; the rest of the line is not decoded.
 
     Decoding into this type is the line's check too: a line that is not a JSON object, lacks one
     of the four string fields, or has an ``action_taken`` that is neither a string nor null fails
-    and is skipped (the counters key on them, so they must be strings). ``description`` may hold
-    anything, as hand-written and older lines do.
+    and is skipped (the counters key on them, so they must be strings).
     """
 
     ts: str
@@ -94,6 +93,12 @@ class Line(msgspec.Struct, gc=False):
     severity: str
     action_result: str
     action_taken: str | None = None
+
+
+class Line(Counted, gc=False):
+    """A line for the pattern detectors, which also read ``description`` (a hog's name); it may
+    hold anything, as hand-written and older lines do. Only they pay for decoding it."""
+
     description: Any = None
 
 
@@ -109,7 +114,8 @@ def tag_of(line: Line) -> str | None:
     return None
 
 
-_DECODER = msgspec.json.Decoder(Line)
+_WITH_TAGS: msgspec.json.Decoder[Line] = msgspec.json.Decoder(Line)
+_COUNTED: msgspec.json.Decoder[Counted] = msgspec.json.Decoder(Counted)  # stats alone: no description
 
 
 def action_of(action_taken: object) -> str:
@@ -120,10 +126,12 @@ def action_of(action_taken: object) -> str:
     return head if head in KNOWN_ACTIONS else OTHER
 
 
-def _decoded(blocks: Iterator[bytes], stats: LineStats) -> Iterator[list[Line]]:
-    """The registry lines of each block, decoded in one call; a block holding a bad line (or a
-    blank one) is decoded line by line, so one bad line costs only itself."""
-    decode, decode_lines = _DECODER.decode, _DECODER.decode_lines
+def _decoded(blocks: Iterator[bytes], stats: LineStats, tags: bool) -> Iterator[list[Any]]:
+    """The registry lines of each block (``Line`` with ``tags``, else ``Counted``), decoded in
+    one call; a block holding a bad line (or a blank one) is decoded line by line, so one bad
+    line costs only itself."""
+    decoder: msgspec.json.Decoder[Any] = _WITH_TAGS if tags else _COUNTED
+    decode, decode_lines = decoder.decode, decoder.decode_lines
     for block in blocks:
         try:
             lines = decode_lines(block)
@@ -158,7 +166,7 @@ class _Tally:
         self.lines = 0
         self.actions: dict[str, str] = {}  # action_taken -> its type, across chunks (bounded)
 
-    def add(self, lines: list[Line]) -> None:
+    def add(self, lines: list[Any]) -> None:  # Line with tags, else Counted
         uniform, tails, learn, tags = self.windows.uniform, CANONICAL_TAILS, self.windows.classify, self.tags
         keys: list[_Key] = []
         append = keys.append
@@ -217,7 +225,8 @@ def scan_registry(path: Path, accumulators: Sequence[Accumulator]) -> ScanResult
     in_window = 0
     # A report only reads: a symlink or directory there is an error to show (NotRegularFile).
     with records.window(path, since) as parts:
-        for lines in _decoded((block for fd, start in parts for block in blocks_at(fd, stats, start)), stats):
+        for lines in _decoded((block for fd, start in parts for block in blocks_at(fd, stats, start)), stats,
+                              tally.tags):
             tally.add(lines)
             if tally.lines >= CHUNK:
                 in_window += _fold(accumulators, tally.digests(skips))
