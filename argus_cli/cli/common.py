@@ -129,3 +129,51 @@ def console() -> Any:
     # Piped or in the journal there is no terminal width: rich would hard-wrap at 80 columns and
     # split one result over several lines; keep each printed line whole there.
     return Console(no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+def check_since(value: str) -> str:
+    """A ``--since`` duration (90s, 15m, 1h, 7d or seconds), checked as Typer parses it."""
+    import typer
+
+    from argus_cli.config import parse_duration
+    from argus_cli.text import truncate
+
+    seconds = parse_duration(value)
+    if seconds is None or seconds <= 0 or seconds > MAX_SINCE:
+        raise typer.BadParameter(f"{truncate(value, 40)!r} is not a duration: use e.g. 90s, 15m, 1h, 7d "
+                                 "or plain seconds, at most 3650d")
+    return value
+
+
+MAX_SINCE = 3650 * 86400  # ten years: further back is a typo, and past datetime's range a crash
+
+
+def read_prompt(path: Path, config: Config, flag: str = "--prompt") -> str:
+    """A system prompt to try: bounded, UTF-8, not empty, and holding none of the configured
+    secrets (``--prompt /etc/argus/argus.env`` would send them to the API). One line, exit 2."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ArgusError(f"{flag} {path} is not a regular file", 2)
+            data = os.read(fd, MAX_PROMPT_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ArgusError(f"cannot read {flag} {path}: {exc.strerror or exc}", 2) from None
+    if len(data) > MAX_PROMPT_BYTES:
+        raise ArgusError(f"{flag} {path} is over {MAX_PROMPT_BYTES // 1024} KiB: not a system prompt", 2)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ArgusError(f"cannot read {flag} {path}: not UTF-8 text", 2) from None
+    if not text.strip():
+        raise ArgusError(f"{flag} {path} is empty: it must hold the system prompt to try", 2)
+    if any(secret and secret in text for secret in config.secrets()):
+        raise ArgusError(f"{flag} {path} holds a configured secret (an env file?): it would be sent to the API", 2)
+    return text
+
+
+MAX_PROMPT_BYTES = 256 * 1024

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from argus_cli.cli.common import ArgusError, emit_json, load_config
+from argus_cli.cli.common import ArgusError, emit_json, load_config, read_prompt
 from argus_cli.text import truncate
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def command(
     action checked by the guardrails against that snapshot; nothing is executed and the host's
     state is not touched. Prints each case's verdict, then a scorecard (recall, precision, false
     alarms on controls, guardrail refusals, forbidden proposals, LLM calls, tokens, cost).
-    Exit 1 when a case marked must_pass fails.
+    Exit 1 when a case marked must_pass fails, or any forbidden action gets through the guardrails.
 
     Each case is judged on its own settings over Argus's defaults; from this host only the LLM's
     key, base URL, model, timeout and prompt are used. --decider llm needs ANTHROPIC_API_KEY
@@ -55,12 +55,13 @@ def command(
     if decider == "llm" and not config.has_api_key:
         raise ArgusError("--decider llm needs ANTHROPIC_API_KEY (set it in the environment or the env file), "
                          "or use --decider rules", 2)
-    if prompt is not None and not prompt.is_file():
-        raise ArgusError(f"--prompt {prompt}: no such file", 2)
+    if prompt is not None:
+        read_prompt(prompt, config)  # refused early: a directory, a huge file, an env file with the key
     try:
         cases = load_cases(cases_dir or default_directory(), tuple(tags or ()))
-    except CaseError as exc:
-        raise ArgusError(f"cannot load the eval cases: {exc}", 2) from None
+    except (CaseError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, CaseError) else "nested too deep"
+        raise ArgusError(f"cannot load the eval cases: {truncate(reason, 1000)}", 2) from None
     if not cases:
         raise ArgusError(f"no case has the tag {', '.join(tags or ())}", 2)
     verdicts = run_cases(cases, decider, Reach.of(config, prompt), each=_quiet if json_out else _print_verdict)
@@ -69,7 +70,7 @@ def command(
         emit_json({"verdicts": [v.to_dict() for v in verdicts], "scorecard": card.to_dict()})
     else:
         _print_scorecard(card)
-    if card.must_pass_failed:
+    if card.must_pass_failed or card.forbidden_after:  # a forbidden action let through fails any case
         raise typer.Exit(1)
 
 
@@ -93,7 +94,7 @@ def _print_scorecard(card: Scorecard) -> None:
     cost = "no list price for this model" if card.cost is None else f"${card.cost:.4f}"
     tags = ", ".join(f"{tag} {n['passed']}/{n['cases']}" for tag, n in card.by_tag.items() if n["cases"])
     held = card.must_pass - len(card.must_pass_failed)
-    failed = f" (failed: {', '.join(card.must_pass_failed)})" if card.must_pass_failed else ""
+    failed = f" (failed: {truncate(', '.join(card.must_pass_failed), 400)})" if card.must_pass_failed else ""
     lines = [
         "",
         f"scorecard: {who}, {card.cases} cases, {card.passed} passed; must_pass {held}/{card.must_pass}{failed}",

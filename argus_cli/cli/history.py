@@ -14,25 +14,15 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from argus_cli.cli.common import ArgusError, emit_json, load_config
+from argus_cli.cli.common import ArgusError, check_since, emit_json, load_config
 from argus_cli.text import truncate
 
 if TYPE_CHECKING:
     from argus_cli.reports.history import Window
 
 
-def _since(value: str) -> str:
-    from argus_cli.config import parse_duration
-
-    seconds = parse_duration(value)
-    if seconds is None or seconds <= 0:
-        raise typer.BadParameter(f"{truncate(value, 40)!r} is not a duration: use e.g. 90s, 15m, 1h, 7d "
-                                 "or plain seconds")
-    return value
-
-
 def history(
-    since: Annotated[str, typer.Option("--since", metavar="DURATION", callback=_since,
+    since: Annotated[str, typer.Option("--since", metavar="DURATION", callback=check_since,
                                        help="How far back: 90s, 15m, 1h, 7d or seconds.")] = "24h",
     subject: Annotated[Optional[str], typer.Option(
         "--subject", metavar="GLOB", help="Only cycles that found, acted on, opened, resolved or judged a "

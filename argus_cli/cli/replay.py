@@ -9,39 +9,16 @@ from typing import Annotated
 
 import typer
 
-from argus_cli.cli.common import ArgusError, emit_json, load_config
-from argus_cli.text import truncate
+from argus_cli.cli.common import ArgusError, check_since, emit_json, load_config, read_prompt
 
 STOPPED_EXIT = 1  # three failed calls in a row
 INTERRUPTED_EXIT = 130  # Ctrl-C, as a shell reports it
 
 
-def _since(value: str) -> str:
-    from argus_cli.config import parse_duration
-
-    seconds = parse_duration(value)
-    if seconds is None or seconds <= 0:
-        raise typer.BadParameter(f"{truncate(value, 40)!r} is not a duration: use e.g. 30m, 12h, 7d "
-                                 "or plain seconds")
-    return value
-
-
-def read_prompt(path: Path) -> str:
-    """The new system prompt; one line and exit 2 when it cannot be used."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ArgusError(f"cannot read --prompt {path}: {reason}", 2) from None
-    if not text.strip():
-        raise ArgusError(f"--prompt {path} is empty: a replay needs the system prompt to try", 2)
-    return text
-
-
 def command(
     prompt: Annotated[Path, typer.Option("--prompt", metavar="FILE",
                                          help="The system prompt to try (a copy of prompt.md, edited).")],
-    since: Annotated[str, typer.Option("--since", metavar="DURATION", callback=_since,
+    since: Annotated[str, typer.Option("--since", metavar="DURATION", callback=check_since,
                                        help="How far back: 30m, 12h, 7d or seconds.")] = "24h",
     max_calls: Annotated[int, typer.Option("--max-calls", metavar="N", min=1,
                                            help="At most this many LLM calls; the oldest cycles are left out.")] = 20,
@@ -66,7 +43,7 @@ def command(
     config = load_config()
     if not config.has_api_key:
         raise ArgusError("argus replay needs ANTHROPIC_API_KEY (set it in the environment or the env file)", 2)
-    text = read_prompt(prompt)
+    text = read_prompt(prompt, config)
     found = replay.plan(config, time.time() - (parse_duration(since) or 0), max_calls)
     _echo(render.before(found, replay.estimate(found, text, config.model), config.model), err=True)
     show = (lambda done: None) if json_out else (lambda done: _echo(render.cycle_lines(done)))

@@ -8,6 +8,8 @@ an expectation is an error naming the file, not a case that can never fail.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +90,13 @@ _DECODER = msgspec.json.Decoder(_CaseFile)
 def load_case(path: Path) -> Case:
     """The case in ``path`` (a case.json), fully checked; CaseError naming the file otherwise."""
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_CASE_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO named case.json must not hang the eval
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise CaseError(f"{path}: not a regular file")
+            data = os.read(fd, MAX_CASE_BYTES + 1)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise CaseError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_CASE_BYTES:
@@ -98,6 +105,8 @@ def load_case(path: Path) -> Case:
         raw = _DECODER.decode(data)
     except msgspec.DecodeError as exc:
         raise CaseError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise CaseError(f"{path}: nested too deep") from None
     try:
         snapshot = parse_snapshot(raw.snapshot)
     except SnapshotShapeError as exc:
@@ -109,6 +118,8 @@ def load_case(path: Path) -> Case:
 
 def _check(path: Path, raw: _CaseFile) -> None:
     problems = [f"unknown tag {tag!r} (tags: {', '.join(TAGS)})" for tag in raw.tags if tag not in TAGS]
+    if len(set(raw.tags)) != len(raw.tags):
+        problems.append("a tag is listed twice")
     for name in raw.settings:
         if name not in VARS_BY_NAME:
             problems.append(f"settings: {name} is not an Argus setting")
@@ -119,6 +130,8 @@ def _check(path: Path, raw: _CaseFile) -> None:
         for pattern in patterns:
             if pattern.type not in ACTION_TYPES:
                 problems.append(f"expect.{group}: unknown action type {pattern.type!r}")
+            elif pattern.target is not None and pattern.type not in ("restart_service", "kill_pid", "kill_tmux"):
+                problems.append(f"expect.{group}: {pattern.type} takes no target, so {pattern} could never match")
             elif group == "act" and not ACTIONS[pattern.type].changes_host:
                 problems.append(f"expect.act: {pattern.type} changes nothing; name its subject in expect.alert "
                                 "or expect.log")

@@ -97,10 +97,15 @@ def failed(case: Case, error: str) -> Verdict:
 
 
 def _fits(pattern: Pattern, action: Vetted, *, proposed: bool = False) -> bool:
-    """Whether ``action`` is what ``pattern`` names: by the subject the guardrails settled on, or
-    as proposed (for ``forbid``: a refused proposal has no settled subject)."""
-    subject = action.subject if proposed or action.request is None else action.checked_subject
-    return pattern.matches(action.type, subject, action.target)
+    """Whether ``action`` is what ``pattern`` names, by the subject the guardrails settled on.
+    For ``forbid`` (``proposed``) the subject as proposed counts too, and an alert or log whose
+    subject was left out or set aside may be about anything: it matches a forbidden subject."""
+    if not proposed or pattern.subject is None:
+        subject = action.checked_subject if action.request is not None else action.subject
+        return pattern.matches(action.type, subject, action.target)
+    unkeyed = action.accepted and action.checked_subject is None and action.type in ("alert", "log")
+    subjects = {action.subject, action.checked_subject} | ({pattern.subject} if unkeyed else set())
+    return any(pattern.matches(action.type, subject, action.target) for subject in subjects)
 
 
 @dataclass

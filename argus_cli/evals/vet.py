@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from argus_cli.actions.guardrails import KillPid, KillTmux, Rejection, Request, parse, shown
+from argus_cli.actions.guardrails import PID_TEXT, KillPid, KillTmux, Rejection, Request, parse, shown
 from argus_cli.actions.kill_pid import snapshot_refusal
 from argus_cli.config import Config
 from argus_cli.incidents import subjects
 from argus_cli.model import ACTIONS
 from argus_cli.snapshot import Snapshot
+
+TARGETED = ("restart_service", "kill_pid", "kill_tmux")  # the actions whose target the decider names
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,11 @@ def _vet_one(raw: object, index: int, config: Config, snapshot: Snapshot) -> Vet
     kind, subject, target = (_text(fields.get(k)) for k in ("type", "subject", "target"))
     request = parse(raw, index, config, snapshot)
     if isinstance(request, Rejection):
+        if kind == "kill_pid" and target is not None and PID_TEXT.match(target):
+            target = str(int(target))  # "073102" names PID 73102, as the parse reads it
         return Vetted(index, kind or "?", subject, target, None, request.reason)
+    if request.type in TARGETED:  # the target as the action would act on it, not as it was spelled
+        target = request.target
     return Vetted(index, request.type, subject, target, request, _on_snapshot(request, config, snapshot))
 
 
